@@ -1,0 +1,3 @@
+from cairn.cmd.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per entrypoint: parse, call the core and the store, show the result."""

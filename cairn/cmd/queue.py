@@ -1,0 +1,94 @@
+"""``cairn queue [OPTIONS] [PROMPT]...``: record a task; print its id."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.core import queueing
+from cairn.core.model import PRIORITIES
+from cairn.errors import NoSuchTask, UsageError
+
+
+@click.command(
+    help="Record a task for an agent and print its id. The prompt is the arguments joined "
+    "by spaces, or the contents of --file (- reads standard input).",
+)
+@click.argument("prompt", nargs=-1)
+@click.option("-p", "--priority", type=click.Choice(PRIORITIES, case_sensitive=False), default="normal", show_default=True)
+@click.option("-a", "--agent", help="Agent profile (default: the configured default_agent).")
+@click.option("--title", help="A short title (default: the prompt's first line).")
+@click.option("-f", "--file", "prompt_file", type=click.File("r", encoding="utf-8"), help="Read the prompt from a file; - for stdin.")
+@click.option("--after", type=TaskId(), multiple=True, help="Start only once task ID is accepted (repeatable).")
+@click.option("--lock", "locks", multiple=True, metavar="GLOB", help="Paths the task will touch (repeatable).")
+@click.option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
+@click.option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
+@json_option
+def command(
+    prompt: tuple[str, ...],
+    priority: str,
+    agent: str | None,
+    title: str | None,
+    prompt_file: object,
+    after: tuple[int, ...],
+    locks: tuple[str, ...],
+    base: str | None,
+    timeout: str | None,
+    as_json: bool,
+) -> None:
+    if prompt and prompt_file is not None:
+        raise UsageError("give the prompt as arguments or with --file, not both")
+    text = prompt_file.read() if prompt_file is not None else " ".join(prompt)  # type: ignore[attr-defined]
+    text = queueing.check_prompt(text)
+    task_title = queueing.make_title(text, title)
+    seconds = queueing.check_timeout(timeout)
+    lock_globs = queueing.check_locks(locks)
+
+    current = settings()
+    chosen = queueing.check_agent(agent or current.config.default_agent, list(current.config.agents))
+    store = store_for(current, create=True)
+    for dependency in after:
+        if not store.has_task(dependency):
+            raise NoSuchTask(dependency, hint="--after names a task that must exist; `cairn status` lists them")
+    if base is not None:
+        from cairn.vcs.revisions import check_revision
+
+        check_revision(current, base)
+    target = _current_branch(current.root)
+
+    from cairn.core.model import Queued, Task
+
+    def build(task_id: int) -> Task:
+        return Task(
+            id=task_id,
+            title=task_title,
+            prompt=text,
+            priority=priority.lower(),  # type: ignore[arg-type]
+            agent=chosen,
+            created=time.time(),  # type: ignore[arg-type]
+            target=target,
+            base=base,
+            after=sorted(set(after)),
+            locks=lock_globs,
+            timeout=seconds,
+        )
+
+    task = store.create_task(build, lambda t: Queued(since=t.created))
+    store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority)
+    if as_json:
+        from cairn.cmd.status import record_json
+
+        print_json(record_json(task, store.read_state(task.id)))
+    else:
+        click.echo(task.id)
+
+
+def _current_branch(root: object) -> str | None:
+    from cairn.vcs.revisions import current_branch
+
+    return current_branch(root) if root is not None else None
+
+
+main = entrypoint(command, "queue")

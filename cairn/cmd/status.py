@@ -1,0 +1,100 @@
+"""``cairn status [ID]... [--state S] [--json]``: what runs, what waits and why, what waits for review."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import click
+
+from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.core.model import STATES
+from cairn.errors import EXIT_FAILED
+
+
+@click.command(help="List tasks (newest last), or show the given tasks in full.")
+@click.argument("ids", nargs=-1, type=TaskId())
+@click.option("--state", "states", multiple=True, type=click.Choice(STATES), help="Only tasks in this state (repeatable).")
+@click.option("--scheduler", is_flag=True, help="Only say whether a scheduler runs: exit 0 if one does, 1 if not.")
+@json_option
+def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, as_json: bool) -> int:
+    current = settings()
+    store = store_for(current)
+    if scheduler:
+        return _scheduler_probe(current, as_json)
+    if ids:
+        return _show(store, ids, as_json)
+    return _list(store, current, set(states), as_json)
+
+
+def _scheduler_probe(current: Any, as_json: bool) -> int:
+    from cairn.state.scheduler_info import running_scheduler
+
+    pid = running_scheduler(current.layout)
+    if as_json:
+        print_json({"running": pid is not None, "pid": pid})
+    else:
+        click.echo(f"scheduler running (pid {pid})" if pid else "no scheduler running")
+    return 0 if pid else EXIT_FAILED
+
+
+def record_json(task: Any, state: Any) -> dict[str, Any]:
+    """A task as ``--json`` shows it in full: its two records, as on disk."""
+    from cairn.core import codec
+
+    return {"task": codec.encode(task), "state": codec.encode(state)}
+
+
+def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
+    records = [(store.read_task(i), store.read_state(i)) for i in ids]
+    if as_json:
+        shown = [record_json(t, s) for t, s in records]
+        print_json(shown[0] if len(shown) == 1 else shown)
+        return 0
+    from cairn.cmd.views import task_details
+
+    click.echo("\n\n".join(task_details(store.layout, t, s) for t, s in records))
+    return 0
+
+
+def _list(store: Any, current: Any, states: set[str], as_json: bool) -> int:
+    from cairn.core.schedule import plan
+
+    scan = store.scan()
+    decided = plan(scan.summaries, current.config.max_agents)
+    reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
+    shown = [s for s in scan.summaries if not states or s.state in states]
+    if as_json:
+        print_json([_summary_json(s, reasons.get(s.id)) for s in shown])
+    else:
+        from cairn.cmd.views import status_table
+
+        click.echo(status_table(shown, reasons, time.time(), _width()), nl=False)
+        if not shown:
+            click.echo("no tasks" + (" in that state" if states else " yet: `cairn queue \"what to do\"` adds one"))
+    for problem in scan.problems:
+        click.echo(f"cairn status: skipped {problem.path}: {problem.message}", err=True)
+    return 0
+
+
+def _summary_json(summary: Any, waiting: str | None) -> dict[str, Any]:
+    from cairn.core.codec import instant_to_text
+
+    data = summary._asdict()
+    data["created"] = instant_to_text(summary.created)
+    data["since"] = instant_to_text(summary.since)
+    data["idle_since"] = instant_to_text(summary.idle_since) if summary.idle_since else None
+    data["waiting"] = waiting
+    return data
+
+
+def _width() -> int | None:
+    if not sys.stdout.isatty():
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
+main = entrypoint(command, "status")

@@ -1,0 +1,110 @@
+"""How tasks look on a terminal: the status table and one task in full.
+
+Plain text that reads the same without colour; only the shape lives here,
+the data comes from the records.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cairn.core.codec import instant_to_text
+from cairn.core.durations import format_duration
+from cairn.core.summary import Summary
+
+_HEADERS = ("ID", "STATE", "PRIORITY", "AGENT", "AGE", "TITLE")
+
+
+def note_for(summary: Summary, waiting: str | None, now: float) -> str:
+    """The last column: why a task waits, how a proposal looks, why it ended."""
+    if summary.state == "queued":
+        return f"waits: {waiting}" if waiting else "starts next"
+    if summary.state == "running":
+        parts = [f"running {format_duration(now - summary.since)}"]
+        if summary.idle_since:
+            parts.append(f"idle {format_duration(now - summary.idle_since)}")
+        return ", ".join(parts)
+    if summary.state == "review":
+        if summary.files == 0:
+            parts = ["no changes"]
+        else:
+            parts = [f"{summary.files} file{'s' if summary.files != 1 else ''} +{summary.insertions} -{summary.deletions}"]
+        if summary.checks:
+            parts.append(f"checks {summary.checks}")
+        if summary.conflict:
+            parts.append(f"conflict: {', '.join(summary.conflict[:3])}{'…' if len(summary.conflict) > 3 else ''}")
+        return ", ".join(parts)
+    return summary.reason or ""
+
+
+def status_table(summaries: list[Summary], waiting: dict[int, str], now: float, width: int | None) -> str:
+    if not summaries:
+        return ""
+    rows = [
+        (
+            str(s.id),
+            s.state,
+            s.priority,
+            s.agent,
+            format_duration(now - s.created),
+            s.title,
+            note_for(s, waiting.get(s.id), now),
+        )
+        for s in summaries
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS[:5])]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(_HEADERS[:5], widths)) + "  TITLE"]
+    for row in rows:
+        left = "  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths))
+        title, note = row[5], row[6]
+        text = f"{title}  ({note})" if note else title
+        line = f"{left}  {text}"
+        if width and len(line) > width:
+            line = line[: max(width - 1, 10)] + "…"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def task_details(layout: Any, task: Any, state: Any) -> str:
+    from cairn.core import codec
+
+    lines = [
+        f"task {task.id}: {task.title}",
+        f"  state      {state.state} since {instant_to_text(state.since)}",
+        f"  priority   {task.priority}",
+        f"  agent      {task.agent}",
+        f"  created    {instant_to_text(task.created)}",
+    ]
+    if task.target:
+        lines.append(f"  target     {task.target}")
+    if task.base:
+        lines.append(f"  base       {task.base}")
+    if task.after:
+        lines.append(f"  after      {', '.join(map(str, task.after))}")
+    if task.locks:
+        lines.append(f"  locks      {', '.join(task.locks)}")
+    if task.timeout:
+        lines.append(f"  timeout    {format_duration(task.timeout)}")
+    if task.retry_of:
+        lines.append(f"  retry of   {task.retry_of}")
+    detail = codec.encode(state)
+    for key in ("reason", "exit_code", "strategy", "commit", "trash_ref", "agent_pid", "tmux_session", "conflict", "verdict"):
+        value = detail.get(key)
+        if value not in (None, [], ""):
+            lines.append(f"  {key.replace('_', ' '):<10} {value}")
+    work = detail.get("work")
+    if work:
+        lines.append(f"  workspace  {work['workspace']}")
+        lines.append(f"  branch     {work['branch']}")
+    changed = detail.get("changed")
+    if changed and state.state in ("review", "failed"):
+        lines.append(f"  changed    {changed['files']} files, +{changed['insertions']} -{changed['deletions']}")
+    checks = detail.get("checks")
+    if checks:
+        lines.append(f"  checks     {checks['status']}")
+    log = layout.agent_log(task.id)
+    if log.exists():
+        lines.append(f"  log        {log}")
+    lines.append("  prompt:")
+    lines.extend(f"    {line}" for line in task.prompt.splitlines())
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Configuration: the schema (pure dataclasses) and the loader (files, environment, cache)."""

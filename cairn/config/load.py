@@ -1,0 +1,238 @@
+"""Where the state directory is, and the configuration in force.
+
+Sources, lowest precedence first (docs/configuration.md):
+
+  1. built-in defaults and agent profiles
+  2. ``<repository root>/cairn.toml``           shared with the team
+  3. ``$CAIRN_HOME/config.toml``                this machine's own
+  4. the file named by ``$CAIRN_CONFIG``       (.toml or .json; devenv renders one)
+  5. ``CAIRN_*`` environment variables          (schema.ENVIRONMENT_KEYS)
+  6. command-line flags                         (applied by each command)
+
+Validating means importing pydantic, which costs far more than a whole
+``cairn status``; so the validated result is cached per repository under
+``$XDG_CACHE_HOME/cairn/`` keyed by every source's (path, size, mtime, inode)
+and the ``CAIRN_*`` values, and the cache is only ever a copy: delete it and
+nothing changes but speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cairn import __version__
+from cairn.config.schema import ENVIRONMENT_KEYS, Config
+from cairn.core import codec
+from cairn.errors import ConfigError
+from cairn.state import atomic
+from cairn.state.layout import Layout, default_home, find_repo_root, home_from_environment
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a command needs to know about where it runs."""
+
+    root: Path | None
+    layout: Layout
+    config: Config
+
+    @property
+    def home(self) -> Path:
+        return self.layout.home
+
+    @property
+    def workspace_dir(self) -> Path:
+        if self.config.workspace_dir:
+            return Path(self.config.workspace_dir).expanduser()
+        return self.layout.workspaces
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str  # for messages: a path or "environment"
+    data: dict[str, Any]
+
+
+def main_worktree(root: Path) -> Path:
+    """The main worktree's root when ``root`` is a linked git worktree (``.git`` is a file).
+
+    A user standing in a task's workspace still means the repository the
+    task belongs to, and its state directory.
+    """
+    dot_git = root / ".git"
+    if not dot_git.is_file():
+        return root
+    try:
+        pointer = dot_git.read_text().strip()
+    except OSError:
+        return root
+    if not pointer.startswith("gitdir:"):
+        return root
+    gitdir = (root / pointer.removeprefix("gitdir:").strip()).resolve()
+    common = gitdir / "commondir"
+    if common.is_file():
+        common_dir = (gitdir / common.read_text().strip()).resolve()
+        if common_dir.name == ".git":
+            return common_dir.parent
+    return root
+
+
+def repo_root(cwd: Path) -> Path | None:
+    found = find_repo_root(cwd)
+    return main_worktree(found) if found else None
+
+
+def resolve(cwd: Path | None = None) -> Settings:
+    """The settings for a command started in ``cwd``: cached when nothing changed."""
+    cwd = cwd or Path.cwd()
+    env_home = home_from_environment()
+    root = _root_for(env_home, cwd)
+    if env_home is None and root is None:
+        from cairn.errors import NotARepository
+
+        raise NotARepository(
+            f"{cwd} is not inside a git or jj repository",
+            hint="run Cairn inside your repository, or set CAIRN_HOME to a state directory",
+        )
+    cache_file = _cache_file(root, env_home)
+    environment = _cairn_environment()
+    cached = _read_cache(cache_file)
+    if cached is not None and cached.get("key") == _key(cached["files"], environment):
+        config = codec.decode(Config, cached["config"])
+        return Settings(root, Layout(Path(cached["home"])), config)
+
+    sources, files, home = _read_sources(root, env_home, environment)
+    from cairn.config.validate import validate
+
+    config = validate(sources)
+    _write_cache(cache_file, files, environment, home, config)
+    return Settings(root, Layout(home), config)
+
+
+def _root_for(env_home: Path | None, cwd: Path) -> Path | None:
+    if env_home is not None:
+        recorded = _recorded_repo(env_home)
+        if recorded is not None:
+            return recorded
+    return repo_root(cwd)
+
+
+def _recorded_repo(home: Path) -> Path | None:
+    try:
+        meta = json.loads((home / "meta.json").read_text())
+        return Path(meta["repo"]) if meta.get("repo") else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _home(env_home: Path | None, root: Path | None, repo_config: Source | None) -> Path:
+    """CAIRN_HOME, else ``home`` in cairn.toml (relative to the root), else ``<root>/.cairn``."""
+    if env_home is not None:
+        return env_home
+    assert root is not None
+    configured = repo_config.data.get("home") if repo_config else None
+    if isinstance(configured, str) and configured:
+        return (root / Path(configured).expanduser()).resolve()
+    return default_home(root)
+
+
+def _cairn_environment() -> dict[str, str]:
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("CAIRN_")}
+
+
+def _read_sources(
+    root: Path | None, env_home: Path | None, environment: dict[str, str]
+) -> tuple[list[Source], list[str], Path]:
+    from cairn.agents.builtin import BUILTIN_AGENTS
+
+    sources = [Source("built-in defaults", {"agents": BUILTIN_AGENTS})]
+    files: list[str] = []
+    repo_config = None
+    if root is not None:
+        files.append(str(root / "cairn.toml"))
+        repo_config = _read_file_source(root / "cairn.toml")
+    home = _home(env_home, root, repo_config)
+    files.append(str(Layout(home).config_file))
+    if environment.get("CAIRN_CONFIG"):
+        files.append(str(Path(environment["CAIRN_CONFIG"]).expanduser()))
+    for name in files:
+        source = repo_config if repo_config and name == files[0] else _read_file_source(Path(name))
+        if source is not None:
+            sources.append(source)
+        elif environment.get("CAIRN_CONFIG") and name == files[-1]:
+            raise ConfigError(
+                f"CAIRN_CONFIG names {name}, which does not exist",
+                hint="point CAIRN_CONFIG at a .toml or .json file, or unset it",
+            )
+    env_data = {
+        key: environment[variable]
+        for variable, key in ENVIRONMENT_KEYS.items()
+        if environment.get(variable, "") != ""
+    }
+    if env_data:
+        sources.append(Source("environment", env_data))
+    return sources, files, home
+
+
+def _read_file_source(path: Path) -> Source | None:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read it: {error.strerror}") from error
+    try:
+        if path.suffix == ".json":
+            data = json.loads(raw)
+        else:
+            import tomllib
+
+            data = tomllib.loads(raw.decode())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a table of settings at the top level")
+    return Source(str(path), data)
+
+
+def _stat_key(name: str) -> list[int] | None:
+    try:
+        st = os.stat(name)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _key(files: list[str], environment: dict[str, str]) -> list[Any]:
+    return [__version__, [[name, _stat_key(name)] for name in files], environment]
+
+
+def _cache_file(root: Path | None, env_home: Path | None) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    anchor = str(root or env_home).strip("/").replace("/", "%")
+    return Path(base) / "cairn" / "config" / f"{anchor}.json"
+
+
+def _read_cache(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not {"key", "files", "home", "config"} <= data.keys():
+        return None
+    return data
+
+
+def _write_cache(path: Path, files: list[str], environment: dict[str, str], home: Path, config: Config) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic.write_json(
+            path,
+            {"key": _key(files, environment), "files": files, "home": str(home), "config": codec.encode(config)},
+        )
+    except OSError:
+        pass  # a cache we cannot write only costs speed

@@ -1,0 +1,170 @@
+"""What can be configured, with its defaults.  Documented in docs/configuration.md.
+
+Plain dataclasses, so the commands people type can use a cached, already
+validated configuration without importing pydantic.  pydantic validates them
+when a source changed (cairn/config/validate.py): the ``Annotated`` markers
+below teach it durations, sizes and lower bounds, and import pydantic only
+when pydantic asks for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from cairn.core.durations import parse_duration, parse_size
+
+_STRICT_KEYS = {"extra": "forbid"}
+
+
+class _Parsed:
+    """Accept a human string (``"10m"``, ``"2G"``) where a number is stored."""
+
+    def __init__(self, parse: Any) -> None:
+        self.parse = parse
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        def before(value: Any) -> Any:
+            return self.parse(value) if isinstance(value, str) else value
+
+        return core_schema.no_info_before_validator_function(before, handler(source))
+
+
+class _AtLeast:
+    def __init__(self, minimum: int) -> None:
+        self.minimum = minimum
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        def check(value: Any) -> Any:
+            if value is not None and value < self.minimum:
+                raise ValueError(f"must be at least {self.minimum}, got {value}")
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+
+#: Seconds, written ``90s``, ``10m``, ``2h``, ``1d`` (or a number of seconds in JSON).
+Duration = Annotated[float, _Parsed(parse_duration), _AtLeast(0)]
+#: Bytes, written ``500M``, ``2G``.
+Size = Annotated[int, _Parsed(parse_size), _AtLeast(0)]
+Count = Annotated[int, _AtLeast(0)]
+Positive = Annotated[int, _AtLeast(1)]
+Argv = list[str]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgentProfile:
+    __pydantic_config__ = _STRICT_KEYS
+    #: argv; ``{prompt}``, ``{prompt_file}``, ``{workspace}``, ``{task_id}`` are filled in.
+    command: Argv
+    #: True: the prompt goes to the agent's standard input as well.
+    stdin: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Bootstrap:
+    __pydantic_config__ = _STRICT_KEYS
+    #: Files copied from the main worktree into each new workspace (``.env``).
+    copy: list[str] = field(default_factory=list)
+    #: Paths symlinked from the main worktree (``node_modules``).
+    symlink: list[str] = field(default_factory=list)
+    #: Commands run in the new workspace before the agent; one failing fails the task.
+    setup: list[Argv] = field(default_factory=list)
+    setup_timeout: Duration = 600.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChecksConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    commands: list[Argv] = field(default_factory=list)
+    timeout: Duration = 600.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AcceptConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    strategy: Literal["rebase", "squash", "merge", "apply"] = "rebase"
+    delete_branch: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReviewerConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: A profile name from ``agents``; unset: no reviewer.
+    agent: str | None = None
+    #: Rounds of automatic retry when the reviewer requests changes.
+    auto_retry: Count = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MaxAge:
+    __pydantic_config__ = _STRICT_KEYS
+    accepted: Duration = 7 * 86400.0
+    rejected: Duration = 14 * 86400.0
+    failed: Duration = 14 * 86400.0
+    cancelled: Duration = 7 * 86400.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GcConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: How often ``cairn up`` runs gc; None: never (run ``cairn gc`` yourself).
+    interval: Duration | None = None
+    max_age: MaxAge = field(default_factory=MaxAge)
+    #: Keep the newest N finished workspaces whatever their age.
+    keep: Count = 0
+    #: Remove the oldest finished workspaces while all together exceed this.
+    max_size: Size | None = None
+    #: Agent logs of finished tasks older than this are compressed.
+    log_age: Duration = 3 * 86400.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NotifyConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: argv run on review-ready, failed, idle and accepted; ``{id}``, ``{state}``, ``{title}``.
+    command: Argv | None = None
+    desktop: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Config:
+    __pydantic_config__ = _STRICT_KEYS
+    #: The state directory; relative paths are relative to the repository root.
+    home: str | None = None
+    default_agent: str = "claude"
+    max_agents: Positive = 4
+    vcs: Literal["auto", "git", "jj", "copy"] = "auto"
+    #: Where task workspaces live; default ``$CAIRN_HOME/workspaces``.
+    workspace_dir: str | None = None
+    #: Default time an agent may run; None: no limit.
+    timeout: Duration | None = 7200.0
+    #: Silence after which a running agent is flagged idle.
+    idle_after: Duration = 600.0
+    #: ``auto``: agents run in tmux sessions when tmux is installed.
+    tmux: Literal["auto", "always", "never"] = "auto"
+    agents: dict[str, AgentProfile] = field(default_factory=dict)
+    bootstrap: Bootstrap = field(default_factory=Bootstrap)
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
+    accept: AcceptConfig = field(default_factory=AcceptConfig)
+    reviewer: ReviewerConfig = field(default_factory=ReviewerConfig)
+    gc: GcConfig = field(default_factory=GcConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+
+
+#: Environment variables that set a top-level key (``CAIRN_MAX_AGENTS=8``).
+ENVIRONMENT_KEYS = {
+    "CAIRN_DEFAULT_AGENT": "default_agent",
+    "CAIRN_MAX_AGENTS": "max_agents",
+    "CAIRN_VCS": "vcs",
+    "CAIRN_WORKSPACE_DIR": "workspace_dir",
+    "CAIRN_TIMEOUT": "timeout",
+    "CAIRN_IDLE_AFTER": "idle_after",
+    "CAIRN_TMUX": "tmux",
+}

@@ -1,0 +1,1 @@
+"""Pure decisions and models: no I/O, no clock, no environment."""

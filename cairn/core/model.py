@@ -1,0 +1,182 @@
+"""The task: its request (``task.json``, written once) and its lifecycle record
+(``state.json``, replaced as the task moves).
+
+Each lifecycle state is its own dataclass carrying only the data that state
+has; ``State`` is their union, told apart by the ``state`` field.  The on-disk
+shape of every class here is specified in docs/state-directory.md: change one,
+change the other, and bump ``FORMAT`` when an old reader would misread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+from cairn.core.codec import Instant
+
+#: Version of the state-directory format (the ``format`` file and every record).
+FORMAT = 1
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+Priority = Literal["low", "normal", "high", "urgent"]
+
+
+def priority_rank(priority: str) -> int:
+    """Higher runs first."""
+    return PRIORITIES.index(priority)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Task:
+    """What was asked: immutable once queued."""
+
+    format: int = FORMAT
+    id: int
+    title: str
+    prompt: str
+    priority: Priority = "normal"
+    agent: str
+    created: Instant
+    #: The branch checked out when the task was queued: where its work lands.
+    target: str | None = None
+    #: Where the workspace starts: a revision, or None for the target's tip.
+    base: str | None = None
+    #: Start only once each of these tasks is accepted.
+    after: list[int] = field(default_factory=list)
+    #: Path globs the task will touch; overlapping tasks never run together.
+    locks: list[str] = field(default_factory=list)
+    #: Seconds the agent may run before it is stopped; None: the configured default.
+    timeout: float | None = None
+    #: The attempt this one retries, if any.
+    retry_of: int | None = None
+    #: Start from this branch instead of the target (``retry --continue``).
+    continue_from: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DiffStat:
+    files: int = 0
+    insertions: int = 0
+    deletions: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Checks:
+    status: Literal["passed", "failed", "skipped"]
+    #: Per command: its argv joined for display, exit code, seconds taken.
+    results: list[CheckResult] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CheckResult:
+    command: list[str]
+    exit_code: int | None
+    seconds: float
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Work:
+    """Where a task's work lives once it has a workspace."""
+
+    backend: Literal["git", "jj", "copy"] = "git"
+    workspace: str
+    branch: str
+    base_commit: str
+    #: The commit holding the agent's work (set once it is committed).
+    head_commit: str | None = None
+    #: jj only: the task's change id.
+    change_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Queued:
+    state: Literal["queued"] = "queued"
+    format: int = FORMAT
+    since: Instant
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Running:
+    state: Literal["running"] = "running"
+    format: int = FORMAT
+    since: Instant
+    work: Work
+    #: The runner: holds ``tasks/<id>/runner.lock`` for as long as the agent lives.
+    runner_pid: int
+    #: The agent's process (leader of its own process group) and its start time,
+    #: so a recycled pid is never mistaken for it.  Hints for killing only.
+    agent_pid: int | None = None
+    agent_started: float | None = None
+    tmux_session: str | None = None
+    #: Seconds the agent ran before silence flagged it idle, or None.
+    idle_since: Instant | None = None
+    deadline: Instant | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Review:
+    state: Literal["review"] = "review"
+    format: int = FORMAT
+    since: Instant
+    started: Instant
+    work: Work
+    exit_code: int = 0
+    changed: DiffStat = field(default_factory=DiffStat)
+    checks: Checks | None = None
+    #: Paths that conflicted at the last accept attempt; empty when none did.
+    conflict: list[str] = field(default_factory=list)
+    #: The reviewer agent's verdict, when one ran.
+    verdict: Literal["approve", "request-changes"] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Failed:
+    state: Literal["failed"] = "failed"
+    format: int = FORMAT
+    since: Instant
+    reason: str
+    started: Instant | None = None
+    exit_code: int | None = None
+    #: The work, committed and kept, when the agent got as far as a workspace.
+    work: Work | None = None
+    changed: DiffStat = field(default_factory=DiffStat)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Accepted:
+    state: Literal["accepted"] = "accepted"
+    format: int = FORMAT
+    since: Instant
+    strategy: Literal["rebase", "squash", "merge", "apply"]
+    target: str
+    #: The target's commit after landing (None for ``apply``: nothing committed).
+    commit: str | None = None
+    work: Work | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rejected:
+    state: Literal["rejected"] = "rejected"
+    format: int = FORMAT
+    since: Instant
+    reason: str | None = None
+    #: Where the work is kept until gc (``refs/cairn/trash/<id>``), and the
+    #: record needed to bring it back to review.
+    trash_ref: str | None = None
+    previous: Review | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Cancelled:
+    state: Literal["cancelled"] = "cancelled"
+    format: int = FORMAT
+    since: Instant
+    reason: str
+    work: Work | None = None
+
+
+State = Union[Queued, Running, Review, Failed, Accepted, Rejected, Cancelled]
+STATES = ("queued", "running", "review", "failed", "accepted", "rejected", "cancelled")
+ACTIVE = frozenset({"queued", "running"})
+FINISHED = frozenset({"failed", "accepted", "rejected", "cancelled"})

@@ -1,0 +1,87 @@
+"""Which queued tasks start now, which wait and why, which can never start.
+
+Pure: the scheduler (``cairn up``), ``cairn spawn`` and ``cairn status`` all
+ask the same function, so what status says about a waiting task is exactly
+what the scheduler will do.  Order: priority (urgent first), then age, then id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from cairn.core.globs import first_overlap
+from cairn.core.model import priority_rank
+from cairn.core.summary import Summary
+
+DOOMED_BY = frozenset({"rejected", "failed", "cancelled"})
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    start: list[int] = field(default_factory=list)
+    #: id -> why it waits, in words for ``cairn status``.
+    waiting: dict[int, str] = field(default_factory=dict)
+    #: id -> why it can never start (a dependency that will never be accepted).
+    fail: dict[int, str] = field(default_factory=dict)
+
+
+def queue_order(tasks: Iterable[Summary]) -> list[Summary]:
+    return sorted(tasks, key=lambda t: (-priority_rank(t.priority), t.created, t.id))
+
+
+def blocked_by_dependency(task: Summary, by_id: dict[int, Summary]) -> tuple[str | None, str | None]:
+    """(reason it waits, reason it can never start) for the task's ``--after`` list."""
+    for dependency in task.after:
+        other = by_id.get(dependency)
+        if other is None:
+            return None, f"it waits for task {dependency}, which does not exist"
+        if other.state in DOOMED_BY:
+            return None, f"it waits for task {dependency}, which was {other.state}"
+        if other.state != "accepted":
+            return f"after task {dependency} ({other.state})", None
+    return None, None
+
+
+def plan(tasks: list[Summary], max_agents: int, *, only: set[int] | None = None, ignore_limit: bool = False) -> Plan:
+    """Decide for every queued task (or just ``only``) what happens now.
+
+    ``ignore_limit`` is ``cairn spawn``: a human asked for this task, so the
+    concurrency limit does not apply, but dependencies and locks still do.
+    """
+    by_id = {t.id: t for t in tasks}
+    running = [t for t in tasks if t.state == "running"]
+    result = Plan()
+    holders = list(running)
+    for task in queue_order(t for t in tasks if t.state == "queued"):
+        if only is not None and task.id not in only:
+            continue
+        waits, doomed = blocked_by_dependency(task, by_id)
+        if doomed:
+            result.fail[task.id] = doomed
+            continue
+        if waits:
+            result.waiting[task.id] = waits
+            continue
+        clash = _lock_clash(task, holders)
+        if clash:
+            result.waiting[task.id] = clash
+            continue
+        if not ignore_limit and len(running) + len(result.start) >= max_agents:
+            result.waiting[task.id] = f"concurrency limit ({max_agents} running)"
+            continue
+        result.start.append(task.id)
+        holders.append(task)
+    return result
+
+
+def _lock_clash(task: Summary, holders: list[Summary]) -> str | None:
+    if not task.locks:
+        return None
+    for other in holders:
+        overlap = first_overlap(task.locks, other.locks)
+        if overlap:
+            mine, theirs = overlap
+            detail = mine if mine == theirs else f"{mine} ~ {theirs}"
+            return f"lock overlap with task {other.id} ({detail})"
+    return None

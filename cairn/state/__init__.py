@@ -1,0 +1,1 @@
+"""The state directory: the file format every Cairn command shares."""

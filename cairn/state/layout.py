@@ -1,0 +1,159 @@
+"""Names in the state directory, and where it is.
+
+The whole layout is specified in docs/state-directory.md; this module is the
+only place that spells a path inside it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cairn.errors import NotARepository
+
+FORMAT_NAME = "cairn-state"
+
+
+def find_repo_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` holding ``.git`` or ``.jj``.
+
+    Walks the tree instead of running ``git rev-parse``: a subprocess would cost
+    more than the whole of ``cairn status``.  A ``.git`` file (a linked
+    worktree) counts, so a command run inside a task's workspace finds the
+    workspace's own root; CAIRN_HOME is set there by the runner anyway.
+    """
+    current = start.resolve()
+    for directory in (current, *current.parents):
+        if (directory / ".git").exists() or (directory / ".jj").is_dir():
+            return directory
+    return None
+
+
+def require_repo_root(start: Path) -> Path:
+    root = find_repo_root(start)
+    if root is None:
+        raise NotARepository(
+            f"{start} is not inside a git or jj repository",
+            hint="run Cairn inside your repository, or set CAIRN_HOME to a state directory",
+        )
+    return root
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    home: Path
+
+    @property
+    def meta(self) -> Path:
+        """The header: format version, the repository served, creation time."""
+        return self.home / "meta.json"
+
+    @property
+    def gitignore(self) -> Path:
+        return self.home / ".gitignore"
+
+    @property
+    def config_file(self) -> Path:
+        return self.home / "config.toml"
+
+    @property
+    def events(self) -> Path:
+        return self.home / "events.jsonl"
+
+    @property
+    def next_id(self) -> Path:
+        return self.home / "next-id"
+
+    @property
+    def tasks(self) -> Path:
+        return self.home / "tasks"
+
+    @property
+    def locks(self) -> Path:
+        return self.home / "locks"
+
+    @property
+    def signals(self) -> Path:
+        return self.home / "signals"
+
+    @property
+    def trash(self) -> Path:
+        return self.home / "trash"
+
+    @property
+    def workspaces(self) -> Path:
+        return self.home / "workspaces"
+
+    @property
+    def tmp(self) -> Path:
+        return self.home / "tmp"
+
+    @property
+    def cache(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def scheduler_lock(self) -> Path:
+        return self.locks / "scheduler.lock"
+
+    @property
+    def scheduler_info(self) -> Path:
+        return self.home / "scheduler.json"
+
+    @property
+    def ids_lock(self) -> Path:
+        return self.locks / "ids.lock"
+
+    @property
+    def accept_lock(self) -> Path:
+        return self.locks / "accept.lock"
+
+    def task_dir(self, task_id: int) -> Path:
+        return self.tasks / str(task_id)
+
+    def task_file(self, task_id: int) -> Path:
+        return self.tasks / str(task_id) / "task.json"
+
+    def state_file(self, task_id: int) -> Path:
+        return self.tasks / str(task_id) / "state.json"
+
+    def task_lock(self, task_id: int) -> Path:
+        return self.tasks / str(task_id) / "lock"
+
+    def runner_lock(self, task_id: int) -> Path:
+        return self.tasks / str(task_id) / "runner.lock"
+
+    def agent_log(self, task_id: int) -> Path:
+        return self.tasks / str(task_id) / "agent.log"
+
+    def prompt_file(self, task_id: int) -> Path:
+        return self.tasks / str(task_id) / "prompt.md"
+
+    def exit_file(self, task_id: int) -> Path:
+        return self.tasks / str(task_id) / "exit.json"
+
+    def preview_diff(self, task_id: int) -> Path:
+        return self.tasks / str(task_id) / "preview.diff"
+
+    def preview_stat(self, task_id: int) -> Path:
+        return self.tasks / str(task_id) / "preview.stat"
+
+    def checks_log(self, task_id: int) -> Path:
+        return self.tasks / str(task_id) / "checks.log"
+
+    def review_file(self, task_id: int) -> Path:
+        return self.tasks / str(task_id) / "review.md"
+
+    #: Subdirectories ``cairn init`` makes.
+    def directories(self) -> tuple[Path, ...]:
+        return (self.tasks, self.locks, self.signals, self.trash, self.workspaces, self.tmp, self.cache)
+
+
+def default_home(root: Path) -> Path:
+    return root / ".cairn"
+
+
+def home_from_environment() -> Path | None:
+    value = os.environ.get("CAIRN_HOME")
+    return Path(value).expanduser() if value else None

@@ -1,0 +1,282 @@
+"""The state directory as a store of tasks: create, read, move, scan, journal.
+
+Invariants (docs/state-directory.md):
+- a task directory appears whole: it is built under ``tmp/`` and renamed into
+  ``tasks/<id>`` while ``locks/ids.lock`` is held, so ids are unique and dense;
+- ``task.json`` is never rewritten; ``state.json`` is only replaced atomically,
+  by a holder of ``tasks/<id>/lock`` that read the current state under it;
+- every move is journalled in ``events.jsonl`` after it is on disk;
+- a file that cannot be read as its record is reported as a ``Problem`` and
+  skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from cairn.core import codec
+from cairn.core.lifecycle import can_move, wrong_state_message
+from cairn.core.model import FORMAT, State, Task
+from cairn.core.summary import Summary, summarize
+from cairn.errors import CairnError, NoSuchTask, OperationFailed, WrongState
+from cairn.state import atomic, lock
+from cairn.state.layout import FORMAT_NAME, Layout
+
+#: Subdirectories created with the state directory, private to its owner.
+_MODE = 0o700
+
+
+class CorruptRecord(CairnError):
+    """A record file exists but cannot be read as what it should be."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    summaries: list[Summary]
+    problems: list[Problem]
+
+
+class Store:
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    # -- the directory itself -------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.layout.meta.exists()
+
+    def init(self, repo: Path | None) -> bool:
+        """Create the state directory; True if it was new.  Idempotent."""
+        layout = self.layout
+        layout.home.mkdir(parents=True, exist_ok=True, mode=_MODE)
+        os.chmod(layout.home, _MODE)
+        for directory in layout.directories():
+            directory.mkdir(exist_ok=True, mode=_MODE)
+        if not layout.gitignore.exists():
+            # The state directory lives in the repository by default; git must never see it.
+            atomic.write_text(layout.gitignore, "# Cairn's state directory: never committed.\n*\n")
+        if layout.meta.exists():
+            self.check_format()
+            return False
+        atomic.write_json(
+            layout.meta,
+            {
+                "format": FORMAT,
+                "kind": FORMAT_NAME,
+                "repo": str(repo) if repo else None,
+                "created": codec.instant_to_text(time.time()),
+            },
+        )
+        self.journal("init", repo=str(repo) if repo else None)
+        return True
+
+    def ensure(self, repo: Path | None) -> None:
+        """Create the state directory on first use, check its format after."""
+        if not self.exists():
+            self.init(repo)
+        else:
+            self.check_format()
+
+    def check_format(self) -> None:
+        try:
+            meta = json.loads(self.layout.meta.read_text())
+            found = meta["format"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise CorruptRecord(
+                f"{self.layout.meta} is not a Cairn state-directory header ({error})",
+                hint="if this directory is not Cairn's, point CAIRN_HOME elsewhere",
+            ) from None
+        if found != FORMAT:
+            raise OperationFailed(
+                f"{self.layout.home} has state format {found}; this Cairn reads format {FORMAT}",
+                hint="use the Cairn version that wrote it, or `cairn migrate` when it exists",
+            )
+
+    # -- tasks ------------------------------------------------------------------
+
+    def create_task(self, build: Callable[[int], Task], initial: Callable[[Task], State]) -> Task:
+        """Allocate the next id and write the task whole: id and directory appear together."""
+        layout = self.layout
+        with lock.held(layout.ids_lock):
+            task_id = self._next_id()
+            while layout.task_dir(task_id).exists():  # a crash after the rename, before next-id
+                task_id += 1
+            task = build(task_id)
+            staging = layout.tmp / f".task-{task_id}-{os.getpid()}"
+            if staging.exists():
+                shutil.rmtree(staging)
+            staging.mkdir(mode=_MODE)
+            atomic.write_json(staging / "task.json", codec.encode(task))
+            atomic.write_json(staging / "state.json", codec.encode(initial(task)))
+            os.rename(staging, layout.task_dir(task_id))
+            atomic.fsync_dir(layout.tasks)
+            atomic.write_text(layout.next_id, f"{task_id + 1}\n")
+        return task
+
+    def _next_id(self) -> int:
+        try:
+            return max(1, int(self.layout.next_id.read_text().strip()))
+        except (OSError, ValueError):
+            numbers = [int(n) for n in os.listdir(self.layout.tasks) if n.isdigit()]
+            return max(numbers, default=0) + 1
+
+    def has_task(self, task_id: int) -> bool:
+        return self.layout.task_file(task_id).exists()
+
+    def read_task(self, task_id: int) -> Task:
+        return self._read(self.layout.task_file(task_id), Task, task_id)
+
+    def read_state(self, task_id: int) -> State:
+        return self._read(self.layout.state_file(task_id), State, task_id)
+
+    def _read(self, path: Path, kind: Any, task_id: int) -> Any:
+        try:
+            data = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            if not self.layout.task_dir(task_id).is_dir():
+                raise NoSuchTask(task_id) from None
+            raise CorruptRecord(f"task {task_id}: {path.name} is missing") from None
+        except ValueError as error:
+            raise CorruptRecord(f"task {task_id}: {path} is not valid JSON ({error})") from None
+        try:
+            return codec.decode(kind, data)
+        except codec.DecodeError as error:
+            raise CorruptRecord(f"task {task_id}: {path}: {error}") from None
+
+    @contextmanager
+    def locked(self, task_id: int, timeout: float | None = 30.0) -> Iterator[State]:
+        """Hold the task's lock; yield its current state, read under the lock."""
+        if not self.layout.task_dir(task_id).is_dir():
+            raise NoSuchTask(task_id)
+        with lock.held(self.layout.task_lock(task_id), timeout=timeout):
+            yield self.read_state(task_id)
+
+    def write_state(self, task_id: int, state: State) -> None:
+        """Replace ``state.json``.  The caller holds the task's lock (see ``locked``)."""
+        atomic.write_json(self.layout.state_file(task_id), codec.encode(state))
+
+    def move(
+        self,
+        task_id: int,
+        wanted: str,
+        change: Callable[[State], State],
+        *,
+        verb: str | None = None,
+        **event: Any,
+    ) -> State:
+        """Move a task to the state ``change`` returns, if its lifecycle allows."""
+        with self.locked(task_id) as current:
+            if not can_move(current.state, wanted):
+                raise WrongState(wrong_state_message(task_id, current.state, verb or wanted))
+            new = change(current)
+            self.write_state(task_id, new)
+        self.journal(new.state, task=task_id, previous=current.state, **event)
+        return new
+
+    def update(self, task_id: int, change: Callable[[State], State | None]) -> State:
+        """Rewrite the current state in place (same state name), e.g. flag it idle."""
+        with self.locked(task_id) as current:
+            new = change(current)
+            if new is None or new == current:
+                return current
+            if new.state != current.state:
+                raise ValueError("update() keeps the state; use move() to change it")
+            self.write_state(task_id, new)
+            return new
+
+    def task_ids(self) -> list[int]:
+        try:
+            names = os.listdir(self.layout.tasks)
+        except FileNotFoundError:
+            return []
+        return sorted(int(n) for n in names if n.isdigit())
+
+    # -- scanning -----------------------------------------------------------
+
+    def scan(self) -> Scan:
+        """Every task's summary and every unreadable file, cheaply.
+
+        Summaries are cached in ``cache/summaries.json`` keyed by the identity
+        of each ``state.json`` (size, mtime, inode: a rename always makes a new
+        inode), so a scan of thousands of unchanged tasks costs one stat each.
+        """
+        layout = self.layout
+        try:
+            names = os.listdir(layout.tasks)
+        except FileNotFoundError:
+            return Scan([], [])
+        cache_path = layout.cache / "summaries.json"
+        cached = _read_summary_cache(cache_path)
+        if not isinstance(cached, dict):
+            cached = {}
+        fresh: dict[str, list[Any]] = {}
+        summaries: list[Summary] = []
+        problems: list[Problem] = []
+        changed = False
+        for name in names:
+            if not name.isdigit():
+                if not name.startswith("."):
+                    problems.append(Problem(str(layout.tasks / name), "not a task directory (ignored)"))
+                continue
+            state_path = layout.tasks / name / "state.json"
+            try:
+                st = os.stat(state_path)
+            except FileNotFoundError:
+                problems.append(Problem(str(state_path), "missing"))
+                continue
+            key = [st.st_size, st.st_mtime_ns, st.st_ino]
+            entry = cached.get(name)
+            if entry is not None and entry[0] == key and len(entry[1]) == len(Summary._fields):
+                summaries.append(Summary(*entry[1]))
+                fresh[name] = entry
+                continue
+            changed = True
+            try:
+                summary = summarize(self.read_task(int(name)), self.read_state(int(name)))
+            except CairnError as error:
+                problems.append(Problem(str(layout.tasks / name), str(error)))
+                continue
+            summaries.append(summary)
+            fresh[name] = [key, list(summary)]
+        if changed or len(fresh) != len(cached):
+            try:
+                atomic.write_bytes(cache_path, json.dumps({"format": FORMAT, "tasks": fresh}).encode())
+            except OSError:
+                pass  # a cache we cannot write only costs speed
+        summaries.sort(key=lambda s: s.id)
+        return Scan(summaries, problems)
+
+    # -- the journal ---------------------------------------------------------
+
+    def journal(self, event: str, **fields: Any) -> None:
+        record = {"ts": codec.instant_to_text(time.time()), "event": event}
+        record.update({k: v for k, v in fields.items() if v is not None})
+        atomic.append_line(self.layout.events, json.dumps(record, ensure_ascii=False))
+
+
+def _read_summary_cache(path: Path) -> dict[str, list[Any]]:
+    try:
+        data = json.loads(path.read_bytes())
+        if data.get("format") == FORMAT and isinstance(data.get("tasks"), dict):
+            return data["tasks"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return {}
+
+
+def with_changes(state: State, **changes: Any) -> State:
+    return replace(state, **changes)

@@ -1,0 +1,1 @@
+"""Thin wrappers over the version-control tools: one checked call per tool."""

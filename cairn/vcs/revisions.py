@@ -1,0 +1,37 @@
+"""Cheap questions about the user's repository that ``cairn queue`` asks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cairn.errors import UsageError
+
+
+def current_branch(root: Path) -> str | None:
+    """The branch checked out in the main worktree, read from ``.git/HEAD``
+    without starting git; None when HEAD is detached or the repository is not git."""
+    head = root / ".git" / "HEAD"
+    try:
+        text = head.read_text().strip()
+    except OSError:
+        return None
+    prefix = "ref: refs/heads/"
+    return text[len(prefix) :] if text.startswith(prefix) else None
+
+
+def check_revision(current: Any, revision: str) -> str:
+    """The commit ``revision`` names in the user's repository, or a UsageError."""
+    if current.root is None:
+        raise UsageError("--base needs a repository; run Cairn inside one")
+    from cairn.vcs.git import GitError, git
+
+    if revision.startswith("-"):
+        raise UsageError(f"--base {revision!r} is not a revision")
+    try:
+        return git(current.root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    except GitError:
+        raise UsageError(
+            f"--base {revision!r} names no commit in {current.root}",
+            hint="give a branch, tag or commit that `git rev-parse` knows",
+        ) from None
