@@ -1,12 +1,23 @@
-"""``cairn cancel ID...``: a queued task never starts; a running agent is stopped, its work kept."""
+"""``cairn cancel ID...``: a queued task never starts; a running agent is stopped, its work kept.
+
+A running task is cancelled through its runner: a ``signals/cancel-<id>``
+file says why, SIGTERM wakes the runner, which stops the agent's whole process
+tree, commits what it left and records ``cancelled``.  If the runner is gone,
+recovery does the same here.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import click
 
 from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.core.lifecycle import wrong_state_message
+from cairn.errors import OperationFailed, WrongState
+from cairn.state import atomic
 
 
 @click.command(help="Cancel tasks: a queued task never starts; a running agent is stopped and its work committed.")
@@ -16,23 +27,47 @@ from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings
 def command(ids: tuple[int, ...], reason: str, as_json: bool) -> None:
     current = settings()
     store = store_for(current)
-    from cairn.core.model import Cancelled
+    from cairn.core.model import Cancelled, Running
 
-    results = []
     for task_id in ids:
         store.read_task(task_id)  # NoSuchTask before anything changes
-        state = store.move(
-            task_id,
-            "cancelled",
-            lambda s: Cancelled(since=time.time(), reason=reason, work=getattr(s, "work", None)),  # type: ignore[arg-type]
-            verb="cancel",
-            reason=reason,
-        )
-        results.append({"id": task_id, "state": state.state})
+    results = []
+    for task_id in ids:
+        with store.locked(task_id) as state:
+            if state.state == "queued":
+                store.write_state(task_id, Cancelled(since=time.time(), reason=reason))  # type: ignore[arg-type]
+                queued = True
+            elif isinstance(state, Running):
+                queued = False
+                atomic.write_json(current.layout.signals / f"cancel-{task_id}", {"reason": reason, "at": time.time()})
+            else:
+                raise WrongState(wrong_state_message(task_id, state.state, "cancel"))
+        if queued:
+            store.journal("cancelled", task=task_id, previous="queued", reason=reason)
+        else:
+            _stop_running(store, current, task_id, state)
+        final = store.read_state(task_id).state
+        results.append({"id": task_id, "state": final})
         if not as_json:
-            click.echo(f"cancelled task {task_id}")
+            click.echo(f"task {task_id}: {final}")
     if as_json:
         print_json(results)
+
+
+def _stop_running(store: object, current: object, task_id: int, state: object) -> None:
+    from cairn.engine.recovery import recover, runner_alive
+    from cairn.engine.waiting import wait_until_settled
+
+    if runner_alive(store, task_id):  # type: ignore[arg-type]
+        try:
+            os.kill(state.runner_pid, signal.SIGTERM)  # type: ignore[attr-defined]
+        except ProcessLookupError:
+            pass
+    else:
+        recover(store, current, task_id)  # type: ignore[arg-type]
+    states = wait_until_settled(store, current, [task_id], 60.0, leave=("running",))  # type: ignore[arg-type]
+    if states[task_id] == "running":
+        raise OperationFailed(f"task {task_id} did not stop within 60s", hint="its runner may be stuck; see `cairn logs`")
 
 
 main = entrypoint(command, "cancel")

@@ -21,6 +21,11 @@ VERBS: dict[str, str] = {
     "queue": "record a task for an agent",
     "status": "list tasks, or show one in full",
     "cancel": "cancel a queued or running task",
+    "up": "run the scheduler: start queued tasks as their turn comes",
+    "spawn": "start one queued task now, without the scheduler",
+    "wait": "wait until tasks have left queued and running",
+    "logs": "print (or follow) what a task's agent printed",
+    "attach": "join the tmux session of a running agent",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 
@@ -20,7 +21,7 @@ from cairn.errors import NoSuchTask, UsageError
 @click.option("-p", "--priority", type=click.Choice(PRIORITIES, case_sensitive=False), default="normal", show_default=True)
 @click.option("-a", "--agent", help="Agent profile (default: the configured default_agent).")
 @click.option("--title", help="A short title (default: the prompt's first line).")
-@click.option("-f", "--file", "prompt_file", type=click.File("r", encoding="utf-8"), help="Read the prompt from a file; - for stdin.")
+@click.option("-f", "--file", "prompt_file", type=click.File("rb"), help="Read the prompt from a file; - for stdin.")
 @click.option("--after", type=TaskId(), multiple=True, help="Start only once task ID is accepted (repeatable).")
 @click.option("--lock", "locks", multiple=True, metavar="GLOB", help="Paths the task will touch (repeatable).")
 @click.option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
@@ -31,7 +32,7 @@ def command(
     priority: str,
     agent: str | None,
     title: str | None,
-    prompt_file: object,
+    prompt_file: Any,
     after: tuple[int, ...],
     locks: tuple[str, ...],
     base: str | None,
@@ -40,7 +41,7 @@ def command(
 ) -> None:
     if prompt and prompt_file is not None:
         raise UsageError("give the prompt as arguments or with --file, not both")
-    text = prompt_file.read() if prompt_file is not None else " ".join(prompt)  # type: ignore[attr-defined]
+    text = _read_prompt(prompt_file) if prompt_file is not None else " ".join(prompt)
     text = queueing.check_prompt(text)
     task_title = queueing.make_title(text, title)
     seconds = queueing.check_timeout(timeout)
@@ -48,7 +49,7 @@ def command(
 
     current = settings()
     chosen = queueing.check_agent(agent or current.config.default_agent, list(current.config.agents))
-    store = store_for(current, create=True)
+    store = store_for(current)  # created below, once the input is known to be good
     for dependency in after:
         if not store.has_task(dependency):
             raise NoSuchTask(dependency, hint="--after names a task that must exist; `cairn status` lists them")
@@ -56,6 +57,7 @@ def command(
         from cairn.vcs.revisions import check_revision
 
         check_revision(current, base)
+    store.ensure(current.root)
     target = _current_branch(current.root)
 
     from cairn.core.model import Queued, Task
@@ -83,6 +85,19 @@ def command(
         print_json(record_json(task, store.read_state(task.id)))
     else:
         click.echo(task.id)
+
+
+def _read_prompt(handle: Any) -> str:
+    """The file's text exactly (bytes, so no newline translation), or a UsageError."""
+    raw = handle.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        name = getattr(handle, "name", "the file")
+        raise UsageError(
+            f"--file {name}: not UTF-8 text (byte {error.start}: {error.reason})",
+            hint="give the prompt as UTF-8 text",
+        ) from None
 
 
 def _current_branch(root: object) -> str | None:

@@ -8,6 +8,8 @@ environment variable) that holds the bad value, the key, and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -67,23 +69,26 @@ def _describe(error: dict[str, Any], source: Source | None) -> str:
         return f"{where}: unknown setting; known here: {', '.join(_known_keys(location[:-1]))}"
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     shown = error.get("input")
-    if kind != "missing" and not isinstance(shown, dict):
+    if kind != "missing" and not isinstance(shown, dict) and "got " not in message:
         message += f" (got {shown!r})"
     return f"{where}: {message}"
 
 
 def _known_keys(parents: list[str]) -> list[str]:
-    cls: Any = Config
+    """The setting names allowed in the table at ``parents`` (``agents.x`` -> a profile's)."""
+    hint: Any = Config
     for part in parents:
-        fields = {f.name: f for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else {}
-        if part in fields:
-            default = fields[part].default_factory  # type: ignore[misc]
-            cls = default if dataclasses.is_dataclass(default) else None
-        elif cls is not None and part not in fields:
-            from cairn.config.schema import AgentProfile
-
-            cls = AgentProfile  # agents.<name>.<key>
-    return sorted(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else []
+        if dataclasses.is_dataclass(hint):
+            hint = typing.get_type_hints(hint).get(part)
+        elif typing.get_origin(hint) is dict:
+            hint = typing.get_args(hint)[1]  # a table of named entries: the entry's type
+        else:
+            return []
+        # ``X | None``: the table is the X.
+        members = [m for m in typing.get_args(hint) if dataclasses.is_dataclass(m)]
+        if typing.get_origin(hint) in (typing.Union, types.UnionType) and members:
+            hint = members[0]
+    return sorted(f.name for f in dataclasses.fields(hint)) if dataclasses.is_dataclass(hint) else []
 
 
 def _hint(source: Source | None) -> str:
@@ -96,13 +101,31 @@ def _check_references(config: Config, sources: list[Source]) -> None:
     known = sorted(config.agents)
     if config.default_agent not in config.agents:
         raise ConfigError(
-            f"default_agent is {config.default_agent!r}, which is not a known agent; known: {', '.join(known)}",
+            f"{_origin(sources, 'default_agent')}: default_agent is {config.default_agent!r}, "
+            f"which is not a known agent; known: {', '.join(known)}",
             hint=f"set it to one of those, or define [agents.{config.default_agent}]",
         )
     if config.reviewer.agent is not None and config.reviewer.agent not in config.agents:
         raise ConfigError(
-            f"reviewer.agent is {config.reviewer.agent!r}, which is not a known agent; known: {', '.join(known)}"
+            f"{_origin(sources, 'reviewer', 'agent')}: reviewer.agent is {config.reviewer.agent!r}, "
+            f"which is not a known agent; known: {', '.join(known)}"
         )
     for name, profile in config.agents.items():
         if not profile.command:
-            raise ConfigError(f"agents.{name}.command is empty: give the agent's argv, e.g. [\"my-agent\", \"{{prompt}}\"]")
+            raise ConfigError(
+                f"{_origin(sources, 'agents', name)}: agents.{name}.command is empty: "
+                f"give the agent's argv, e.g. [\"my-agent\", \"{{prompt}}\"]"
+            )
+
+
+def _origin(sources: list[Source], *path: str) -> str:
+    """For messages: the source whose value for ``path`` is in force (the last that sets it)."""
+    for source in reversed(sources):
+        data: Any = source.data
+        for part in path:
+            data = data.get(part) if isinstance(data, dict) else None
+        if data is not None:
+            if source.name == "environment":
+                return f"environment variable {_VARIABLE_FOR_KEY.get(path[0], path[0])}"
+            return source.name
+    return "configuration"

@@ -101,7 +101,8 @@ class Running:
     state: Literal["running"] = "running"
     format: int = FORMAT
     since: Instant
-    work: Work
+    #: None while the workspace is being made.
+    work: Work | None = None
     #: The runner: holds ``tasks/<id>/runner.lock`` for as long as the agent lives.
     runner_pid: int
     #: The agent's process (leader of its own process group) and its start time,

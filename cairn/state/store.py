@@ -62,6 +62,9 @@ class Store:
     def init(self, repo: Path | None) -> bool:
         """Create the state directory; True if it was new.  Idempotent."""
         layout = self.layout
+        if layout.meta.exists():
+            # Before touching anything: a directory of another format is not ours to change.
+            self.check_format()
         layout.home.mkdir(parents=True, exist_ok=True, mode=_MODE)
         os.chmod(layout.home, _MODE)
         for directory in layout.directories():
@@ -72,15 +75,17 @@ class Store:
         if layout.meta.exists():
             self.check_format()
             return False
-        atomic.write_json(
-            layout.meta,
-            {
-                "format": FORMAT,
-                "kind": FORMAT_NAME,
-                "repo": str(repo) if repo else None,
-                "created": codec.instant_to_text(time.time()),
-            },
-        )
+        header = {
+            "format": FORMAT,
+            "kind": FORMAT_NAME,
+            "repo": str(repo) if repo else None,
+            "created": codec.instant_to_text(time.time()),
+        }
+        if not atomic.create_json(layout.meta, header):
+            # Another command created it first (the first `cairn queue`s race here):
+            # only the winner journals ``init``.
+            self.check_format()
+            return False
         self.journal("init", repo=str(repo) if repo else None)
         return True
 
@@ -152,6 +157,8 @@ class Store:
             raise CorruptRecord(f"task {task_id}: {path.name} is missing") from None
         except ValueError as error:
             raise CorruptRecord(f"task {task_id}: {path} is not valid JSON ({error})") from None
+        except OSError as error:  # e.g. tasks/<id> is a file, or unreadable
+            raise CorruptRecord(f"task {task_id}: cannot read {path}: {error.strerror}") from None
         try:
             return codec.decode(kind, data)
         except codec.DecodeError as error:
@@ -237,6 +244,12 @@ class Store:
                 st = os.stat(state_path)
             except FileNotFoundError:
                 problems.append(Problem(str(state_path), "missing"))
+                continue
+            except NotADirectoryError:
+                problems.append(Problem(str(layout.tasks / name), "not a task directory (ignored)"))
+                continue
+            except OSError as error:
+                problems.append(Problem(str(state_path), f"cannot read it: {error.strerror}"))
                 continue
             key = [st.st_size, st.st_mtime_ns, st.st_ino]
             entry = cached.get(name)

@@ -1,0 +1,48 @@
+"""From an agent profile to the argv and environment of one run.  Pure.
+
+No shell ever sees a prompt: placeholders are replaced inside argv elements,
+so ``{prompt}`` becomes exactly one argument whatever it contains.
+"""
+
+from __future__ import annotations
+
+from cairn.config.schema import AgentProfile
+
+PLACEHOLDERS = ("prompt", "prompt_file", "workspace", "task_id")
+
+
+def render_argv(profile: AgentProfile, *, prompt: str, prompt_file: str, workspace: str, task_id: int) -> list[str]:
+    values = {"prompt": prompt, "prompt_file": prompt_file, "workspace": workspace, "task_id": str(task_id)}
+    return [_fill(part, values) for part in profile.command]
+
+
+def _fill(part: str, values: dict[str, str]) -> str:
+    # A single pass over the template: text inside a prompt that looks like
+    # a placeholder is never expanded again.
+    out: list[str] = []
+    index = 0
+    while index < len(part):
+        if part[index] == "{":
+            end = part.find("}", index)
+            name = part[index + 1 : end] if end != -1 else ""
+            if name in values:
+                out.append(values[name])
+                index = end + 1
+                continue
+        out.append(part[index])
+        index += 1
+    return "".join(out)
+
+
+def agent_environment(base: dict[str, str], profile: AgentProfile, *, task_id: int, workspace: str, home: str, prompt_file: str) -> dict[str, str]:
+    env = dict(base)
+    env.update(profile.env)
+    env.update(
+        {
+            "CAIRN_TASK_ID": str(task_id),
+            "CAIRN_WORKSPACE": workspace,
+            "CAIRN_HOME": home,
+            "CAIRN_PROMPT_FILE": prompt_file,
+        }
+    )
+    return env

@@ -1,0 +1,45 @@
+"""``cairn wait ID... [--timeout D]``: block until each task has left queued/running."""
+
+from __future__ import annotations
+
+import click
+
+from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.errors import EXIT_FAILED, EXIT_OK, UsageError
+
+GOOD = ("review", "accepted")
+
+
+@click.command(help="Wait until each task has left queued and running. Exit 0 only if all reached review or accepted.")
+@click.argument("ids", nargs=-1, required=True, type=TaskId())
+@click.option("--timeout", metavar="DURATION", help="Give up after this long (exit 1).")
+@json_option
+def command(ids: tuple[int, ...], timeout: str | None, as_json: bool) -> int:
+    seconds = None
+    if timeout is not None:
+        from cairn.core.durations import parse_duration
+
+        try:
+            seconds = parse_duration(timeout)
+        except ValueError as error:
+            raise UsageError(f"--timeout: {error}") from None
+    current = settings()
+    store = store_for(current)
+    for task_id in ids:
+        store.read_task(task_id)
+    from cairn.engine.waiting import wait_until_settled
+
+    states = wait_until_settled(store, current, list(ids), seconds)
+    timed_out = any(s in ("queued", "running") for s in states.values())
+    if as_json:
+        print_json({"states": {str(k): v for k, v in states.items()}, "timed_out": timed_out})
+    else:
+        for task_id, state in states.items():
+            click.echo(f"task {task_id}: {state}")
+    if timed_out:
+        click.echo(f"cairn wait: timed out after {timeout}", err=True)
+        return EXIT_FAILED
+    return EXIT_OK if all(s in GOOD for s in states.values()) else EXIT_FAILED
+
+
+main = entrypoint(command, "wait")

@@ -1,0 +1,1 @@
+"""The engine: runners that carry one task each, and the scheduler that starts them."""

@@ -1,0 +1,59 @@
+"""Start a task's runner, detached from whoever starts it (scheduler or ``cairn spawn``).
+
+Headless: a new session of its own, stdio away from our terminal.  With tmux:
+a tmux session running the runner with ``--tty``; the environment travels in
+a private file (``tmp/``, mode 0600) because a tmux server has its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from cairn.state import atomic
+
+
+def use_tmux(setting: str) -> bool:
+    from cairn.agents import tmux
+
+    if setting == "never":
+        return False
+    if setting == "always":
+        return True
+    return tmux.available()
+
+
+def runner_argv(home: str, task_id: int) -> list[str]:
+    return [sys.executable, "-m", "cairn.engine.runner", home, str(task_id)]
+
+
+def launch(settings: Any, task_id: int) -> subprocess.Popen[bytes] | None:
+    """Start the runner; the Popen to reap when headless, None when tmux owns it."""
+    layout = settings.layout
+    argv = runner_argv(str(layout.home), task_id)
+    if use_tmux(settings.config.tmux):
+        from cairn.agents import tmux
+
+        env_file = layout.tmp / f"env-{task_id}-{os.getpid()}.json"
+        atomic.write_bytes(env_file, json.dumps(dict(os.environ)).encode())
+        name = tmux.session_name(layout.home, task_id)
+        try:
+            tmux.new_session(name, [*argv, "--env-file", str(env_file), "--tty"], layout.home)
+            return None
+        except OSError:
+            env_file.unlink(missing_ok=True)
+            if settings.config.tmux == "always":
+                raise
+            # tmux is there but unusable (no server can start): run headless.
+    with open(layout.agent_log(task_id), "ab") as log:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            cwd=layout.home,
+        )

@@ -1,0 +1,30 @@
+"""How an agent's run ended: ``tasks/<id>/exit.json``, written once by the runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from cairn.core.codec import Instant
+
+Ending = Literal["exited", "timeout", "cancelled", "terminated", "not-started", "runner-died"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outcome:
+    ending: Ending
+    finished: Instant
+    exit_code: int | None = None
+    #: Why, in a line, when the agent did not simply exit.
+    reason: str | None = None
+
+
+def describe(outcome: Outcome) -> str | None:
+    """The failure reason shown in ``cairn status``, or None for a clean exit 0."""
+    if outcome.ending == "exited":
+        if outcome.exit_code == 0:
+            return None
+        if outcome.exit_code is not None and outcome.exit_code < 0:
+            return f"the agent was killed by signal {-outcome.exit_code}"
+        return f"the agent exited with status {outcome.exit_code}"
+    return outcome.reason or outcome.ending

@@ -1,0 +1,56 @@
+"""Tasks marked ``running`` whose runner is gone.
+
+The runner's flock is the truth: if ``tasks/<id>/runner.lock`` is free, no
+runner lives for that task, whatever pids say.  Then:
+- it recorded an outcome (``exit.json``): finish the task as it would have;
+- it did not: stop the agent if it still lives (checked by pid *and* start
+  time), commit what it left, and fail the task saying the runner died.
+Safe to run from several processes at once: ``finish`` works under the task's
+lock and only on a task still ``running``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from cairn.core.model import Running
+from cairn.engine.finish import finish, read_outcome, record_outcome
+from cairn.engine.outcome import Outcome
+from cairn.state.lock import is_held
+from cairn.state.store import Store
+
+
+def runner_alive(store: Store, task_id: int) -> bool:
+    return is_held(store.layout.runner_lock(task_id))
+
+
+def recover(store: Store, settings: Any, task_id: int) -> str | None:
+    """Finish a running task whose runner died; its new state, or None if it needed nothing."""
+    if runner_alive(store, task_id):
+        return None
+    state = store.read_state(task_id)
+    if not isinstance(state, Running):
+        return None
+    outcome = read_outcome(store, task_id)
+    cancel = store.layout.signals / f"cancel-{task_id}"
+    if outcome is None and cancel.exists():
+        from cairn.agents.processes import is_same_process, stop_tree
+
+        if state.agent_pid and is_same_process(state.agent_pid, state.agent_started):
+            stop_tree(state.agent_pid, state.agent_started)
+        outcome = Outcome(ending="cancelled", finished=time.time(), reason="cancelled by the user")  # type: ignore[arg-type]
+        record_outcome(store, task_id, outcome)
+    if outcome is None:
+        from cairn.agents.processes import is_same_process, stop_tree
+
+        reason = "its runner died before the agent ended"
+        if state.agent_pid and is_same_process(state.agent_pid, state.agent_started):
+            stop_tree(state.agent_pid, state.agent_started)
+            reason = "its runner died; the agent was stopped"
+        elif state.agent_pid is None:
+            reason = "its runner died before the agent started"
+        outcome = Outcome(ending="runner-died", finished=time.time(), reason=reason)  # type: ignore[arg-type]
+        record_outcome(store, task_id, outcome)
+    store.journal("recovered", task=task_id, reason=outcome.reason)
+    return finish(store, settings, task_id, outcome)

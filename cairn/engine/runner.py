@@ -1,0 +1,353 @@
+"""The runner: one small process per task that lives exactly as long as its agent.
+
+    python -m cairn.engine.runner HOME TASK_ID [--env-file FILE] [--tty]
+
+It holds ``tasks/<id>/runner.lock`` from before it claims the task until after
+the outcome is on disk: whoever finds that lock free and the task still
+``running`` knows the runner is gone (recovery.py).  It claims the task
+(queued -> running) itself, under the task's lock, so a task never runs twice
+however many schedulers or ``cairn spawn``s race for it.
+
+Then: make the workspace, bootstrap it, start the agent in its own session
+(its own process group), and supervise it: timeout, cancel (SIGTERM with a
+``signals/cancel-<id>`` file), idleness.  The runner is a child subreaper, so
+whatever the agent leaves behind is found and stopped.  Finally it records
+``exit.json`` and finishes the task (finish.py).
+
+``--tty`` (inside tmux): the agent gets a pseudo-terminal; the runner copies
+its output to the tmux pane and to ``agent.log``, and the pane's keystrokes to
+the agent, so ``cairn attach`` is a live, interactive view.  Headless, the
+agent writes straight into ``agent.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any
+
+from cairn.core.model import Running
+from cairn.engine.finish import finish, record_outcome
+from cairn.engine.outcome import Outcome
+from cairn.errors import CairnError, WrongState
+from cairn.state import lock
+from cairn.state.layout import Layout
+from cairn.state.store import Store
+
+#: How often a quiet agent is looked at (idleness, timeout); signals wake us sooner.
+TICK = 5.0
+
+
+class Runner:
+    def __init__(self, home: Path, task_id: int, tty: bool) -> None:
+        self.layout = Layout(home)
+        self.store = Store(self.layout)
+        self.task_id = task_id
+        self.tty = tty
+        self.log: IO[bytes] = open(self.layout.agent_log(task_id), "ab", buffering=0)
+        self.wake_r, self.wake_w = os.pipe()
+        self.stop_reason: tuple[str, str] | None = None
+
+    # -- the life of a task ------------------------------------------------
+
+    def run(self) -> int:
+        fd = lock.open_lock(self.layout.runner_lock(self.task_id))
+        deadline = time.monotonic() + 5
+        while not lock.try_lock(fd):
+            if time.monotonic() > deadline:
+                return 0  # another runner has this task
+            time.sleep(0.01)
+        from cairn.config.load import resolve
+
+        self.settings = resolve(self.layout.home)  # CAIRN_HOME is set: meta.json names the repository
+        try:
+            self.store.move(
+                self.task_id,
+                "running",
+                lambda _: Running(since=time.time(), runner_pid=os.getpid(), tmux_session=self._tmux_session()),  # type: ignore[arg-type]
+                verb="start",
+            )
+        except WrongState:
+            return 0  # someone else started it, or it was cancelled meanwhile
+        self._install_signals()
+        from cairn.agents.processes import become_subreaper
+
+        become_subreaper()
+        try:
+            outcome = self._work()
+        except Exception as error:  # a bug: the task must still end, with the trace in its log
+            import traceback
+
+            self.log.write(traceback.format_exc().encode())
+            outcome = Outcome(ending="not-started", finished=time.time(), reason=f"internal error in the runner: {error}")  # type: ignore[arg-type]
+        record_outcome(self.store, self.task_id, outcome)
+        from cairn.agents.processes import stop_descendants
+
+        if stop_descendants():
+            self._say("stopped processes the agent left behind")
+        try:
+            state = finish(self.store, self.settings, self.task_id, outcome, self.log)
+            self._say(f"task {self.task_id} is now {state}")
+        except CairnError as error:
+            self._say(f"could not finish: {error}")
+        return 0
+
+    def _tmux_session(self) -> str | None:
+        if not self.tty:
+            return None
+        from cairn.agents.tmux import session_name
+
+        return session_name(self.layout.home, self.task_id)
+
+    def _work(self) -> Outcome:
+        try:
+            argv, env, cwd, stdin_text = self._prepare()
+        except CairnError as error:
+            self._say(str(error))
+            return Outcome(ending="not-started", finished=time.time(), reason=str(error))  # type: ignore[arg-type]
+        try:
+            process = self._start(argv, env, cwd, stdin_text)
+        except OSError as error:
+            reason = f"cannot start the agent {argv[0]!r}: {error.strerror or error}"
+            if isinstance(error, FileNotFoundError):
+                reason = f"agent command not found: {argv[0]!r} (is it installed and on PATH?)"
+            self._say(reason)
+            return Outcome(ending="not-started", finished=time.time(), reason=reason)  # type: ignore[arg-type]
+        return self._supervise(process)
+
+    def _prepare(self) -> tuple[list[str], dict[str, str], Path, str | None]:
+        from cairn.agents.launch import agent_environment, render_argv
+        from cairn.workspaces.bootstrap import bootstrap
+        from cairn.workspaces.select import workspaces_for
+
+        task = self.store.read_task(self.task_id)
+        profile = self.settings.config.agents.get(task.agent)
+        if profile is None:
+            raise CairnError(f"agent profile {task.agent!r} is no longer configured")
+        path = self.settings.workspace_dir / str(self.task_id)
+        self._say(f"task {self.task_id}: {task.title}")
+        work = workspaces_for(self.settings).create(task, path)
+        self.store.update(self.task_id, lambda s: replace(s, work=work))  # type: ignore[arg-type]
+        self._say(f"workspace {path} on {work.branch} from {work.base_commit[:12]}")
+        prompt_file = self.layout.prompt_file(self.task_id)
+        prompt_file.write_text(task.prompt)
+        env = agent_environment(
+            dict(os.environ), profile, task_id=self.task_id, workspace=str(path),
+            home=str(self.layout.home), prompt_file=str(prompt_file),
+        )
+        if self.settings.root is not None:
+            bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log, env)
+        argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id)
+        timeout = task.timeout if task.timeout is not None else self.settings.config.timeout
+        self.deadline = time.monotonic() + timeout if timeout else None
+        self.timeout = timeout
+        return argv, env, path, task.prompt if profile.stdin else None
+
+    def _start(self, argv: list[str], env: dict[str, str], cwd: Path, stdin_text: str | None) -> subprocess.Popen[bytes]:
+        self._say(f"starting: {' '.join(argv[:1])} …")
+        self.master: int | None = None
+        if self.tty:
+            import pty
+
+            self.master, slave = pty.openpty()
+            stdin: Any = slave if stdin_text is None else subprocess.PIPE
+            out: Any = slave
+        else:
+            stdin = subprocess.DEVNULL if stdin_text is None else subprocess.PIPE
+            out = self.log
+        process = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, detached from us and the scheduler
+        )
+        if self.tty:
+            os.close(slave)
+            if sys.stdin.isatty():
+                import tty
+
+                # Keystrokes in the tmux pane go to the agent as typed; its
+                # own terminal echoes them.
+                tty.setraw(sys.stdin.fileno())
+        if stdin_text is not None and process.stdin is not None:
+            try:
+                process.stdin.write(stdin_text.encode())
+                process.stdin.close()
+            except BrokenPipeError:
+                pass
+        from cairn.agents.processes import start_time
+
+        started = start_time(process.pid)
+        deadline = time.time() + self.timeout if self.timeout else None
+        self.store.update(
+            self.task_id,
+            lambda s: replace(s, agent_pid=process.pid, agent_started=started, deadline=deadline),  # type: ignore[arg-type]
+        )
+        self.store.journal("agent-started", task=self.task_id, pid=process.pid)
+        return process
+
+    # -- supervision ---------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        os.set_blocking(self.wake_w, False)
+        signal.set_wakeup_fd(self.wake_w)
+        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(number, self._on_stop)
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake select()
+
+    def _on_stop(self, number: int, _frame: Any) -> None:
+        if (self.layout.signals / f"cancel-{self.task_id}").exists():
+            reason = _read_reason(self.layout.signals / f"cancel-{self.task_id}")
+            self.stop_reason = ("cancelled", reason)
+        elif self.stop_reason is None:
+            name = signal.Signals(number).name
+            self.stop_reason = ("terminated", f"the runner received {name}; the agent was stopped")
+
+    def _supervise(self, process: subprocess.Popen[bytes]) -> Outcome:
+        idle_after = self.settings.config.idle_after
+        last_output = time.monotonic()
+        last_size = self._log_size()
+        idle = False
+        while True:
+            code = process.poll()
+            if code is not None:
+                if self.master is not None:
+                    self._drain()
+                return Outcome(ending="exited", finished=time.time(), exit_code=code)  # type: ignore[arg-type]
+            if self.stop_reason is not None:
+                ending, reason = self.stop_reason
+                self._stop(process, reason)
+                return Outcome(ending=ending, finished=time.time(), exit_code=process.poll(), reason=reason)  # type: ignore[arg-type]
+            now = time.monotonic()
+            if self.deadline is not None and now >= self.deadline:
+                from cairn.core.durations import format_duration
+
+                reason = f"timed out after {format_duration(self.timeout)}"
+                self._stop(process, reason)
+                return Outcome(ending="timeout", finished=time.time(), exit_code=process.poll(), reason=reason)  # type: ignore[arg-type]
+            size = self._log_size()
+            if size != last_size:
+                last_size, last_output = size, now
+                if idle:
+                    idle = False
+                    self._set_idle(None)
+            elif not idle and idle_after and now - last_output >= idle_after:
+                idle = True
+                self._set_idle(time.time() - (now - last_output))
+            wait = TICK
+            if self.deadline is not None:
+                wait = min(wait, max(0.0, self.deadline - now))
+            if idle_after and not idle:
+                wait = min(wait, max(0.05, idle_after - (now - last_output)))
+            self._wait(wait)
+
+    def _wait(self, seconds: float) -> None:
+        readers = [self.wake_r]
+        if self.master is not None:
+            readers.append(self.master)
+            if sys.stdin.isatty():
+                readers.append(sys.stdin.fileno())
+        try:
+            ready, _, _ = select.select(readers, [], [], seconds)
+        except InterruptedError:
+            return
+        for fd in ready:
+            if fd == self.wake_r:
+                os.read(self.wake_r, 512)
+            elif fd == self.master:
+                self._copy_output()
+            else:
+                data = os.read(fd, 4096)
+                if data and self.master is not None:
+                    os.write(self.master, data)
+
+    def _copy_output(self) -> bool:
+        assert self.master is not None
+        try:
+            data = os.read(self.master, 65536)
+        except OSError:
+            return False
+        if not data:
+            return False
+        self.log.write(data)
+        try:
+            os.write(sys.stdout.fileno(), data)
+        except OSError:
+            pass
+        return True
+
+    def _drain(self) -> None:
+        while self.master is not None and select.select([self.master], [], [], 0.05)[0]:
+            if not self._copy_output():
+                break
+
+    def _stop(self, process: subprocess.Popen[bytes], reason: str) -> None:
+        from cairn.agents.processes import stop_tree
+
+        self._say(f"stopping the agent: {reason}")
+        stop_tree(process.pid)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _set_idle(self, since: float | None) -> None:
+        self.store.update(self.task_id, lambda s: replace(s, idle_since=since) if isinstance(s, Running) else None)
+        self.store.journal("idle" if since else "active", task=self.task_id)
+
+    def _log_size(self) -> int:
+        try:
+            return os.fstat(self.log.fileno()).st_size
+        except OSError:
+            return 0
+
+    def _say(self, line: str) -> None:
+        text = f"[cairn] {line}\n".encode()
+        self.log.write(text)
+        if self.tty:
+            try:
+                os.write(sys.stdout.fileno(), text.replace(b"\n", b"\r\n"))
+            except OSError:
+                pass
+
+
+def _read_reason(path: Path) -> str:
+    try:
+        return json.loads(path.read_text()).get("reason") or "cancelled"
+    except (OSError, ValueError, AttributeError):
+        return "cancelled"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    env_file = None
+    tty = False
+    positional = []
+    iterator = iter(args)
+    for arg in iterator:
+        if arg == "--env-file":
+            env_file = next(iterator)
+        elif arg == "--tty":
+            tty = True
+        else:
+            positional.append(arg)
+    home, task_id = Path(positional[0]), int(positional[1])
+    if env_file:
+        # The environment of whoever launched us (the scheduler's), passed through
+        # a private file because a tmux server has its own.
+        path = Path(env_file)
+        os.environ.clear()
+        os.environ.update(json.loads(path.read_text()))
+        path.unlink(missing_ok=True)
+    os.environ["CAIRN_HOME"] = str(home)
+    return Runner(home, task_id, tty).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

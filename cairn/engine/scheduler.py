@@ -1,0 +1,187 @@
+"""``cairn up``: a loop that starts queued work when its turn comes.
+
+Disk is the truth: each turn of the loop rebuilds everything from a fresh
+scan; inotify (watchdog) only says when to look again, and where it is
+missing the loop looks every second instead.  The scheduler holds
+``locks/scheduler.lock`` for its life (one per state directory) and owns no
+task: runners do the work and survive it, so killing the scheduler with any
+signal at any moment loses nothing, and the next one adopts what runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cairn.core.model import Failed
+from cairn.core.schedule import plan
+from cairn.core.summary import Summary
+from cairn.engine.launch import launch
+from cairn.engine.recovery import recover, runner_alive
+from cairn.errors import OperationFailed, WrongState
+from cairn.state import atomic, lock
+from cairn.state.scheduler_info import running_scheduler
+from cairn.state.store import Store
+
+#: Without inotify: how often to look.  With it: a safety net only.
+POLL = 1.0
+SAFETY_RESCAN = 30.0
+#: A launched runner must claim its task within this long, or it is launched again.
+CLAIM_GRACE = 30.0
+
+
+class Scheduler:
+    def __init__(self, settings: Any, *, max_agents: int, until_idle: bool, say: Callable[[str], None]) -> None:
+        self.settings = settings
+        self.store = Store(settings.layout)
+        self.max_agents = max_agents
+        self.until_idle = until_idle
+        self.say = say
+        self.wake = threading.Event()
+        self.stopping = False
+        #: task id -> (runner process or None under tmux, when launched), until the task leaves queued.
+        self.launched: dict[int, tuple[subprocess.Popen[bytes] | None, float]] = {}
+        self.seen: dict[int, str] = {}
+        self.gc_due: float | None = None
+
+    def run(self) -> int:
+        layout = self.settings.layout
+        fd = lock.open_lock(layout.scheduler_lock)
+        if not lock.try_lock(fd):
+            pid = running_scheduler(layout)
+            raise OperationFailed(
+                f"a scheduler already runs for {layout.home} (pid {pid})",
+                hint="one scheduler per state directory; stop that one first, or use it",
+            )
+        atomic.write_json(layout.scheduler_info, {"pid": os.getpid(), "started": time.time(), "max_agents": self.max_agents})
+        self.store.journal("scheduler-started", pid=os.getpid(), max_agents=self.max_agents)
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, self._on_signal)
+        observer = self._watch()
+        self.say(f"scheduler running for {layout.home} (pid {os.getpid()}, max {self.max_agents} agents, {'inotify' if observer else 'polling'})")
+        try:
+            while not self.stopping:
+                self.wake.clear()
+                idle = self.turn()
+                if self.until_idle and idle:
+                    break
+                self.wake.wait(SAFETY_RESCAN if observer else POLL)
+        finally:
+            if observer is not None:
+                observer.stop()
+            self.store.journal("scheduler-stopped", pid=os.getpid())
+            os.close(fd)
+        return 0
+
+    def _on_signal(self, number: int, _frame: Any) -> None:
+        self.stopping = True
+        self.wake.set()
+
+    def _watch(self) -> Any:
+        """An inotify watch that sets ``self.wake`` when a task appears or changes state."""
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers.inotify import InotifyObserver
+        except ImportError:
+            return None
+        wake = self.wake
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: Any) -> None:
+                path = getattr(event, "dest_path", "") or event.src_path
+                name = os.path.basename(path)
+                # Agent output would wake us for nothing: only records count.
+                if name in ("state.json", "exit.json") or name.isdigit() or "/signals" in path:
+                    wake.set()
+
+        try:
+            observer = InotifyObserver()
+            handler = Handler()
+            observer.schedule(handler, str(self.settings.layout.tasks), recursive=True)
+            observer.schedule(handler, str(self.settings.layout.signals), recursive=False)
+            observer.start()
+            return observer
+        except OSError:
+            return None
+
+    # -- one turn -----------------------------------------------------------
+
+    def turn(self) -> bool:
+        """Look at everything once and act; True when nothing runs and nothing can start."""
+        scan = self.store.scan()
+        summaries = scan.summaries
+        self._report(summaries)
+        for summary in summaries:
+            if summary.state == "running" and not runner_alive(self.store, summary.id):
+                new = recover(self.store, self.settings, summary.id)
+                if new:
+                    self.say(f"task {summary.id}: its runner was gone; now {new}")
+        self._reap(summaries)
+        view = [s._replace(state="running") if s.id in self.launched and s.state == "queued" else s for s in summaries]
+        decided = plan(view, self.max_agents)
+        for task_id, reason in decided.fail.items():
+            self._fail(task_id, reason)
+        for task_id in decided.start:
+            self._start(task_id)
+        running = any(s.state == "running" for s in view) or bool(decided.start) or bool(self.launched)
+        if self.until_idle and not running and not decided.fail:
+            for task_id, why in decided.waiting.items():
+                self.say(f"task {task_id} still waits: {why}")
+            return True
+        return False
+
+    def _start(self, task_id: int) -> None:
+        try:
+            process = launch(self.settings, task_id)
+        except OSError as error:
+            self.say(f"task {task_id}: could not start its runner: {error}")
+            return
+        self.launched[task_id] = (process, time.monotonic())
+
+    def _reap(self, summaries: list[Summary]) -> None:
+        states = {s.id: s.state for s in summaries}
+        for task_id, (process, when) in list(self.launched.items()):
+            exited = process is not None and process.poll() is not None
+            if states.get(task_id) != "queued" or exited or time.monotonic() - when > CLAIM_GRACE:
+                del self.launched[task_id]
+
+    def _fail(self, task_id: int, reason: str) -> None:
+        try:
+            self.store.move(task_id, "failed", lambda _: Failed(since=time.time(), reason=reason), verb="fail", reason=reason)  # type: ignore[arg-type]
+            self.say(f"task {task_id} failed: {reason}")
+        except WrongState:
+            pass
+
+    def _report(self, summaries: list[Summary]) -> None:
+        for summary in summaries:
+            before = self.seen.get(summary.id)
+            if before == summary.state:
+                continue
+            self.seen[summary.id] = summary.state
+            if before is None and summary.state not in ("queued", "running"):
+                continue
+            self.say(_describe(summary))
+
+
+def _describe(summary: Summary) -> str:
+    head = f"task {summary.id} {summary.state}"
+    if summary.state == "review":
+        if summary.files == 0:
+            return f"{head}: the agent changed nothing — {summary.title}"
+        return f"{head}: {summary.files} files +{summary.insertions} -{summary.deletions} — {summary.title}"
+    if summary.reason:
+        return f"{head}: {summary.reason}"
+    return f"{head} — {summary.title}"
+
+
+def scheduler_json(layout: Any) -> dict[str, Any] | None:
+    try:
+        return json.loads(layout.scheduler_info.read_text())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,1 @@
+"""Isolated workspaces, one per task, behind one interface (``base.Workspaces``)."""
