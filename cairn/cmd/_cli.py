@@ -74,7 +74,8 @@ def _save_traceback(prog_name: str) -> str | None:
 
     try:
         handle, path = tempfile.mkstemp(prefix="cairn-crash-", suffix=".txt")
-        with os.fdopen(handle, "w") as out:
+        # backslashreplace: argv may hold bytes that are not UTF-8 (surrogate escapes).
+        with os.fdopen(handle, "w", errors="backslashreplace") as out:
             out.write(f"{prog_name} {' '.join(sys.argv[1:])}\n\n")
             traceback.print_exc(file=out)
         return path

@@ -8,9 +8,23 @@ from cairn.errors import UsageError
 TITLE_WIDTH = 72
 
 
+def check_text(text: str, what: str) -> str:
+    """``text`` if it can be stored as UTF-8; argv bytes that are not UTF-8
+    arrive as lone surrogates, which no JSON file can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise UsageError(
+            f"{what} is not valid UTF-8 text (character {error.start + 1})",
+            hint="check the terminal's or the script's encoding",
+        ) from None
+    return text
+
+
 def make_title(prompt: str, title: str | None) -> str:
     """The given title, else the prompt's first non-empty line, shortened."""
     if title is not None:
+        check_text(title, "the title")
         title = " ".join(title.split())
         if not title:
             raise UsageError("the title is empty: give a few words with --title, or leave it out")
@@ -21,6 +35,7 @@ def make_title(prompt: str, title: str | None) -> str:
 
 
 def check_prompt(prompt: str) -> str:
+    check_text(prompt, "the prompt")
     if not prompt.strip():
         raise UsageError(
             "the prompt is empty: say what the agent should do",
@@ -53,6 +68,7 @@ def check_timeout(text: str | None) -> float | None:
 def check_locks(globs: tuple[str, ...]) -> list[str]:
     cleaned = [g.strip() for g in globs]
     for glob in cleaned:
+        check_text(glob, "--lock")
         if not glob:
             raise UsageError("--lock needs a path glob, e.g. --lock 'src/api/**'")
         if glob.startswith("/") or glob.startswith("../") or "/../" in glob:

@@ -239,7 +239,8 @@ class Runner:
             elif not idle and idle_after and now - last_output >= idle_after:
                 idle = True
                 self._set_idle(time.time() - (now - last_output))
-            wait = TICK
+            # An idle agent is looked at every second so "active again" is prompt.
+            wait = 1.0 if idle else TICK
             if self.deadline is not None:
                 wait = min(wait, max(0.0, self.deadline - now))
             if idle_after and not idle:

@@ -125,9 +125,13 @@ class Store:
             if staging.exists():
                 shutil.rmtree(staging)
             staging.mkdir(mode=_MODE)
-            atomic.write_json(staging / "task.json", codec.encode(task))
-            atomic.write_json(staging / "state.json", codec.encode(initial(task)))
-            os.rename(staging, layout.task_dir(task_id))
+            try:
+                atomic.write_json(staging / "task.json", codec.encode(task))
+                atomic.write_json(staging / "state.json", codec.encode(initial(task)))
+                os.rename(staging, layout.task_dir(task_id))
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
             atomic.fsync_dir(layout.tasks)
             atomic.write_text(layout.next_id, f"{task_id + 1}\n")
         return task

@@ -1,0 +1,162 @@
+"""Every test gets its own world under ``tmp_path``: HOME, git identity and
+config, fixed commit dates, no editor, a fresh repository, its own CAIRN_HOME.
+Nothing depends on the current directory or on another test, so
+``pytest -n auto`` is safe.
+
+``cairn`` runs the installed console scripts as real subprocesses; tests that
+need many quick calls may use ``cairn_inprocess`` instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Result:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    for key in list(os.environ):
+        if key.startswith(("CAIRN_", "GIT_")) or key in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "TMUX"):
+            monkeypatch.delenv(key, raising=False)
+    values = {
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "GIT_AUTHOR_NAME": "Test Author",
+        "GIT_AUTHOR_EMAIL": "author@example.com",
+        "GIT_COMMITTER_NAME": "Test Committer",
+        "GIT_COMMITTER_EMAIL": "committer@example.com",
+        "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+        "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+        "GIT_EDITOR": "false",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "TMUX_TMPDIR": str(tmp_path / "tmux"),
+        "LC_ALL": "C.UTF-8",
+        # Agents run headless unless a test asks for tmux (tests/test_tmux.py).
+        "CAIRN_TMUX": "never",
+    }
+    (tmp_path / "tmux").mkdir()
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    subprocess.run(["git", "config", "--global", "init.defaultBranch", "main"], check=True)
+    return dict(os.environ)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git repository with one commit on ``main``; the test runs inside it."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "README.md").write_text("# demo\n")
+    (root / "src").mkdir()
+    (root / "src" / "app.py").write_text("def hello():\n    return 'hello'\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def home(repo: Path) -> Path:
+    return repo / ".cairn"
+
+
+def run_cairn(cwd: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
+    command = [str(BIN / "cairn"), *args]
+    completed = subprocess.run(
+        command, cwd=cwd, input=input, capture_output=True, text=True, env=env, timeout=timeout
+    )
+    return Result(list(args), completed.returncode, completed.stdout, completed.stderr)
+
+
+@pytest.fixture
+def cairn(repo: Path, env: dict[str, str]):
+    """``cairn("queue", "do it")``: the installed dispatcher, a real subprocess, run in the repo."""
+
+    def call(*args: str, input: str | None = None, cwd: Path | None = None, extra_env: dict[str, str] | None = None, timeout: float = 60) -> Result:
+        environment = dict(os.environ)
+        if extra_env:
+            environment.update(extra_env)
+        return run_cairn(cwd or repo, *args, input=input, env=environment, timeout=timeout)
+
+    return call
+
+
+@pytest.fixture
+def tmux_server(tmp_path: Path, env: dict[str, str]) -> Iterator[None]:
+    """A private tmux server for the test (TMUX_TMPDIR under tmp_path), killed after."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    yield
+    subprocess.run(["tmux", "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def store(home: Path):
+    """The Store of the test's state directory, for setting up records a test
+    cannot reach through commands (a running task, a corrupt file)."""
+    from cairn.state.layout import Layout
+    from cairn.state.store import Store
+
+    return Store(Layout(home))
+
+
+@pytest.fixture
+def set_running(store, repo: Path):
+    """``set_running(3)``: move queued task 3 to ``running`` as a runner would,
+    without starting anything (no agent, no workspace, no runner lock)."""
+    import time
+
+    from cairn.core.model import Running, Work
+
+    def move(task_id: int) -> None:
+        work = Work(
+            workspace=str(store.layout.workspaces / str(task_id)),
+            branch=f"cairn/{task_id}",
+            base_commit=git(repo, "rev-parse", "HEAD"),
+        )
+        store.move(task_id, "running", lambda _: Running(since=time.time(), work=work, runner_pid=os.getpid()))
+
+    return move
+
+
+def events(home: Path) -> list[dict]:
+    """The journal, parsed."""
+    path = home / "events.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def state_of(home: Path, task_id: int) -> dict:
+    return json.loads((home / "tasks" / str(task_id) / "state.json").read_text())

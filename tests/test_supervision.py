@@ -1,0 +1,106 @@
+"""A running agent is watched: timeouts, cancel, missing commands, leftover children, idleness."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import psutil
+
+from conftest import events, git, state_of
+
+
+def wait_until(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_timeout_stops_the_whole_tree_and_keeps_the_work(cairn, repo, home, tmp_path):
+    pidfile = tmp_path / "sleeper.pid"
+    cairn("queue", "-a", "demo", "--timeout", "1s", f"write partial.txt: half done\nspawn-sleeper 60 {pidfile}\nsleep 60")
+    result = cairn("spawn", "1", "--wait", timeout=40)
+    assert result.returncode == 1
+    state = state_of(home, 1)
+    assert state["state"] == "failed" and state["reason"] == "timed out after 1s"
+    assert git(repo, "show", "cairn/1:partial.txt") == "half done", "the work is committed"
+    sleeper = int(pidfile.read_text())
+    assert not psutil.pid_exists(sleeper) or psutil.Process(sleeper).status() == psutil.STATUS_ZOMBIE
+
+
+def test_cancel_a_running_agent_keeps_its_work(cairn, repo, home):
+    cairn("queue", "-a", "demo", "write wip.txt: work in progress\nsleep 60")
+    cairn("spawn", "1")
+    wait_until(lambda: (home / "workspaces" / "1" / "wip.txt").exists())
+    pid = state_of(home, 1)["agent_pid"]
+    result = cairn("cancel", "1", "--reason", "changed my mind")
+    assert result.returncode == 0 and "task 1: cancelled" in result.stdout
+    state = state_of(home, 1)
+    assert state["state"] == "cancelled" and state["reason"] == "changed my mind"
+    assert git(repo, "show", "cairn/1:wip.txt") == "work in progress"
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert cairn("cancel", "1").returncode == 4
+
+
+def test_an_agent_command_that_does_not_exist_fails_clearly(cairn, repo, home):
+    (repo / "cairn.toml").write_text('[agents.ghost]\ncommand = ["no-such-agent-binary", "{prompt}"]\n')
+    cairn("queue", "-a", "ghost", "do things")
+    assert cairn("up", "--until-idle").returncode == 0
+    state = state_of(home, 1)
+    assert state["state"] == "failed"
+    assert "agent command not found: 'no-such-agent-binary'" in state["reason"]
+
+
+def test_children_left_behind_by_an_agent_are_stopped(cairn, home, tmp_path):
+    pidfile = tmp_path / "child.pid"
+    cairn("queue", "-a", "demo", f"spawn-sleeper 120 {pidfile}\nwrite done.txt: yes")
+    assert cairn("spawn", "1", "--wait").returncode == 0
+    child = int(pidfile.read_text())
+    wait_until(lambda: not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE, 10)
+    assert "stopped processes the agent left behind" in (home / "tasks" / "1" / "agent.log").read_text()
+
+
+def test_a_workspace_deleted_under_a_running_agent_fails_the_task_clearly(cairn, home):
+    cairn("queue", "-a", "demo", "wait-for /nonexistent-never\n")
+    cairn("queue", "-a", "demo", "sleep 1")
+    cairn("spawn", "2")
+    wait_until(lambda: state_of(home, 2).get("agent_pid") is not None)
+    shutil.rmtree(home / "workspaces" / "2")
+    assert cairn("wait", "2", "--timeout", "20s").returncode == 1
+    state = state_of(home, 2)
+    assert state["state"] == "failed"
+    assert "workspace" in state["reason"] and "gone" in state["reason"]
+    # The scheduler side is unaffected: another task still runs fine.
+    cairn("queue", "-a", "demo", "write ok.txt: ok")
+    assert cairn("spawn", "3", "--wait").returncode == 0
+
+
+def test_a_silent_agent_is_flagged_idle_and_unflagged_when_it_speaks(cairn, repo, home):
+    (repo / "cairn.toml").write_text('idle_after = "1s"\n')
+    cairn("queue", "-a", "demo", "sleep 2.5\nsay awake\nsleep 1.5")
+    assert cairn("spawn", "1", "--wait", timeout=30).returncode == 0
+    kinds = [e["event"] for e in events(home) if e.get("task") == 1]
+    assert "idle" in kinds
+    assert kinds.index("idle") < kinds.index("active")
+
+
+def test_idle_shows_in_status(cairn, repo, home):
+    (repo / "cairn.toml").write_text('idle_after = "0.5s"\n')
+    cairn("queue", "-a", "demo", "sleep 30")
+    cairn("spawn", "1")
+    wait_until(lambda: state_of(home, 1).get("idle_since") is not None)
+    assert "idle" in cairn("status").stdout
+    cairn("cancel", "1")
+
+
+def test_an_agent_that_exits_nonzero_fails_with_its_status_and_work_kept(cairn, repo, home):
+    cairn("queue", "-a", "demo", "write half.txt: half\nexit 5")
+    assert cairn("spawn", "1", "--wait").returncode == 1
+    state = state_of(home, 1)
+    assert state["reason"] == "the agent exited with status 5" and state["exit_code"] == 5
+    assert git(repo, "show", "cairn/1:half.txt") == "half"
+    assert "exited with status 5" in cairn("status").stdout
