@@ -54,7 +54,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
         "GIT_EDITOR": "false",
         "GIT_CONFIG_NOSYSTEM": "1",
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": os.pathsep.join([str(BIN), str(REPO / ".tools" / "bin"), os.environ.get("PATH", "")]),
         "TMUX_TMPDIR": str(tmp_path / "tmux"),
         "LC_ALL": "C.UTF-8",
         # Agents run headless unless a test asks for tmux (tests/test_tmux.py).

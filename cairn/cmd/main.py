@@ -26,6 +26,12 @@ VERBS: dict[str, str] = {
     "wait": "wait until tasks have left queued and running",
     "logs": "print (or follow) what a task's agent printed",
     "attach": "join the tmux session of a running agent",
+    "diff": "read a task's proposal against its target",
+    "open": "open a task's workspace in your editor or difftool",
+    "accept": "land a task on its target branch (rebase, check, fast-forward)",
+    "reject": "discard a proposal (kept restorable until gc)",
+    "restore": "bring a rejected task back to review",
+    "retry": "queue a new attempt with feedback",
 }
 
 

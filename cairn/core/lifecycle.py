@@ -3,6 +3,7 @@
     queued -> running -> review -> accepted
                      \-> failed    \-> rejected -> review (restore)
     queued | running -> cancelled
+    running -> rejected   (the reviewer asked for changes; an automatic retry supersedes it)
 
 Every mutation of ``state.json`` asks ``check`` first, under the task's lock,
 so two commands racing on one task cannot both win.
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 ALLOWED: dict[str, frozenset[str]] = {
     "queued": frozenset({"running", "cancelled", "failed"}),
-    "running": frozenset({"review", "failed", "cancelled"}),
+    # running -> rejected: a reviewer asked for changes and a retry took over.
+    "running": frozenset({"review", "failed", "cancelled", "rejected"}),
     "review": frozenset({"accepted", "rejected", "review"}),
     "rejected": frozenset({"review"}),
     "failed": frozenset(),

@@ -1,19 +1,23 @@
-"""After an agent ends: commit its work, write the proposal, move the task on.
+"""After an agent ends: commit its work, write the proposal, run the checks
+and the reviewer, move the task on.
 
-Called by the runner itself, or by whoever finds a runner that died after
-recording the outcome (recovery).  Idempotent and done under the task's lock:
-only a task still ``running`` is finished, so it is finished once.
+Called by the runner itself (which alone may touch a running task's
+workspace while it holds the runner lock), or by whoever finds a runner that
+died (recovery, which holds the task's lock throughout and skips checks and
+reviewer so the scheduler never blocks on them).  Only a task still
+``running`` is finished, so it is finished once.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
 from cairn.core import codec
-from cairn.core.model import Cancelled, DiffStat, Failed, Review, Running, Work
+from cairn.core.model import Cancelled, Checks, DiffStat, Failed, Review, Running, Work
 from cairn.engine.outcome import Outcome, describe
 from cairn.errors import CairnError
 from cairn.state import atomic
@@ -35,47 +39,91 @@ def record_outcome(store: Store, task_id: int, outcome: Outcome) -> None:
     atomic.write_json(store.layout.exit_file(task_id), codec.encode(outcome))
 
 
-def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any = None) -> str | None:
+def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any = None, *, recovering: bool = False) -> str | None:
     """Move a running task to review, failed or cancelled; the new state's name,
     or None if it was not running any more (someone finished it already)."""
-    layout = store.layout
     task = store.read_task(task_id)
-    with store.locked(task_id) as current:
-        if not isinstance(current, Running):
+    guard = store.locked(task_id) if recovering else nullcontext(store.read_state(task_id))
+    with guard as seen:
+        if not isinstance(seen, Running):
             return None
-        work, changed, note = _save_work(store, settings, task_id, task.title, current.work, log)
-        reason = describe(outcome)
-        if note and reason is None:
-            reason = note
-        now = time.time()
-        if outcome.ending == "cancelled":
-            new: Any = Cancelled(since=now, reason=outcome.reason or "cancelled", work=work)  # type: ignore[arg-type]
-        elif reason is None:
-            new = Review(since=now, started=current.since, work=work, exit_code=0, changed=changed)  # type: ignore[arg-type]
-        else:
-            new = Failed(
-                since=now,  # type: ignore[arg-type]
-                reason=reason,
-                started=current.since,
-                exit_code=outcome.exit_code,
-                work=work,
-                changed=changed,
-            )
-        store.write_state(task_id, new)
-    layout_signal = layout.signals / f"cancel-{task_id}"
-    layout_signal.unlink(missing_ok=True)
+        work, changed, note = _save_work(store, settings, task_id, task.title, seen.work, log)
+        reason = describe(outcome) or note
+        checks = verdict = superseded = None
+        if reason is None and outcome.ending == "exited" and work is not None and not recovering:
+            checks = _checks(store, settings, task_id, work, log)
+            if checks.status != "failed" and settings.config.reviewer.agent:
+                from cairn.land.reviewer import review
+
+                verdict = review(store, settings, task, work, log)
+        new = _next_state(outcome, seen, work, changed, reason, checks, verdict)
+        if verdict == "request-changes" and work is not None:
+            from cairn.land.reviewer import auto_retry
+
+            # Queued before this task leaves running, so no one ever sees the
+            # crew idle between the two rounds.
+            superseded = auto_retry(store, settings, task, work, log)
+            if superseded is not None:
+                from cairn.core.model import Rejected
+                from cairn.land.reject import trash_ref
+
+                new = Rejected(since=time.time(), reason=f"superseded by task {superseded} after review", trash_ref=trash_ref(task_id), previous=new)  # type: ignore[arg-type]
+        if recovering:
+            store.write_state(task_id, new)
+    if not recovering:
+        with store.locked(task_id) as current:
+            if not isinstance(current, Running):
+                return None
+            store.write_state(task_id, new)
+    (store.layout.signals / f"cancel-{task_id}").unlink(missing_ok=True)
     store.journal(
-        new.state,
-        task=task_id,
-        previous="running",
-        reason=getattr(new, "reason", None),
-        files=changed.files,
-        insertions=changed.insertions,
-        deletions=changed.deletions,
+        new.state, task=task_id, previous="running", reason=getattr(new, "reason", None),
+        files=changed.files, insertions=changed.insertions, deletions=changed.deletions,
+        checks=checks.status if checks else None, verdict=verdict,
     )
     if isinstance(new, Review) and changed.files == 0:
         store.journal("no-changes", task=task_id)
+    if superseded is not None and work is not None:
+        from cairn.workspaces.select import workspaces_for
+        from cairn.vcs.git import git
+
+        workspaces_for(settings).remove(work)
+        git(settings.root, "branch", "--quiet", "-D", work.branch, check=False)
     return new.state
+
+
+def _next_state(outcome: Outcome, running: Running, work: Work | None, changed: DiffStat, reason: str | None, checks: Checks | None, verdict: Any) -> Any:
+    now = time.time()
+    if outcome.ending == "cancelled":
+        return Cancelled(since=now, reason=outcome.reason or "cancelled", work=work)  # type: ignore[arg-type]
+    if reason is None:
+        return Review(since=now, started=running.since, work=work, exit_code=0, changed=changed, checks=checks, verdict=verdict)  # type: ignore[arg-type]
+    return Failed(since=now, reason=reason, started=running.since, exit_code=outcome.exit_code, work=work, changed=changed)  # type: ignore[arg-type]
+
+
+def _checks(store: Store, settings: Any, task_id: int, work: Work, log: Any) -> Checks:
+    from pathlib import Path
+
+    from cairn.land.checks import run_checks, summary_line
+
+    if not settings.config.checks.commands:
+        return Checks(status="skipped")
+    _log(log, "running checks")
+    checks = run_checks(settings.config.checks, Path(work.workspace), store.layout.checks_log(task_id))
+    _log(log, summary_line(checks))
+    _restore_workspace(settings, work)
+    return checks
+
+
+def _restore_workspace(settings: Any, work: Work) -> None:
+    """Checks and reviewers may leave files behind; the workspace goes back to the committed work."""
+    from cairn.workspaces.select import workspaces_for
+
+    try:
+        bootstrap = settings.config.bootstrap
+        workspaces_for(settings).reset(work, keep=[*bootstrap.copy, *bootstrap.symlink])
+    except CairnError:
+        pass
 
 
 def _save_work(
@@ -87,8 +135,9 @@ def _save_work(
     from cairn.workspaces.select import workspaces_for
 
     backend = workspaces_for(settings)
+    bootstrap = settings.config.bootstrap
     try:
-        work = backend.commit(work, commit_message(task_id, title))
+        work = backend.commit(work, commit_message(task_id, title), exclude=[*bootstrap.copy, *bootstrap.symlink])
     except CairnError as error:
         _log(log, f"could not commit the agent's work: {error}")
         return work, DiffStat(), f"the work could not be committed: {error}"

@@ -53,4 +53,4 @@ def recover(store: Store, settings: Any, task_id: int) -> str | None:
         outcome = Outcome(ending="runner-died", finished=time.time(), reason=reason)  # type: ignore[arg-type]
         record_outcome(store, task_id, outcome)
     store.journal("recovered", task=task_id, reason=outcome.reason)
-    return finish(store, settings, task_id, outcome)
+    return finish(store, settings, task_id, outcome, recovering=True)

@@ -29,8 +29,12 @@ class Workspaces(Protocol):
         """A new workspace at ``path`` for ``task``, on its own branch or change."""
         ...
 
-    def commit(self, work: Work, message: str) -> Work:
-        """Commit everything in the workspace; the returned Work has ``head_commit``."""
+    def commit(self, work: Work, message: str, exclude: list[str] | None = None) -> Work:
+        """Commit everything in the workspace but ``exclude``; the returned Work has ``head_commit``."""
+        ...
+
+    def reset(self, work: Work) -> None:
+        """Put the workspace back to its committed state."""
         ...
 
     def proposal(self, work: Work) -> Proposal:

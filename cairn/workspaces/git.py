@@ -57,11 +57,13 @@ class GitWorkspaces:
             git(self.root, "worktree", "add", "--quiet", "-b", branch, str(path), base)
         return Work(backend="git", workspace=str(path), branch=branch, base_commit=base)
 
-    def commit(self, work: Work, message: str) -> Work:
+    def commit(self, work: Work, message: str, exclude: list[str] | None = None) -> Work:
+        """Commit everything but ``exclude`` (what bootstrap copied or linked in:
+        a ``.env`` must never end up in a commit)."""
         path = Path(work.workspace)
         if not path.is_dir():
             raise OperationFailed(f"the workspace {path} is gone; nothing left there to commit")
-        git(path, "add", "-A")
+        git(path, "add", "-A", "--", ".", *(f":(exclude,glob){p}" for p in exclude or []))
         if not git_ok(path, "diff", "--cached", "--quiet"):
             git(path, "commit", "--quiet", "--no-verify", "-m", message, env=self._identity(path))
         return replace(work, head_commit=git(path, "rev-parse", "HEAD"))
@@ -78,6 +80,13 @@ class GitWorkspaces:
         diff = git(self.root, "diff", "--no-color", "--binary", span, strip=False)
         stat = git(self.root, "diff", "--stat", "--no-color", span, strip=False)
         return Proposal(head_commit=head, changed=changed, diff=diff, stat=stat)
+
+    def reset(self, work: Work, keep: list[str] | None = None) -> None:
+        """Back to the committed work: drop what checks or a reviewer left.
+        Ignored files and ``keep`` (what bootstrap put there) stay."""
+        path = Path(work.workspace)
+        git(path, "reset", "--quiet", "--hard", "HEAD")
+        git(path, "clean", "-fdq", *(f"--exclude={p}" for p in keep or []))
 
     def remove(self, work: Work) -> None:
         path = Path(work.workspace)

@@ -1,0 +1,32 @@
+# The two set-up commands of the README, and a few more.
+#   make demo    the main job, offline: a throwaway repository, a crew of scripted agents
+#   make test    the whole test suite, in parallel (what .ci/run runs)
+#   make bench   the benchmarks (bench/README.md)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
+
+.PHONY: demo test bench tools clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/cairn demo
+
+tools:
+	sh .ci/tools.sh
+
+test: $(VENV)/.installed tools
+	$(BIN)/python -m pytest -n auto -q
+
+bench: $(VENV)/.installed
+	sh .ci/tools.sh bench
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache

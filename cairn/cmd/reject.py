@@ -1,0 +1,31 @@
+"""``cairn reject ID``: discard a proposal; the work is kept until gc, ``cairn restore`` brings it back."""
+
+from __future__ import annotations
+
+import click
+
+from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+
+
+@click.command(help="Reject a task in review. Its work is kept (refs/cairn/trash/ID) until gc; `cairn restore` brings it back.")
+@click.argument("ids", nargs=-1, required=True, type=TaskId())
+@click.option("--reason", help="Why, for the record (and for `cairn retry`).")
+@json_option
+def command(ids: tuple[int, ...], reason: str | None, as_json: bool) -> None:
+    current = settings()
+    store = store_for(current)
+    from cairn.land.reject import reject
+
+    for task_id in ids:
+        store.read_task(task_id)
+    results = []
+    for task_id in ids:
+        state = reject(store, current, task_id, reason)
+        results.append({"id": task_id, "state": "rejected", "trash_ref": state.trash_ref})
+        if not as_json:
+            click.echo(f"rejected task {task_id}" + (f"; its work is kept in {state.trash_ref}" if state.trash_ref else ""))
+    if as_json:
+        print_json(results)
+
+
+main = entrypoint(command, "reject")

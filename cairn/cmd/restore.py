@@ -1,0 +1,25 @@
+"""``cairn restore ID``: bring a rejected task back to review, workspace and all."""
+
+from __future__ import annotations
+
+import click
+
+from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+
+
+@click.command(help="Bring a rejected task back to review (until gc has expired its work).")
+@click.argument("task_id", type=TaskId())
+@json_option
+def command(task_id: int, as_json: bool) -> None:
+    current = settings()
+    store = store_for(current)
+    from cairn.land.reject import restore
+
+    state = restore(store, current, task_id)
+    if as_json:
+        print_json({"id": task_id, "state": state.state})
+    else:
+        click.echo(f"restored task {task_id} to review")
+
+
+main = entrypoint(command, "restore")

@@ -1,0 +1,1 @@
+"""Review and landing: checks, accept, reject and restore, retry, the reviewer agent."""

@@ -1,0 +1,56 @@
+"""The checks gate: the configured commands, run in a task's workspace.
+
+Run when the agent finishes (the result shows in ``cairn status``) and again
+at accept time on the rebased work.  Output goes to ``tasks/<id>/checks.log``,
+replaced at each run.  A command that cannot start or runs past the timeout
+counts as failed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from cairn.config.schema import ChecksConfig
+from cairn.core.model import CheckResult, Checks
+
+
+def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[str, str] | None = None) -> Checks:
+    if not config.commands:
+        return Checks(status="skipped")
+    results = []
+    with open(log_path, "wb") as log:
+        for argv in config.commands:
+            log.write(f"$ {' '.join(argv)}\n".encode())
+            log.flush()
+            started = time.monotonic()
+            exit_code: int | None
+            timed_out = False
+            try:
+                completed = subprocess.run(
+                    argv, cwd=workspace, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    timeout=config.timeout, env=env, start_new_session=True,
+                )
+                exit_code = completed.returncode
+            except FileNotFoundError:
+                log.write(f"[cairn] command not found: {argv[0]}\n".encode())
+                exit_code = None
+            except subprocess.TimeoutExpired:
+                log.write(f"[cairn] timed out after {config.timeout:g}s\n".encode())
+                exit_code, timed_out = None, True
+            seconds = round(time.monotonic() - started, 3)
+            results.append(CheckResult(command=list(argv), exit_code=exit_code, seconds=seconds, timed_out=timed_out))
+            log.write(f"[cairn] exit status {exit_code} in {seconds:.1f}s\n".encode())
+            if exit_code != 0:
+                break  # later checks would only repeat the bad news
+    passed = all(r.exit_code == 0 for r in results)
+    return Checks(status="passed" if passed else "failed", results=results)
+
+
+def summary_line(checks: Checks) -> str:
+    if checks.status != "failed":
+        return f"checks {checks.status}"
+    failed = next(r for r in checks.results if r.exit_code != 0)
+    why = "timed out" if failed.timed_out else ("not found" if failed.exit_code is None else f"exit status {failed.exit_code}")
+    return f"checks failed: {' '.join(failed.command)} ({why})"

@@ -1,0 +1,236 @@
+"""`cairn accept`: land fast when nothing stands in the way, safely when something does."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import events, git, state_of
+
+
+def run_task(cairn, prompt: str, *extra: str) -> int:
+    result = cairn("queue", "-a", "demo", *extra, prompt)
+    assert result.returncode == 0, result.stderr
+    task_id = int(result.stdout)
+    spawned = cairn("spawn", str(task_id), "--wait")
+    assert spawned.returncode == 0, spawned.stdout + spawned.stderr
+    return task_id
+
+
+def test_accept_fast_forwards_when_the_target_has_not_moved(cairn, repo, home):
+    task = run_task(cairn, "write feature.txt: new feature")
+    before = git(repo, "rev-parse", "main")
+    result = cairn("accept", str(task))
+    assert result.returncode == 0, result.stderr
+    assert git(repo, "rev-parse", "main^") == before
+    assert (repo / "feature.txt").read_text() == "new feature\n", "the checked-out target is updated"
+    assert state_of(home, task)["state"] == "accepted"
+    assert not (home / "workspaces" / str(task)).exists()
+    assert git(repo, "branch", "--list", f"cairn/{task}") == ""
+    assert "rebasing" not in result.stdout
+
+
+def test_accept_rebases_onto_a_target_that_moved(cairn, repo, home):
+    task = run_task(cairn, "write feature.txt: new feature")
+    (repo / "other.txt").write_text("meanwhile\n")
+    git(repo, "add", "other.txt")
+    git(repo, "commit", "-qm", "meanwhile")
+    result = cairn("accept", str(task))
+    assert result.returncode == 0, result.stderr
+    assert "rebasing" in result.stdout
+    assert git(repo, "log", "--format=%s", "-2", "main").splitlines() == ["write feature.txt: new feature", "meanwhile"]
+    assert git(repo, "rev-list", "--merges", "--count", "main") == "0"
+
+
+def test_squash_lands_one_commit_with_title_and_id(cairn, repo):
+    task = run_task(cairn, "write a.txt: a\nwrite b.txt: b", "--title", "Two files")
+    assert cairn("accept", str(task), "--squash").returncode == 0
+    assert git(repo, "log", "-1", "--format=%B", "main").splitlines()[:3] == ["Two files", "", f"Cairn task {task}"]
+    assert git(repo, "show", "--name-only", "--format=", "main").splitlines() == ["a.txt", "b.txt"]
+
+
+def test_merge_makes_a_merge_commit(cairn, repo):
+    task = run_task(cairn, "write m.txt: m")
+    (repo / "other.txt").write_text("meanwhile\n")
+    git(repo, "add", "other.txt")
+    git(repo, "commit", "-qm", "meanwhile")
+    assert cairn("accept", str(task), "--merge").returncode == 0
+    assert git(repo, "rev-list", "--merges", "--count", "main") == "1"
+    assert git(repo, "log", "-1", "--format=%s", "main") == f"Merge Cairn task {task}: write m.txt: m"
+    assert (repo / "m.txt").exists() and (repo / "other.txt").exists()
+
+
+def test_apply_puts_the_changes_in_the_working_tree_uncommitted(cairn, repo, home):
+    task = run_task(cairn, "write applied.txt: here\nreplace README.md: demo => applied demo")
+    head = git(repo, "rev-parse", "main")
+    result = cairn("accept", str(task), "--apply")
+    assert result.returncode == 0, result.stderr
+    assert git(repo, "rev-parse", "main") == head, "nothing committed"
+    assert (repo / "applied.txt").read_text() == "here\n"
+    assert "applied demo" in (repo / "README.md").read_text()
+    assert state_of(home, task)["strategy"] == "apply"
+    assert git(repo, "rev-parse", "--verify", f"cairn/{task}"), "the branch stays: the changes are not committed yet"
+
+
+def test_three_tasks_on_different_files_all_land_one_after_another(cairn, repo):
+    ids = [run_task(cairn, f"write f{n}.txt: {n}") for n in range(3)]
+    for task in ids:
+        assert cairn("accept", str(task)).returncode == 0
+    assert sorted(p.name for p in repo.glob("f*.txt")) == ["f0.txt", "f1.txt", "f2.txt"]
+    assert git(repo, "rev-list", "--count", "main") == "4"
+
+
+def test_two_tasks_on_the_same_lines_conflict_and_a_retry_lands(cairn, repo, home):
+    first = run_task(cairn, "replace src/app.py: 'hello' => 'hi'")
+    second = run_task(cairn, "replace src/app.py: 'hello' => 'howdy'")
+    assert cairn("accept", str(first)).returncode == 0
+    head = git(repo, "rev-parse", "main")
+    conflict = cairn("accept", str(second))
+    assert conflict.returncode == 1
+    assert f"task {second} conflicts with main in: src/app.py" in conflict.stderr
+    assert git(repo, "rev-parse", "main") == head, "nothing changed"
+    state = state_of(home, second)
+    assert state["state"] == "review" and state["conflict"] == ["src/app.py"]
+    assert "conflict: src/app.py" in cairn("status").stdout
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "show", f"cairn/{second}:src/app.py").count("howdy") == 1, "the work is intact"
+
+    retried = cairn("retry", str(second), "--feedback", "main now says hi; say howdy instead")
+    assert retried.returncode == 0
+    new = int(retried.stdout)
+    assert state_of(home, second)["state"] == "rejected"
+    prompt = (home / "tasks" / str(new) / "task.json").read_text()
+    assert "main now says hi" in prompt and "howdy" in prompt
+    # The scripted agent redoes it against the new main.
+    task_json = __import__("json").loads(prompt)
+    assert task_json["retry_of"] == second
+    assert cairn("cancel", str(new)).returncode == 0
+    third = run_task(cairn, "replace src/app.py: 'hi' => 'howdy'")
+    assert cairn("accept", str(third)).returncode == 0
+    assert "howdy" in (repo / "src" / "app.py").read_text()
+
+
+def test_uncommitted_user_changes_in_the_way_block_and_change_nothing(cairn, repo, home):
+    task = run_task(cairn, "replace README.md: demo => agent demo")
+    (repo / "README.md").write_text("# my local edit\n")
+    head = git(repo, "rev-parse", "main")
+    result = cairn("accept", str(task))
+    assert result.returncode == 1
+    assert "README.md" in result.stderr and "uncommitted" in result.stderr
+    assert (repo / "README.md").read_text() == "# my local edit\n"
+    assert git(repo, "rev-parse", "main") == head
+    assert state_of(home, task)["state"] == "review"
+
+
+def test_uncommitted_changes_elsewhere_are_kept_through_an_accept(cairn, repo):
+    task = run_task(cairn, "write new.txt: new")
+    (repo / "README.md").write_text("# my local edit\n")
+    assert cairn("accept", str(task)).returncode == 0
+    assert (repo / "README.md").read_text() == "# my local edit\n"
+    assert (repo / "new.txt").exists()
+
+
+def test_failing_checks_block_the_accept_and_say_so(cairn, repo, home):
+    (repo / "cairn.toml").write_text('[checks]\ncommands = [["sh", "-c", "test ! -e broken.txt"]]\n')
+    git(repo, "add", "cairn.toml")
+    git(repo, "commit", "-qm", "checks")
+    task = run_task(cairn, "write broken.txt: oops")
+    state = state_of(home, task)
+    assert state["checks"]["status"] == "failed"
+    assert "checks failed" in cairn("status").stdout
+    head = git(repo, "rev-parse", "main")
+    result = cairn("accept", str(task))
+    assert result.returncode == 1
+    assert "checks failed: sh -c test ! -e broken.txt (exit status 1)" in result.stderr
+    assert git(repo, "rev-parse", "main") == head
+    assert state_of(home, task)["state"] == "review"
+    assert cairn("accept", str(task), "--no-check").returncode == 0
+
+
+def test_checks_run_again_after_the_rebase(cairn, repo, home):
+    # Passes on the agent's base, fails once main gains a file the check forbids.
+    (repo / "cairn.toml").write_text('[checks]\ncommands = [["sh", "-c", "test ! -e poison.txt"]]\n')
+    git(repo, "add", "cairn.toml")
+    git(repo, "commit", "-qm", "checks")
+    task = run_task(cairn, "write fine.txt: fine")
+    assert state_of(home, task)["checks"]["status"] == "passed"
+    (repo / "poison.txt").write_text("x\n")
+    git(repo, "add", "poison.txt")
+    git(repo, "commit", "-qm", "poison")
+    result = cairn("accept", str(task))
+    assert result.returncode == 1 and "checks failed" in result.stderr
+    assert git(repo, "rev-parse", f"cairn/{task}") == state_of(home, task)["work"]["head_commit"], "the branch is put back"
+
+
+def test_reject_then_restore_then_accept(cairn, repo, home):
+    task = run_task(cairn, "write kept.txt: kept")
+    rejected = cairn("reject", str(task), "--reason", "not now")
+    assert rejected.returncode == 0 and f"refs/cairn/trash/{task}" in rejected.stdout
+    assert state_of(home, task)["state"] == "rejected"
+    assert not (home / "workspaces" / str(task)).exists()
+    assert git(repo, "branch", "--list", f"cairn/{task}") == ""
+    assert git(repo, "show", f"refs/cairn/trash/{task}:kept.txt") == "kept"
+    assert cairn("restore", str(task)).returncode == 0
+    assert state_of(home, task)["state"] == "review"
+    assert (home / "workspaces" / str(task) / "kept.txt").exists()
+    assert cairn("accept", str(task)).returncode == 0
+    assert (repo / "kept.txt").read_text() == "kept\n"
+
+
+def test_accept_refuses_wrong_states_unknown_tasks_and_missing_targets(cairn, repo, home):
+    running = cairn("queue", "-a", "demo", "sleep 30")
+    cairn("spawn", running.stdout.strip())
+    result = cairn("accept", "1")
+    assert result.returncode == 4 and "task 1 is running" in result.stderr
+    cairn("cancel", "1")
+    done = run_task(cairn, "write x.txt: x")
+    assert cairn("accept", str(done)).returncode == 0
+    again = cairn("accept", str(done))
+    assert again.returncode == 4 and "accepted" in again.stderr
+    assert cairn("accept", "99").returncode == 3
+    assert cairn("accept", "abc").returncode == 2
+    other = run_task(cairn, "write y.txt: y")
+    head = git(repo, "rev-parse", "main")
+    gone = cairn("accept", str(other), "--into", "no-such-branch")
+    assert gone.returncode == 2 and "no-such-branch" in gone.stderr
+    assert git(repo, "rev-parse", "main") == head and state_of(home, other)["state"] == "review"
+
+
+def test_accept_into_a_branch_that_is_not_checked_out(cairn, repo):
+    git(repo, "branch", "release")
+    task = run_task(cairn, "write r.txt: r")
+    assert cairn("accept", str(task), "--into", "release").returncode == 0
+    assert git(repo, "show", "release:r.txt") == "r"
+    assert not (repo / "r.txt").exists(), "main is untouched"
+
+
+def test_a_task_after_another_starts_once_it_is_accepted_on_top_of_it(cairn, repo, home):
+    cairn("queue", "-a", "demo", "write base.txt: base")
+    cairn("queue", "-a", "demo", "--after", "1", "append base.txt: more")
+    assert cairn("up", "--until-idle").returncode == 0
+    assert state_of(home, 2)["state"] == "queued"
+    assert cairn("accept", "1").returncode == 0
+    assert cairn("up", "--until-idle").returncode == 0
+    assert state_of(home, 2)["state"] == "review"
+    assert cairn("accept", "2").returncode == 0
+    assert (repo / "base.txt").read_text() == "base\nmore\n"
+
+
+def test_diff_shows_the_proposal_plain_when_piped(cairn, repo):
+    task = run_task(cairn, "write d.txt: diffed")
+    diff = cairn("diff", str(task))
+    assert diff.returncode == 0 and "+diffed" in diff.stdout and "\x1b[" not in diff.stdout
+    assert cairn("diff", str(task), "--name-only").stdout.split() == ["d.txt"]
+    assert "1 file changed" in cairn("diff", str(task), "--stat").stdout
+    cairn("accept", str(task))
+    assert "+diffed" in cairn("diff", str(task)).stdout, "the recorded proposal once landed"
+    cairn("queue", "-a", "demo", "x")
+    assert cairn("diff", str(task + 1)).returncode == 4
+
+
+def test_retry_continue_starts_from_the_previous_work(cairn, repo, home):
+    first = run_task(cairn, "write step1.txt: one")
+    retried = cairn("retry", str(first), "--continue", "--feedback", "add step two")
+    new = int(retried.stdout)
+    assert cairn("spawn", str(new), "--wait").returncode == 0
+    assert git(repo, "show", f"cairn/{new}:step1.txt") == "one"
+    assert cairn("retry", "99").returncode == 3
