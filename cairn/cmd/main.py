@@ -17,6 +17,7 @@ from cairn.errors import EXIT_USAGE
 
 #: verb -> one line of help.  Listed here so ``cairn --help`` imports nothing else.
 VERBS: dict[str, str] = {
+    "demo": "the main job, offline: scripted agents in a throwaway repository",
     "init": "create the state directory (done for you on first use)",
     "queue": "record a task for an agent",
     "status": "list tasks, or show one in full",

@@ -1,0 +1,47 @@
+# Cairn as a Nix package: the Python application of pyproject.toml, built by
+# nixpkgs' buildPythonApplication (a pyproject build with setuptools).
+#
+# Name, version, description and dependencies come from pyproject.toml, so a
+# dependency added there is added here: a PyPI name maps to the python3Packages
+# attribute of the same name (true for all of Cairn's; normalise here if a
+# future one differs).  The test suite is not run by the build: it drives
+# real git, tmux and agent processes and runs as the flake's `checks.tests`
+# (nix/checks.nix), from the `testEnv` below.
+{ lib, python3Packages }:
+
+let
+  project = (lib.importTOML ../pyproject.toml).project;
+  pypiName = spec: builtins.head (builtins.match "([A-Za-z0-9._-]+).*" spec);
+  fromPyPI = map (spec: python3Packages.${pypiName spec});
+  dependencies = fromPyPI project.dependencies;
+  testDependencies = fromPyPI project.optional-dependencies.test;
+
+  # The checkout without what a working copy accumulates.
+  junk = [ ".git" ".venv" ".devenv" ".direnv" ".cairn" ".tools" "build" "dist"
+           "__pycache__" ".pytest_cache" ".hypothesis" "result" ];
+  src = builtins.path {
+    name = "cairn-source";
+    path = ../.;
+    filter = path: _type:
+      let name = baseNameOf path;
+      in !(builtins.elem name junk || lib.hasSuffix ".egg-info" name || lib.hasPrefix "result-" name);
+  };
+in
+python3Packages.buildPythonApplication {
+  pname = project.name;
+  inherit (project) version;
+  inherit src dependencies;
+  pyproject = true;
+  build-system = [ python3Packages.setuptools ];
+  doCheck = false;
+  pythonImportsCheck = [ "cairn" ];
+
+  passthru.testEnv = python3Packages.python.withPackages
+    (_: dependencies ++ testDependencies ++ [ python3Packages.setuptools python3Packages.pip ]);
+
+  meta = {
+    inherit (project) description;
+    license = lib.licenses.mit;
+    mainProgram = "cairn";
+  };
+}
