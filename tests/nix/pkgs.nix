@@ -15,7 +15,7 @@ let
   byName = names: lib.genAttrs names (name: fake name { });
 
   python3Packages = byName [
-    "click" "pydantic" "filelock" "psutil" "sh" "watchdog" "setuptools" "pip"
+    "click" "pydantic" "filelock" "psutil" "sh" "watchdog" "textual" "setuptools" "pip"
     "pytest" "pytest-xdist" "hypothesis"
   ] // {
     python = python3;
