@@ -94,6 +94,8 @@ def _known_keys(parents: list[str]) -> list[str]:
 def _hint(source: Source | None) -> str:
     if source is None:
         return "docs/configuration.md lists every setting"
+    if source.name == "environment":
+        return "fix or unset that variable; docs/configuration.md lists every setting"
     return f"fix it in {source.name}; docs/configuration.md lists every setting"
 
 
