@@ -29,7 +29,7 @@ def note_for(summary: Summary, waiting: str | None, now: float) -> str:
             parts = ["no changes"]
         else:
             parts = [f"{summary.files} file{'s' if summary.files != 1 else ''} +{summary.insertions} -{summary.deletions}"]
-        if summary.checks:
+        if summary.checks and summary.checks != "skipped":
             parts.append(f"checks {summary.checks}")
         if summary.conflict:
             parts.append(f"conflict: {', '.join(summary.conflict[:3])}{'…' if len(summary.conflict) > 3 else ''}")
