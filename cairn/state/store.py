@@ -95,6 +95,11 @@ class Store:
             self.init(repo)
         else:
             self.check_format()
+            # A subdirectory someone removed (or a copy that dropped empty
+            # ones) is made again rather than failing every command.
+            for directory in self.layout.directories():
+                if not directory.is_dir():
+                    directory.mkdir(mode=_MODE, exist_ok=True)
 
     def check_format(self) -> None:
         try:
