@@ -102,10 +102,8 @@ def store_for(current: Any, *, create: bool = False) -> Any:
     from cairn.state.store import Store
 
     store = Store(current.layout)
-    if create:
+    if create or store.exists():
         store.ensure(current.root)
-    elif store.exists():
-        store.check_format()
     return store
 
 
