@@ -34,6 +34,9 @@ POLL = 1.0
 SAFETY_RESCAN = 30.0
 #: A launched runner must claim its task within this long, or it is launched again.
 CLAIM_GRACE = 30.0
+#: Runners that exit without claiming their task this many times fail it, so a
+#: broken installation never turns into a tight relaunch loop.
+MAX_LAUNCHES = 3
 
 
 class Scheduler:
@@ -47,6 +50,7 @@ class Scheduler:
         self.stopping = False
         #: task id -> (runner process or None under tmux, when launched), until the task leaves queued.
         self.launched: dict[int, tuple[subprocess.Popen[bytes] | None, float]] = {}
+        self.failed_launches: dict[int, int] = {}
         self.seen: dict[int, str] = {}
         self.gc_due: float | None = None
 
@@ -148,8 +152,14 @@ class Scheduler:
         states = {s.id: s.state for s in summaries}
         for task_id, (process, when) in list(self.launched.items()):
             exited = process is not None and process.poll() is not None
-            if states.get(task_id) != "queued" or exited or time.monotonic() - when > CLAIM_GRACE:
+            still_queued = states.get(task_id) == "queued"
+            if not still_queued or exited or time.monotonic() - when > CLAIM_GRACE:
                 del self.launched[task_id]
+            if still_queued and (exited or time.monotonic() - when > CLAIM_GRACE):
+                self.failed_launches[task_id] = self.failed_launches.get(task_id, 0) + 1
+                if self.failed_launches[task_id] >= MAX_LAUNCHES:
+                    log = self.settings.layout.agent_log(task_id)
+                    self._fail(task_id, f"its runner could not start {MAX_LAUNCHES} times; see {log}")
 
     def _fail(self, task_id: int, reason: str) -> None:
         try:
