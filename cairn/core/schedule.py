@@ -68,7 +68,7 @@ def plan(tasks: list[Summary], max_agents: int, *, only: set[int] | None = None,
             result.waiting[task.id] = clash
             continue
         if not ignore_limit and len(running) + len(result.start) >= max_agents:
-            result.waiting[task.id] = f"concurrency limit ({max_agents} running)"
+            result.waiting[task.id] = f"concurrency limit ({max_agents} agents at once)"
             continue
         result.start.append(task.id)
         holders.append(task)

@@ -243,19 +243,21 @@ class Store:
         summaries: list[Summary] = []
         problems: list[Problem] = []
         changed = False
+        tasks_dir = str(layout.tasks)
         for name in names:
             if not name.isdigit():
                 if not name.startswith("."):
-                    problems.append(Problem(str(layout.tasks / name), "not a task directory (ignored)"))
+                    problems.append(Problem(os.path.join(tasks_dir, name), "not a task directory (ignored)"))
                 continue
-            state_path = layout.tasks / name / "state.json"
+            # Plain strings, not Path objects: this loop runs once per task on every status.
+            state_path = os.path.join(tasks_dir, name, "state.json")
             try:
                 st = os.stat(state_path)
             except FileNotFoundError:
                 problems.append(Problem(str(state_path), "missing"))
                 continue
             except NotADirectoryError:
-                problems.append(Problem(str(layout.tasks / name), "not a task directory (ignored)"))
+                problems.append(Problem(os.path.join(tasks_dir, name), "not a task directory (ignored)"))
                 continue
             except OSError as error:
                 problems.append(Problem(str(state_path), f"cannot read it: {error.strerror}"))
@@ -270,7 +272,7 @@ class Store:
             try:
                 summary = summarize(self.read_task(int(name)), self.read_state(int(name)))
             except CairnError as error:
-                problems.append(Problem(str(layout.tasks / name), str(error)))
+                problems.append(Problem(os.path.join(tasks_dir, name), str(error)))
                 continue
             summaries.append(summary)
             fresh[name] = [key, list(summary)]
