@@ -33,6 +33,11 @@ VERBS: dict[str, str] = {
     "reject": "discard a proposal (kept restorable until gc)",
     "restore": "bring a rejected task back to review",
     "retry": "queue a new attempt with feedback",
+    "jj-sync": "reconcile tasks with a jj repository (describe, notice hand-made squashes and abandons)",
+    "gc": "remove what finished tasks left behind; unmerged work is archived first",
+    "tui": "a live dashboard: watch the crew, review and land with single keys",
+    "events": "print (or follow) the journal of everything that happened",
+    "metrics": "per-task times, attempts and outcomes; how each agent does",
 }
 
 

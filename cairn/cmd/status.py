@@ -17,10 +17,15 @@ from cairn.errors import EXIT_FAILED
 @click.argument("ids", nargs=-1, type=TaskId())
 @click.option("--state", "states", multiple=True, type=click.Choice(STATES), help="Only tasks in this state (repeatable).")
 @click.option("--scheduler", is_flag=True, help="Only say whether a scheduler runs: exit 0 if one does, 1 if not.")
+@click.option("--watch", is_flag=True, help="Redraw the table whenever a task changes (Ctrl-C stops).")
 @json_option
-def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, as_json: bool) -> int:
+def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watch: bool, as_json: bool) -> int:
     current = settings()
     store = store_for(current)
+    if watch:
+        from cairn.cmd._watch import watch_status
+
+        return watch_status(store, current, set(states), ids=ids, scheduler=scheduler, as_json=as_json)
     if scheduler:
         return _scheduler_probe(current, as_json)
     if ids:

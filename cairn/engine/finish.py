@@ -20,6 +20,7 @@ from cairn.core import codec
 from cairn.core.model import Cancelled, Checks, DiffStat, Failed, Review, Running, Work
 from cairn.engine.outcome import Outcome, describe
 from cairn.errors import CairnError
+from cairn.notify import notify
 from cairn.state import atomic
 from cairn.state.store import Store
 
@@ -56,6 +57,9 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
                 from cairn.land.reviewer import review
 
                 verdict = review(store, settings, task, work, log)
+                if work.backend == "jj":
+                    # jj would record the reviewer's edits in the change at its next snapshot.
+                    _restore_workspace(settings, work)
         new = _next_state(outcome, seen, work, changed, reason, checks, verdict)
         if verdict == "request-changes" and work is not None:
             from cairn.land.reviewer import auto_retry
@@ -67,7 +71,8 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
                 from cairn.core.model import Rejected
                 from cairn.land.reject import trash_ref
 
-                new = Rejected(since=time.time(), reason=f"superseded by task {superseded} after review", trash_ref=trash_ref(task_id), previous=new)  # type: ignore[arg-type]
+                kept = trash_ref(task_id) if work.backend != "jj" else None  # jj: the abandoning operation, below
+                new = Rejected(since=time.time(), reason=f"superseded by task {superseded} after review", trash_ref=kept, previous=new)  # type: ignore[arg-type]
         if recovering:
             store.write_state(task_id, new)
     if not recovering:
@@ -83,7 +88,12 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
     )
     if isinstance(new, Review) and changed.files == 0:
         store.journal("no-changes", task=task_id)
-    if superseded is not None and work is not None:
+    notify(settings, task_id, new.state, task.title)
+    if superseded is not None and work is not None and work.backend == "jj":
+        from cairn.land.jj_land import discard_superseded
+
+        discard_superseded(store, settings, task_id, work)
+    elif superseded is not None and work is not None:
         from cairn.workspaces.select import workspaces_for
         from cairn.vcs.git import git
 
@@ -121,7 +131,7 @@ def _restore_workspace(settings: Any, work: Work) -> None:
 
     try:
         bootstrap = settings.config.bootstrap
-        workspaces_for(settings).reset(work, keep=[*bootstrap.copy, *bootstrap.symlink])
+        workspaces_for(settings, work).reset(work, keep=[*bootstrap.copy, *bootstrap.symlink])
     except CairnError:
         pass
 
@@ -134,7 +144,7 @@ def _save_work(
         return None, DiffStat(), None
     from cairn.workspaces.select import workspaces_for
 
-    backend = workspaces_for(settings)
+    backend = workspaces_for(settings, work)
     bootstrap = settings.config.bootstrap
     try:
         work = backend.commit(work, commit_message(task_id, title), exclude=[*bootstrap.copy, *bootstrap.symlink])

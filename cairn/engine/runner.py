@@ -37,6 +37,7 @@ from cairn.core.model import Running
 from cairn.engine.finish import finish, record_outcome
 from cairn.engine.outcome import Outcome
 from cairn.errors import CairnError, WrongState
+from cairn.notify import notify
 from cairn.state import lock
 from cairn.state.layout import Layout
 from cairn.state.store import Store
@@ -134,6 +135,7 @@ class Runner:
         path = self.settings.workspace_dir / str(self.task_id)
         self._say(f"task {self.task_id}: {task.title}")
         work = workspaces_for(self.settings).create(task, path)
+        path = Path(work.workspace)  # a backend may place it elsewhere (jj: outside the repository's tree)
         self.store.update(self.task_id, lambda s: replace(s, work=work))  # type: ignore[arg-type]
         self._say(f"workspace {path} on {work.branch} from {work.base_commit[:12]}")
         prompt_file = self.layout.prompt_file(self.task_id)
@@ -301,6 +303,7 @@ class Runner:
     def _set_idle(self, since: float | None) -> None:
         self.store.update(self.task_id, lambda s: replace(s, idle_since=since) if isinstance(s, Running) else None)
         self.store.journal("idle" if since else "active", task=self.task_id)
+        notify(self.settings, self.task_id, "idle" if since else "active")
 
     def _log_size(self) -> int:
         try:

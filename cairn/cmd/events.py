@@ -1,0 +1,102 @@
+"""``cairn events [-f] [--json] [-n N] [--task ID]...``: the journal, for people or for jq.
+
+Human-readable: one line an event, local time first.  ``--json``: the
+journal's own lines, unchanged (JSON Lines).  ``-f`` follows new lines as
+they are appended; a torn last line is printed once it is whole.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+import click
+
+from cairn.cmd._cli import TaskId, entrypoint, json_option, settings, store_for
+
+#: Fields shown in the line's head, or folded into a phrase, not as key=value.
+_SHOWN = {"ts", "event", "task", "previous", "files", "insertions", "deletions", "title"}
+
+
+@click.command(help="Print the journal of everything that happened (events.jsonl); -f follows new events.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing events as they happen (Ctrl-C stops).")
+@click.option("-n", "--lines", type=click.IntRange(min=0), help="Only the last N events to begin with.")
+@click.option("--task", "tasks", multiple=True, type=TaskId(), help="Only events of this task (repeatable).")
+@json_option
+def command(follow: bool, lines: int | None, tasks: tuple[int, ...], as_json: bool) -> int:
+    current = settings()
+    store_for(current)
+    from cairn.state.journal import Reader
+
+    reader = Reader(current.layout.events)
+    wanted = set(tasks)
+    entries = [e for e in reader.read() if _selected(e, wanted)]
+    if lines is not None:
+        entries = entries[len(entries) - lines:] if lines else []
+    _print(entries, as_json)
+    if not follow:
+        if not entries and not as_json:
+            click.echo("no events yet" + (" for that task" if wanted else ""), err=True)
+        return 0
+    delay = 0.05
+    try:
+        while True:
+            fresh = [e for e in reader.read() if _selected(e, wanted)]
+            _print(fresh, as_json)
+            delay = 0.05 if fresh else min(delay * 1.5, 0.5)
+            time.sleep(delay)
+    except KeyboardInterrupt:
+        return 0  # the way out of following, not an error
+
+
+def _selected(entry: Any, wanted: set[int]) -> bool:
+    if entry.record is None:
+        click.echo(f"cairn events: line {entry.number} of events.jsonl is not a JSON object (skipped)", err=True)
+        return False
+    return not wanted or entry.record.get("task") in wanted
+
+
+def _print(entries: list[Any], as_json: bool) -> None:
+    if not entries:
+        return
+    text = "\n".join(e.line if as_json else describe(e.record) for e in entries) + "\n"
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def describe(record: dict[str, Any]) -> str:
+    """One event as a line: ``2026-01-02 10:11:12  task 3   review  from running, 2 files +5 -1``."""
+    when = _local_time(record.get("ts"))
+    task = record.get("task")
+    who = f"task {task}" if task is not None else ""
+    details = []
+    if record.get("title"):
+        details.append(repr(record["title"]))
+    if record.get("previous"):
+        details.append(f"from {record['previous']}")
+    if record.get("files"):
+        details.append(f"{record['files']} file{'s' if record['files'] != 1 else ''} +{record.get('insertions', 0)} -{record.get('deletions', 0)}")
+    for key, value in record.items():
+        if key in _SHOWN or value is None:
+            continue
+        if isinstance(value, list):
+            value = ",".join(map(str, value))
+        elif key == "commit" and isinstance(value, str):
+            value = value[:12]  # as git shows it; --json keeps it whole
+        details.append(f"{key.replace('_', ' ')} {value}")
+    line = f"{when}  {who:<8}  {record.get('event', '?')}"
+    return f"{line}  {', '.join(details)}" if details else line
+
+
+def _local_time(stamp: Any) -> str:
+    from cairn.core.codec import text_to_instant
+
+    try:
+        return datetime.fromtimestamp(text_to_instant(stamp)).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError, AttributeError, OSError):
+        return f"{str(stamp):<19}"
+
+
+main = entrypoint(command, "events")

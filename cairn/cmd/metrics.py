@@ -1,0 +1,92 @@
+"""``cairn metrics [--csv | --json]``: how each task went, and how each agent does.
+
+Reads every task's records and the journal, computes (cairn/core/metrics.py)
+and prints: a table and a summary; ``--csv`` one row a task under a header,
+ISO 8601 UTC times and durations in seconds, for a spreadsheet; ``--json``
+the tasks and the summary together.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from cairn.cmd._cli import entrypoint, print_json, settings, store_for
+
+
+@click.command(help="Per-task times, attempts, checks, changes and outcome, and a summary per agent.")
+@click.option("--csv", "form", flag_value="csv", help="One row a task, with a header: for a spreadsheet.")
+@click.option("--json", "form", flag_value="json", help="Tasks and summary as JSON.")
+def command(form: str | None) -> int:
+    current = settings()
+    store = store_for(current)
+    from cairn.core.metrics import COLUMNS, compute, task_row, totals_json
+    from cairn.errors import CairnError
+    from cairn.state.journal import read_events
+
+    records = []
+    for task_id in store.task_ids():
+        try:
+            records.append((store.read_task(task_id), store.read_state(task_id)))
+        except CairnError as error:
+            click.echo(f"cairn metrics: skipped task {task_id}: {error}", err=True)
+    report = compute(records, read_events(current.layout.events))
+    rows = [task_row(t) for t in report.tasks]
+    if form == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    elif form == "json":
+        print_json({"tasks": rows, "summary": totals_json(report.totals)})
+    else:
+        click.echo(_text(report), nl=False)
+    return 0
+
+
+def _text(report: Any) -> str:
+    from cairn.core.durations import format_duration
+
+    def duration(value: float | None) -> str:
+        return format_duration(value) if value is not None else "-"
+
+    if not report.tasks:
+        return "no tasks yet\n"
+    headers = ("ID", "OUTCOME", "AGENT", "TRY", "WAIT", "RUN", "REVIEW", "CHECKS", "CHANGED")
+    rows = [
+        (
+            str(t.id), t.outcome, t.agent, str(t.attempt), duration(t.wait), duration(t.run), duration(t.review),
+            t.checks or "-", f"{t.files}f +{t.insertions} -{t.deletions}" if t.files else "-",
+        )
+        for t in report.tasks
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+
+    totals = report.totals
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(totals.outcomes.items(), key=lambda kv: (-kv[1], kv[0])))
+    lines += ["", f"{totals.tasks} task{'s' if totals.tasks != 1 else ''}: {counts}"]
+    decided = totals.accepted + totals.rejected
+    if totals.acceptance_rate is not None:
+        lines.append(f"acceptance rate {totals.acceptance_rate:.0%} ({totals.accepted} of {decided} proposals decided)")
+    if totals.throughput_per_hour is not None:
+        lines.append(f"throughput {totals.throughput_per_hour:.2f} landed an hour over {format_duration(totals.span or 0)}")
+    agent_headers = ("AGENT", "TASKS", "REVIEWED", "ACCEPTED", "REJECTED", "FAILED", "RATE", "MEDIAN TO REVIEW")
+    agent_rows = [
+        (
+            a.agent, str(a.tasks), str(a.reached_review), str(a.accepted), str(a.rejected), str(a.failed),
+            f"{a.acceptance_rate:.0%}" if a.acceptance_rate is not None else "-", duration(a.median_time_to_review),
+        )
+        for a in totals.agents
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in agent_rows)) for i, h in enumerate(agent_headers)]
+    lines += ["", "  ".join(h.ljust(w) for h, w in zip(agent_headers, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in agent_rows]
+    return "\n".join(lines) + "\n"
+
+
+main = entrypoint(command, "metrics")

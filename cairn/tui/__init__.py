@@ -1,0 +1,1 @@
+"""``cairn tui``: the full-screen dashboard (Textual).  Only ``cairn tui`` imports this package."""

@@ -1,0 +1,66 @@
+"""What the dashboard's keys do, as plain functions that return one line.
+
+They run in worker threads (an accept may rebase and run checks for
+minutes) and raise ``CairnError`` with the same one-line messages the
+commands print.  Accept, reject and retry call the landing layer directly;
+cancel and queue run their own entrypoints, whose logic lives there (a
+cancel signals the runner and waits for it), so there is one implementation
+of each and the state directory stays the only channel.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from cairn.errors import OperationFailed
+
+
+def accept_task(store: Any, settings: Any, task_id: int, say: Callable[[str], None]) -> str:
+    from cairn.land.accept import accept
+
+    landed = accept(store, settings, task_id, strategy=settings.config.accept.strategy, into=None, check=True, say=say)
+    if landed.commit:
+        return f"accepted task {task_id}: {landed.target} is now {landed.commit[:12]} ({landed.strategy})"
+    return f"accepted task {task_id}: its changes are in your working tree, uncommitted"
+
+
+def reject_task(store: Any, settings: Any, task_id: int, reason: str | None) -> str:
+    from cairn.land.reject import reject
+
+    state = reject(store, settings, task_id, reason)
+    kept = f"; its work is kept in {state.trash_ref}" if state.trash_ref else ""
+    return f"rejected task {task_id}{kept}"
+
+
+def retry_task(store: Any, settings: Any, task_id: int, feedback: str | None) -> str:
+    from cairn.land.retry import retry
+
+    task = retry(store, settings, task_id, feedback=feedback, continuing=False)
+    return f"task {task.id} queued: a new attempt at task {task_id}"
+
+
+def cancel_task(task_id: int) -> str:
+    return run_cairn("cancel", str(task_id)) or f"task {task_id}: cancelled"
+
+
+def queue_task(prompt: str, agent: str) -> str:
+    task_id = run_cairn("queue", "--agent", agent, "--", prompt)
+    return f"task {task_id} queued for {agent}"
+
+
+def run_cairn(*args: str) -> str:
+    """Run ``cairn ARGS`` with this interpreter and environment; its output, or its error raised."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "cairn.cmd.main", *args],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=os.getcwd(),
+    )
+    if completed.returncode != 0:
+        lines = [line for line in completed.stderr.splitlines() if line.strip()]
+        message = lines[0].split(": ", 1)[-1] if lines else f"cairn {args[0]} exited with status {completed.returncode}"
+        hint = lines[1].strip() if len(lines) > 1 else None
+        raise OperationFailed(message, hint=hint)
+    return completed.stdout.strip()
