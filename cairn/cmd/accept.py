@@ -13,7 +13,7 @@ from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings
 @click.option("--merge", "strategy", flag_value="merge", help="A merge commit.")
 @click.option("--rebase", "strategy", flag_value="rebase", help="Rebase and fast-forward (the default).")
 @click.option("--apply", "strategy", flag_value="apply", help="Put the changes into your working tree, uncommitted.")
-@click.option("--into", metavar="BRANCH", help="Land on BRANCH instead of the branch the task was queued on.")
+@click.option("--into", metavar="BRANCH", help="Land on BRANCH instead of the branch the task was queued on (jj: a bookmark or revision).")
 @click.option("--no-check", is_flag=True, help="Skip the checks gate.")
 @json_option
 def command(task_id: int, strategy: str | None, into: str | None, no_check: bool, as_json: bool) -> None:
@@ -21,9 +21,9 @@ def command(task_id: int, strategy: str | None, into: str | None, no_check: bool
     store = store_for(current)
     from cairn.land.accept import accept
 
-    chosen = strategy or current.config.accept.strategy
+    # None: the configured strategy for git; jj squashes unless told --rebase.
     landed = accept(
-        store, current, task_id, strategy=chosen, into=into, check=not no_check,
+        store, current, task_id, strategy=strategy, into=into, check=not no_check,
         say=(lambda line: None) if as_json else (lambda line: click.echo(f"  {line}")),
     )
     if as_json:

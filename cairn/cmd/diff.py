@@ -1,7 +1,8 @@
 """``cairn diff ID [--stat | --name-only]``: read an agent's proposal against the current target.
 
 git shows it, so the pager and colour follow the user's git settings on a
-terminal, and it is plain text when piped.
+terminal, and it is plain text when piped.  A jj task's change is shown by
+jj in git's format (``jj diff -r``), through Cairn's jj wrapper.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def command(task_id: int, form: str | None) -> None:
     work = getattr(state, "work", None) or getattr(getattr(state, "previous", None), "work", None)
     if work is None:
         raise WrongState(f"task {task_id} is {state.state}: it has no proposal to show yet")
+    if work.backend == "jj" and state.state != "accepted":
+        from cairn.land.jj_land import proposal_text
+
+        sys.stdout.write(proposal_text(current, work, form))
+        return
     from cairn.vcs.worktrees import branch_commit
 
     root = current.root

@@ -21,9 +21,12 @@ def command(ids: tuple[int, ...], reason: str | None, as_json: bool) -> None:
     results = []
     for task_id in ids:
         state = reject(store, current, task_id, reason)
-        results.append({"id": task_id, "state": "rejected", "trash_ref": state.trash_ref})
+        results.append({"id": task_id, "state": "rejected", "trash_ref": state.trash_ref, **({"operation": state.operation} if state.operation else {})})
         if not as_json:
-            click.echo(f"rejected task {task_id}" + (f"; its work is kept in {state.trash_ref}" if state.trash_ref else ""))
+            kept = f"; its work is kept in {state.trash_ref}" if state.trash_ref else ""
+            if state.operation:  # jj: the change is abandoned, and that operation can be reverted
+                kept = f"; its change was abandoned in jj operation {state.operation[:12]}: `cairn restore {task_id}` brings it back"
+            click.echo(f"rejected task {task_id}{kept}")
     if as_json:
         print_json(results)
 

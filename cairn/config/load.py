@@ -58,11 +58,15 @@ class Source:
 
 
 def main_worktree(root: Path) -> Path:
-    """The main worktree's root when ``root`` is a linked git worktree (``.git`` is a file).
+    """The main worktree's root when ``root`` is a linked git worktree (``.git`` is a file)
+    or a secondary jj workspace (``.jj/repo`` is a file naming the repository's store).
 
     A user standing in a task's workspace still means the repository the
     task belongs to, and its state directory.
     """
+    jj_repo = root / ".jj" / "repo"
+    if jj_repo.is_file():
+        return _jj_main_workspace(root, jj_repo)
     dot_git = root / ".git"
     if not dot_git.is_file():
         return root
@@ -78,6 +82,17 @@ def main_worktree(root: Path) -> Path:
         common_dir = (gitdir / common.read_text().strip()).resolve()
         if common_dir.name == ".git":
             return common_dir.parent
+    return root
+
+
+def _jj_main_workspace(root: Path, pointer: Path) -> Path:
+    """The workspace holding ``.jj/repo`` itself; the pointer is relative to ``.jj``."""
+    try:
+        store = (pointer.parent / pointer.read_text().strip()).resolve()
+    except OSError:
+        return root
+    if store.name == "repo" and store.parent.name == ".jj" and store.is_dir():
+        return store.parent.parent
     return root
 
 

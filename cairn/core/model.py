@@ -87,6 +87,9 @@ class Work:
     head_commit: str | None = None
     #: jj only: the task's change id.
     change_id: str | None = None
+    #: jj only: the operation id recorded just before Cairn last rewrote the
+    #: change (accept, reject); ``jj op restore`` to it undoes that rewrite.
+    operation: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -165,6 +168,9 @@ class Rejected:
     #: Where the work is kept until gc (``refs/cairn/trash/<id>``), and the
     #: record needed to bring it back to review.
     trash_ref: str | None = None
+    #: jj only: the operation that abandoned the change; ``cairn restore``
+    #: reverts it while jj's operation log still holds it.
+    operation: str | None = None
     previous: Review | None = None
 
 

@@ -25,6 +25,7 @@ from cairn.core.lifecycle import wrong_state_message
 from cairn.core.model import Accepted, Review, Task, Work
 from cairn.engine.finish import commit_message
 from cairn.errors import OperationFailed, UsageError, WrongState
+from cairn.notify import notify
 from cairn.state import lock
 from cairn.state.store import Store
 from cairn.vcs.git import GitError, git, git_ok
@@ -51,7 +52,13 @@ class Landed:
     moved: bool  # False: the target had not moved, no rebase was needed
 
 
-def accept(store: Store, settings: Any, task_id: int, *, strategy: str, into: str | None, check: bool, say: Callable[[str], None]) -> Landed:
+def accept(store: Store, settings: Any, task_id: int, *, strategy: str | None, into: str | None, check: bool, say: Callable[[str], None]) -> Landed:
+    work = getattr(store.read_state(task_id), "work", None)
+    if work is not None and work.backend == "jj":
+        from cairn.land import jj_land
+
+        return jj_land.accept(store, settings, task_id, strategy=strategy, into=into, check=check, say=say)  # type: ignore[no-any-return]
+    strategy = strategy or settings.config.accept.strategy
     root: Path = settings.root
     task = store.read_task(task_id)
     with lock.held(store.layout.accept_lock, timeout=600):
@@ -81,6 +88,7 @@ def accept(store: Store, settings: Any, task_id: int, *, strategy: str, into: st
                 Accepted(since=time.time(), strategy=strategy, target=target, commit=result.commit, work=landing.work),  # type: ignore[arg-type]
             )
         store.journal("accepted", task=task_id, previous="review", strategy=strategy, target=target, commit=result.commit)
+    notify(settings, task_id, "accepted", task.title)
     _clean_up(settings, landing.work, delete_branch=settings.config.accept.delete_branch and strategy != "apply")
     return result
 

@@ -25,6 +25,10 @@ def trash_ref(task_id: int) -> str:
 
 
 def reject(store: Store, settings: Any, task_id: int, reason: str | None) -> Rejected:
+    if _backend(store, task_id) == "jj":
+        from cairn.land import jj_land
+
+        return jj_land.reject(store, settings, task_id, reason)
     root: Path = settings.root
     with store.locked(task_id) as state:
         if not isinstance(state, Review):
@@ -47,6 +51,10 @@ def reject(store: Store, settings: Any, task_id: int, reason: str | None) -> Rej
 
 
 def restore(store: Store, settings: Any, task_id: int) -> Review:
+    if _backend(store, task_id) == "jj":
+        from cairn.land import jj_land
+
+        return jj_land.restore(store, settings, task_id)
     root: Path = settings.root
     with store.locked(task_id) as state:
         if not isinstance(state, Rejected):
@@ -73,3 +81,10 @@ def restore(store: Store, settings: Any, task_id: int) -> Review:
             git(root, "update-ref", "-d", state.trash_ref, check=False)
     store.journal("review", task=task_id, previous="rejected", restored=True)
     return new
+
+
+def _backend(store: Store, task_id: int) -> str | None:
+    """Whose work this is: a review's own, or a rejected task's previous review's."""
+    state = store.read_state(task_id)
+    work = getattr(state, "work", None) or getattr(getattr(state, "previous", None), "work", None)
+    return work.backend if work is not None else None

@@ -72,6 +72,10 @@ def attempts(store: Store, task_id: int) -> int:
 
 
 def _work_ref(state: Any, task_id: int) -> str | None:
+    work = getattr(state, "work", None) or getattr(getattr(state, "previous", None), "work", None)
+    if work is not None and work.backend == "jj":
+        # The commit id: a rejected change is hidden, not gone, and jj still finds it by id.
+        return work.head_commit
     if getattr(state, "trash_ref", None):
         return state.trash_ref
     work = getattr(state, "work", None)

@@ -87,8 +87,11 @@ def auto_retry(store: Store, settings: Any, task: Task, work: Work, log: Any) ->
         if rounds:
             _say(log, f"the reviewer asked for changes; {rounds} automatic retries used, a human decides now")
         return None
-    ref = trash_ref(task.id)
-    git(settings.root, "update-ref", "-m", f"cairn review {task.id}", ref, work.head_commit or work.branch)
+    if work.backend == "jj":
+        ref = work.head_commit  # jj keeps the commit findable by id once the change is abandoned
+    else:
+        ref = trash_ref(task.id)
+        git(settings.root, "update-ref", "-m", f"cairn review {task.id}", ref, work.head_commit or work.branch)
     layout = store.layout
     feedback = "A reviewer requested changes:\n\n" + _read(layout.review_file(task.id))
     new = queue_retry(store, task, feedback=feedback, start_from=ref, stat=_read(layout.preview_stat(task.id)), diff=_read(layout.preview_diff(task.id)))

@@ -24,6 +24,10 @@ def check_revision(current: Any, revision: str) -> str:
     """The commit ``revision`` names in the user's repository, or a UsageError."""
     if current.root is None:
         raise UsageError("--base needs a repository; run Cairn inside one")
+    from cairn.workspaces.select import uses_jj
+
+    if uses_jj(current):
+        return _check_jj_revision(current.root, revision)
     from cairn.vcs.git import GitError, git
 
     if revision.startswith("-"):
@@ -35,3 +39,15 @@ def check_revision(current: Any, revision: str) -> str:
             f"--base {revision!r} names no commit in {current.root}",
             hint="give a branch, tag or commit that `git rev-parse` knows",
         ) from None
+
+
+def _check_jj_revision(root: Path, revision: str) -> str:
+    from cairn.vcs.jj import JjError, records
+
+    try:
+        found = records(root, revision, {"commit_id": "commit_id"})
+    except JjError as error:
+        raise UsageError(f"--base {revision!r}: {error}", hint="give a bookmark, change or revset that `jj log -r` knows") from None
+    if len(found) != 1:
+        raise UsageError(f"--base {revision!r} names {len(found)} commits; a workspace starts from one")
+    return str(found[0]["commit_id"])

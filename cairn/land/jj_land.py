@@ -1,0 +1,364 @@
+"""Accept, reject and restore for tasks whose work is a jj change.
+
+Accept (one at a time per repository, under ``locks/accept.lock`` and the
+task's lock):
+
+1. snapshot the task's workspace, so last touches made there land too, and
+   the default workspace, so the operation recorded next holds the user's
+   edits;
+2. record the operation id: every failure from here on ends in
+   ``jj op restore`` to it, and the Accepted record keeps it for the user;
+3. rebase the change onto where it lands (``-o DEST``; for ``--rebase``
+   without a target, ``-B @``: just below the user's working copy);
+4. after every rewrite, look for conflicts jj recorded in what was
+   rewritten: new ones are reported with their paths and undone;
+5. run the checks in the task's workspace on exactly that commit;
+6. squash (default) into the destination, or move the target bookmark;
+7. bring the default workspace's files up to date (``update-stale``).
+
+Rewrites run with ``--ignore-working-copy``: the user's files change only in
+step 7, after everything succeeded, so a conflict never reaches them.
+
+Reject forgets the workspace, then abandons the change (so jj never makes a
+replacement working-copy commit for it), and keeps the abandoning operation's
+id; restore reverts that operation, or, once jj's log no longer has it,
+brings the content back from the hidden commit as a new change.
+
+Never rewrite a change while its agent runs: a rewrite from outside makes
+that workspace stale, and edits it had not recorded end up in a divergent
+copy.  ``refuse_if_agents_below`` checks every rewrite against the running
+tasks' changes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+from cairn.core.lifecycle import wrong_state_message
+from cairn.core.model import Accepted, Rejected, Review, Task, Work
+from cairn.errors import CairnError, OperationFailed, UsageError, WrongState
+from cairn.state import lock
+from cairn.state.store import Store
+from cairn.vcs.jj import JjError, current_operation, jj, operation_mentioning, records
+from cairn.workspaces.jj import JjWorkspaces, task_message
+
+STRATEGIES = ("squash", "rebase")
+
+
+def accept(store: Store, settings: Any, task_id: int, *, strategy: str | None, into: str | None, check: bool, say: Callable[[str], None]) -> Any:
+    from cairn.land.accept import Conflict
+
+    chosen = strategy or "squash"
+    if chosen not in STRATEGIES:
+        raise UsageError(f"task {task_id} is a jj change: it lands by squash (the default) or --rebase, not --{chosen}")
+    task = store.read_task(task_id)
+    with lock.held(store.layout.accept_lock, timeout=600):
+        with store.locked(task_id) as state:
+            if not isinstance(state, Review):
+                raise WrongState(wrong_state_message(task_id, state.state, "accept"))
+            if state.work is None:
+                raise OperationFailed(f"task {task_id} has no work recorded to land")
+            landing = _Landing(store, settings, task, state.work, check, say)
+            try:
+                landed = landing.run(chosen, into)
+            except Conflict as conflict:
+                store.write_state(task_id, replace(state, conflict=conflict.paths))
+                store.journal("conflict", task=task_id, target=landing.target, paths=conflict.paths, operation=landing.before)
+                raise
+            store.write_state(
+                task_id,
+                Accepted(since=time.time(), strategy=chosen, target=landing.target, commit=landed.commit, work=landing.work),  # type: ignore[arg-type]
+            )
+        store.journal("accepted", task=task_id, previous="review", strategy=chosen, target=landing.target, commit=landed.commit, operation=landing.before)
+    _notify(settings, task_id, "accepted", task.title)
+    landing.workspaces.remove(landing.work)
+    return landed
+
+
+class _Landing:
+    def __init__(self, store: Store, settings: Any, task: Task, work: Work, check: bool, say: Callable[[str], None]) -> None:
+        self.store, self.settings, self.task, self.work = store, settings, task, work
+        self.root: Path = settings.root
+        self.check, self.say = check, say
+        self.workspaces = JjWorkspaces(self.root, settings.config.bootstrap)
+        self.change = f"change_id({work.change_id})"
+        self.target = "@"
+        self.before: str | None = None
+
+    def run(self, strategy: str, into: str | None) -> Any:
+        from cairn.land.accept import Landed
+
+        workspace = Path(self.work.workspace)
+        if workspace.is_dir():
+            self.workspaces.snapshot(workspace, self.workspaces.untracked_config())
+        self.workspaces.change(self.work)  # exactly one visible commit, or say what to do
+        self.workspaces.snapshot(self.root)
+        self.before = current_operation(self.root, snapshot=False)
+        self.work = replace(self.work, operation=self.before)
+        try:
+            if strategy == "squash":
+                commit = self._squash(into or "@")
+            else:
+                commit = self._rebase(into or self.task.target)
+            jj(self.root, "workspace", "update-stale")
+        except BaseException:
+            self._undo()
+            raise
+        self.work = replace(self.work, head_commit=self._commit_of(self.change) if strategy == "rebase" else self.work.head_commit)
+        return Landed(self.task.id, strategy, self.target, commit, True)
+
+    # -- strategies ---------------------------------------------------------------
+
+    def _squash(self, into: str) -> str:
+        destination = self._one(into, "squash into")
+        self.target = into
+        refuse_if_agents_below(self.store, self.root, f"{self.change} | commit_id({destination})", self.task.id)
+        watched = f"{self.change} | change_id({self._change_of(destination)})"
+        known = conflicted(self.root, f"({watched})::")
+        self.say(f"rebasing {self.change_label()} onto {into} ({destination[:12]})")
+        self._rewrite(watched, known, "rebase", "-r", self.change, "-o", f"commit_id({destination})")
+        self._checks()
+        (dest,) = records(self.root, f"commit_id({destination})", {"description": "description"})
+        keep = ["--use-destination-message"] if dest["description"].strip() else ["-m", task_message(self.task.id, self.task.title)]
+        into_change = f"change_id({self._change_of(destination)})"
+        self._rewrite(watched, known, "squash", "--from", self.change, "--into", into_change, *keep)
+        return self._commit_of(into_change)
+
+    def _rebase(self, target: str | None) -> str:
+        if target:
+            onto = self._one(target, "rebase onto")
+            self.target = target
+            where = ["-o", f"commit_id({onto})"]
+            rewritten = self.change
+            self.say(f"rebasing {self.change_label()} onto {target} ({onto[:12]})")
+        else:
+            # Like a fast-forward of the checked-out branch: the work goes in
+            # below the user's working copy, which then holds it.
+            self.target = "@-"
+            where = ["-B", "@"]
+            rewritten = f"{self.change} | @"
+            self.say(f"rebasing {self.change_label()} in below your working copy (@)")
+        refuse_if_agents_below(self.store, self.root, rewritten, self.task.id)
+        known = conflicted(self.root, f"({rewritten})::")
+        self._rewrite(rewritten, known, "rebase", "-r", self.change, *where)
+        self._checks()
+        if target and target in bookmarks(self.root):
+            jj(self.root, "bookmark", "set", target, "-r", self.change, quiet_wc=True)
+        return self._commit_of(self.change)
+
+    # -- steps --------------------------------------------------------------------
+
+    def _rewrite(self, watched: str, known: dict[str, list[str]], *args: str) -> None:
+        """One jj rewrite, then the conflicts it made in ``watched`` and its
+        descendants (those there before do not count)."""
+        from cairn.land.accept import Conflict
+
+        jj(self.root, *args, quiet_wc=True)
+        now = conflicted(self.root, f"({watched})::")
+        new = sorted({path for change, paths in now.items() if change not in known for path in paths})
+        if new:
+            raise Conflict(self.task.id, _label(self.target), new)
+
+    def _checks(self) -> None:
+        config = self.settings.config.checks
+        if not self.check or not config.commands:
+            return
+        from cairn.land.checks import run_checks, summary_line
+
+        workspace = Path(self.work.workspace)
+        if not workspace.is_dir():
+            self.work = self.workspaces.attach(self.work, task_message(self.task.id, self.task.title))
+        jj(workspace, "workspace", "update-stale")
+        commit = self._commit_of(self.change)
+        self.say(f"running checks on {commit[:12]}")
+        result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id))
+        self.workspaces.reset(replace(self.work, head_commit=commit), keep=self.workspaces.untracked)
+        self.store.journal("checks", task=self.task.id, status=result.status, at="accept")
+        if result.status == "failed":
+            raise OperationFailed(
+                f"task {self.task.id} not accepted: {summary_line(result)}",
+                hint=f"the output is in {self.store.layout.checks_log(self.task.id)}; `cairn retry {self.task.id} --feedback ...` or --no-check",
+            )
+
+    def _undo(self) -> None:
+        """Back to the operation recorded before the first rewrite; the
+        workspaces follow (no edits can be lost: both were just snapshotted)."""
+        if self.before is None:
+            return
+        try:
+            if current_operation(self.root, snapshot=False) != self.before:
+                jj(self.root, "op", "restore", self.before, quiet_wc=True)
+            for path in (Path(self.work.workspace), self.root):
+                if path.is_dir():
+                    jj(path, "workspace", "update-stale")
+        except CairnError as error:
+            self.say(f"could not undo the accept: {error}; `jj op restore {self.before}` does it")
+
+    # -- questions ------------------------------------------------------------------
+
+    def _one(self, revision: str, doing: str) -> str:
+        try:
+            found = records(self.root, revision, {"commit_id": "commit_id"})
+        except JjError as error:
+            raise UsageError(f"cannot {doing} {revision!r}: {error}", hint="name a bookmark or a revision `jj log` shows") from None
+        if len(found) != 1:
+            raise UsageError(f"cannot {doing} {revision!r}: it names {len(found)} commits, not one")
+        commit = str(found[0]["commit_id"])
+        if records(self.root, f"commit_id({commit}) & {self.change}::", {"commit_id": "commit_id"}):
+            raise UsageError(f"cannot {doing} {revision!r}: it is task {self.task.id}'s change or lies on top of it")
+        return commit
+
+    def _change_of(self, commit: str) -> str:
+        (found,) = records(self.root, f"commit_id({commit})", {"change_id": "change_id"})
+        return str(found["change_id"])
+
+    def _commit_of(self, revision: str) -> str:
+        (found,) = records(self.root, revision, {"commit_id": "commit_id"})
+        return str(found["commit_id"])
+
+    def change_label(self) -> str:
+        return f"change {str(self.work.change_id)[:12]}"
+
+
+def reject(store: Store, settings: Any, task_id: int, reason: str | None) -> Rejected:
+    root: Path = settings.root
+    workspaces = JjWorkspaces(root, settings.config.bootstrap)
+    with store.locked(task_id) as state:
+        if not isinstance(state, Review):
+            raise WrongState(wrong_state_message(task_id, state.state, "reject"))
+        work, operation = state.work, None
+        if work is not None:
+            work, operation = discard(store, workspaces, task_id, work)
+        new = Rejected(since=time.time(), reason=reason, operation=operation, previous=replace(state, conflict=[], work=work))  # type: ignore[arg-type]
+        store.write_state(task_id, new)
+    store.journal("rejected", task=task_id, previous="review", reason=reason, operation=operation)
+    return new
+
+
+def discard(store: Store, workspaces: JjWorkspaces, task_id: int, work: Work) -> tuple[Work, str | None]:
+    """Forget the task's workspace, then abandon its change.  The Work as it
+    was last (its commit id names the hidden commit) and the operation that
+    abandoned it, for ``cairn restore``."""
+    root = workspaces.root
+    path = Path(work.workspace)
+    if path.is_dir():
+        try:
+            workspaces.snapshot(path, workspaces.untracked_config())
+        except CairnError:
+            pass  # the change keeps what was recorded before
+    found = workspaces.commits_of(str(work.change_id))
+    if len(found) > 1:
+        from cairn.workspaces.jj import divergent_hint, divergent_message
+
+        raise OperationFailed(divergent_message(work, found), hint=divergent_hint(work, found))
+    if found:
+        refuse_if_agents_below(store, root, f"commit_id({found[0]['commit_id']})", task_id)
+    before = current_operation(root, snapshot=False)
+    workspaces.remove(work)
+    if not found:
+        return work, None  # gone already (squashed or abandoned by hand)
+    head = str(found[0]["commit_id"])
+    jj(root, "abandon", f"commit_id({head})", quiet_wc=True)
+    return replace(work, head_commit=head, operation=before), operation_mentioning(root, head)
+
+
+def restore(store: Store, settings: Any, task_id: int) -> Review:
+    root: Path = settings.root
+    workspaces = JjWorkspaces(root, settings.config.bootstrap)
+    task = store.read_task(task_id)
+    with store.locked(task_id) as state:
+        if not isinstance(state, Rejected):
+            raise WrongState(wrong_state_message(task_id, state.state, "restore"))
+        previous = state.previous
+        if previous is None:
+            raise OperationFailed(f"task {task_id} was rejected before Cairn kept rejected work; nothing to restore")
+        work = previous.work
+        if work is not None:
+            if work.change_id and not workspaces.commits_of(work.change_id) and state.operation:
+                try:
+                    jj(root, "op", "revert", state.operation, quiet_wc=True)
+                except JjError:
+                    pass  # the operation is gone from jj's log: the content is brought back below
+            work = workspaces.attach(work, task_message(task_id, task.title))
+        new = replace(previous, since=time.time(), work=work)
+        store.write_state(task_id, new)
+    store.journal("review", task=task_id, previous="rejected", restored=True)
+    return new
+
+
+def refuse_if_agents_below(store: Store, root: Path, revset: str, task_id: int) -> None:
+    """Raise if rewriting ``revset`` (which rewrites its descendants too)
+    would touch the change of a task whose agent is still running."""
+    running = running_changes(store)
+    if not running:
+        return
+    watched = " | ".join(f"change_id({change})" for change in running)
+    hits = records(root, f"({revset}):: & ({watched})", {"change_id": "change_id"})
+    if hits:
+        other = running[hits[0]["change_id"]]
+        raise OperationFailed(
+            f"task {other}'s agent is still working on a change this would rewrite ({hits[0]['change_id'][:12]})",
+            hint=f"wait for it (`cairn wait {other}`), then try again",
+        )
+
+
+def running_changes(store: Store) -> dict[str, int]:
+    """change id -> task id, for every running task with a jj change."""
+    found = {}
+    for summary in store.scan().summaries:
+        if summary.state != "running":
+            continue
+        try:
+            work = getattr(store.read_state(summary.id), "work", None)
+        except CairnError:
+            continue
+        if work is not None and work.backend == "jj" and work.change_id:
+            found[work.change_id] = summary.id
+    return found
+
+
+def conflicted(root: Path, revset: str) -> dict[str, list[str]]:
+    """change id -> conflicted paths, for the commits in ``revset`` that have conflicts."""
+    found = records(root, f"({revset}) & conflicts()", {"change_id": "change_id", "paths": "conflicted_files.map(|e| e.path())"})
+    return {str(r["change_id"]): [str(p) for p in r["paths"]] for r in found}
+
+
+def bookmarks(root: Path) -> list[str]:
+    return jj(root, "bookmark", "list", "-T", 'name ++ "\\n"', quiet_wc=True).splitlines()
+
+
+def _label(target: str) -> str:
+    return {"@": "your working copy (@)", "@-": "the parent of your working copy (@-)"}.get(target, target)
+
+
+def _notify(settings: Any, task_id: int, state: str, title: str) -> None:
+    from cairn.notify import notify
+
+    notify(settings, task_id, state, title)
+
+
+def discard_superseded(store: Store, settings: Any, task_id: int, work: Work) -> None:
+    """A task the reviewer's automatic retry took over is rejected already;
+    abandon its change and note the operation, so it stays restorable."""
+    workspaces = JjWorkspaces(settings.root, settings.config.bootstrap)
+    try:
+        kept, operation = discard(store, workspaces, task_id, work)
+    except CairnError:
+        return  # the change stays visible; `cairn jj-sync` reports it
+    store.update(
+        task_id,
+        lambda s: replace(s, operation=operation, previous=replace(s.previous, work=kept)) if isinstance(s, Rejected) and s.previous else None,
+    )
+
+
+def proposal_text(settings: Any, work: Work, form: str | None) -> str:
+    """``cairn diff`` of a jj task: its change against its parent, as git would
+    print it (``--stat``, ``--name-only`` alike).  A rejected change is hidden
+    and found by its commit id."""
+    workspaces = JjWorkspaces(settings.root, settings.config.bootstrap)
+    revision = workspaces.revision(work)
+    shape = {"--stat": ["--stat"], "--name-only": ["--name-only"]}.get(form or "", ["--git"])
+    return jj(settings.root, "diff", "-r", revision, *shape, quiet_wc=True, strip=False)
