@@ -160,3 +160,43 @@ def events(home: Path) -> list[dict]:
 
 def state_of(home: Path, task_id: int) -> dict:
     return json.loads((home / "tasks" / str(task_id) / "state.json").read_text())
+
+
+@pytest.fixture
+def add_task(store, repo: Path):
+    """``add_task("Fix it", priority="high", locks=["src/**"])``: a queued task
+    written through the store as ``cairn queue`` writes it, without starting a
+    process; returns its id.  For tests about what happens to tasks, not about
+    queueing them."""
+    import time
+
+    from cairn.core.model import Queued, Task
+    from cairn.core.queueing import make_title
+
+    def add(prompt: str, **fields: object) -> int:
+        store.ensure(repo)
+        fields.setdefault("title", make_title(prompt, None))
+        fields.setdefault("agent", "claude")
+        fields.setdefault("target", "main")
+
+        def build(task_id: int) -> Task:
+            return Task(id=task_id, prompt=prompt, created=time.time(), **fields)  # type: ignore[arg-type]
+
+        task = store.create_task(build, lambda t: Queued(since=t.created))
+        store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority)
+        return task.id
+
+    return add
+
+
+@pytest.fixture
+def warm_config(repo: Path, env: dict[str, str]) -> None:
+    """Validate the repository's configuration once in this process, so the
+    commands a test runs find the per-user cache filled, as they do after a
+    user's first command.  Saves each test the subprocess that imports
+    pydantic; a test that then writes a config file invalidates the cache as
+    a user's edit would.  Opt in per module with
+    ``pytestmark = pytest.mark.usefixtures("warm_config")``."""
+    from cairn.config.load import resolve
+
+    resolve(repo)

@@ -1,4 +1,4 @@
-"""Which lifecycle moves are allowed.
+r"""Which lifecycle moves are allowed.
 
     queued -> running -> review -> accepted
                      \-> failed    \-> rejected -> review (restore)
