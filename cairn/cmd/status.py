@@ -44,6 +44,12 @@ def _scheduler_probe(current: Any, as_json: bool) -> int:
     return 0 if pid else EXIT_FAILED
 
 
+def _scheduler_running(current: Any) -> bool:
+    from cairn.state.lock import is_held
+
+    return is_held(current.layout.scheduler_lock)
+
+
 def record_json(task: Any, state: Any) -> dict[str, Any]:
     """A task as ``--json`` shows it in full: its two records, as on disk."""
     from cairn.core import codec
@@ -78,6 +84,8 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool) -> int:
         click.echo(status_table(shown, reasons, time.time(), _width()), nl=False)
         if not shown:
             click.echo("no tasks" + (" in that state" if states else " yet: `cairn queue \"what to do\"` adds one"))
+        elif decided.start and not _scheduler_running(current):
+            click.echo("no scheduler is running: `cairn up` starts queued tasks (or `cairn spawn ID`, one at a time)")
     for problem in scan.problems:
         click.echo(f"cairn status: skipped {problem.path}: {problem.message}", err=True)
     return 0
