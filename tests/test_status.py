@@ -265,5 +265,5 @@ def test_a_long_title_is_shortened_in_the_table(cairn, add_task) -> None:
 
 def test_status_says_when_no_scheduler_would_start_the_queue(cairn):
     cairn("queue", "-a", "demo", "write a.txt: a")
-    assert "no scheduler is running: `cairn up` starts queued tasks" in cairn("status").stdout
-    assert "no scheduler" not in cairn("status", "--json").stdout
+    assert "no scheduler is running: `cairn up` starts queued tasks" in cairn("status").stderr
+    assert "no scheduler" not in cairn("status", "--json").stderr

@@ -84,8 +84,9 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool) -> int:
         click.echo(status_table(shown, reasons, time.time(), _width()), nl=False)
         if not shown:
             click.echo("no tasks" + (" in that state" if states else " yet: `cairn queue \"what to do\"` adds one"))
-        elif decided.start and not _scheduler_running(current):
-            click.echo("no scheduler is running: `cairn up` starts queued tasks (or `cairn spawn ID`, one at a time)")
+        elif any(s.id in decided.start for s in shown) and not _scheduler_running(current):
+            # On stderr: a note for the person, not a row for scripts reading the table.
+            click.echo("no scheduler is running: `cairn up` starts queued tasks (or `cairn spawn ID`, one at a time)", err=True)
     for problem in scan.problems:
         click.echo(f"cairn status: skipped {problem.path}: {problem.message}", err=True)
     return 0
