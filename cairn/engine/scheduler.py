@@ -28,6 +28,7 @@ from cairn.errors import OperationFailed, WrongState
 from cairn.state import atomic, lock
 from cairn.state.scheduler_info import running_scheduler
 from cairn.state.store import Store
+from cairn.workspaces.pool import top_up_soon
 
 #: Without inotify: how often to look.  With it: a safety net only.
 POLL = 1.0
@@ -53,6 +54,8 @@ class Scheduler:
         self.failed_launches: dict[int, int] = {}
         self.seen: dict[int, str] = {}
         self.gc_due: float | None = None
+        #: The running periodic gc (cairn/gc/periodic.py), reaped on a later turn.
+        self.gc_child: subprocess.Popen[bytes] | None = None
 
     def run(self) -> int:
         layout = self.settings.layout
@@ -73,6 +76,8 @@ class Scheduler:
             while not self.stopping:
                 self.wake.clear()
                 idle = self.turn()
+                # The warm pool, when configured: a detached refill if it runs short or stale.
+                top_up_soon(self.settings)
                 if self.until_idle and idle:
                     break
                 self.wake.wait(SAFETY_RESCAN if observer else POLL)
@@ -127,6 +132,7 @@ class Scheduler:
                 if new:
                     self.say(f"task {summary.id}: its runner was gone; now {new}")
         self._reap(summaries)
+        self._gc_tick()
         view = [s._replace(state="running") if s.id in self.launched and s.state == "queued" else s for s in summaries]
         decided = plan(view, self.max_agents)
         for task_id, reason in decided.fail.items():
@@ -160,6 +166,14 @@ class Scheduler:
                 if self.failed_launches[task_id] >= MAX_LAUNCHES:
                     log = self.settings.layout.agent_log(task_id)
                     self._fail(task_id, f"its runner could not start {MAX_LAUNCHES} times; see {log}")
+
+    def _gc_tick(self) -> None:
+        """gc.interval: start gc when due, as a child process, so no turn ever waits for it."""
+        interval = self.settings.config.gc.interval
+        if interval:
+            from cairn.gc.periodic import tick
+
+            self.gc_due, self.gc_child = tick(self.settings, interval, self.gc_due, self.gc_child, self.say)
 
     def _fail(self, task_id: int, reason: str) -> None:
         try:

@@ -1,0 +1,373 @@
+"""The facts gc decides on, read from the state directory, git and the disk.
+
+Cheap facts are gathered for everything at once (a few git calls whatever
+the number of tasks); the costly ones (uncommitted changes, processes inside,
+sizes) only for the workspaces a plan wants to remove, by ``check``, in
+parallel.
+
+Order matters where tasks appear meanwhile: git's worktrees and refs are
+listed before the task directories, so a worktree or branch made for a task
+queued during the run always finds that task already listed, and is never
+taken for an orphan.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from cairn.core.gc import (
+    BRANCH_PREFIX, FINISHED, Branch, Facts, JournalFile, LogFile, Ref, SignalFile, Stray, TaskFacts, Workspace,
+)
+from cairn.core.model import Rejected, State
+from cairn.errors import CairnError
+from cairn.gc import disk
+from cairn.state.lock import is_held
+from cairn.state.store import Store
+from cairn.vcs.git import git
+
+#: Parallel git calls and directory walks: they wait on the disk and on git, not on Python.
+WORKERS = 8
+#: The logs gc compresses, by file name in the task's directory.
+LOG_NAMES = ("agent.log", "checks.log")
+#: Rotated journal segments beside events.jsonl: ``events-<UTC time>.jsonl[.gz]``.
+SEGMENT_PREFIX = "events-"
+
+
+@dataclass(frozen=True, slots=True)
+class Worktree:
+    path: str
+    head: str | None
+    branch: str | None
+    locked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Repository:
+    """What git says, read once per run."""
+
+    root: Path
+    worktrees: dict[str, Worktree]
+    #: ``refs/heads/cairn/*`` by branch name -> commit.
+    branches: dict[str, str]
+    #: Every ref under ``refs/cairn/`` -> commit.
+    refs: dict[str, str]
+
+
+def read_repository(root: Path) -> Repository:
+    worktrees: dict[str, Worktree] = {}
+    for block in git(root, "worktree", "list", "--porcelain", "-z", strip=False).split("\0\0"):
+        fields = [f for f in block.split("\0") if f]
+        if not fields or not fields[0].startswith("worktree "):
+            continue
+        path = os.path.realpath(fields[0].removeprefix("worktree "))
+        head = branch = None
+        locked = False
+        for item in fields[1:]:
+            if item.startswith("HEAD "):
+                head = item.removeprefix("HEAD ")
+            elif item.startswith("branch refs/heads/"):
+                branch = item.removeprefix("branch refs/heads/")
+            elif item == "locked" or item.startswith("locked "):
+                locked = True
+        worktrees[path] = Worktree(path, head, branch, locked)
+    branches: dict[str, str] = {}
+    refs: dict[str, str] = {}
+    listing = git(root, "for-each-ref", "--format=%(refname)%00%(objectname)", f"refs/heads/{BRANCH_PREFIX}", "refs/cairn/")
+    for line in listing.splitlines():
+        name, _, commit = line.partition("\0")
+        if name.startswith("refs/heads/"):
+            branches[name.removeprefix("refs/heads/")] = commit
+        else:
+            refs[name] = commit
+    return Repository(root, worktrees, branches, refs)
+
+
+def merged_into(root: Path, target: str | None, names: Iterable[str]) -> set[str]:
+    """Which of the ``cairn/*`` branches ``names`` have their tip on ``target``."""
+    wanted = set(names)
+    if not target or not wanted:
+        return set()
+    out = git(root, "for-each-ref", f"--merged={target}", "--format=%(refname)", f"refs/heads/{BRANCH_PREFIX}", check=False)
+    return {line.removeprefix("refs/heads/") for line in out.splitlines()} & wanted
+
+
+def gather(store: Store, settings: Any, *, measure_all: bool, now: float) -> Facts:
+    root: Path = settings.root
+    layout = store.layout
+    repository = read_repository(root)
+    known_ids = frozenset(store.task_ids())  # after git: see the module's header
+    summaries = store.scan().summaries
+    main_path = next(iter(repository.worktrees), None)  # git lists the main worktree first
+    checked_out = {w.branch: w.path for w in repository.worktrees.values() if w.branch}
+    untouchable = [p for p in (main_path, str(root), str(layout.home)) if p]
+
+    workspace_root = os.path.realpath(settings.workspace_dir)
+    claimed: set[str] = set()
+    named_branches: set[str] = set()
+    tasks: list[TaskFacts] = []
+    active_paths: list[str] = []
+    needed: dict[str, int] = {}
+    for summary in summaries:
+        try:
+            state = store.read_state(summary.id)
+        except CairnError:
+            continue  # reported by `cairn status`; its id stays in known_ids, so nothing of it is touched
+        work = _work_of(state)
+        recorded = os.path.realpath(work.workspace) if work is not None else None
+        default = os.path.join(workspace_root, str(summary.id))
+        paths = [p for p in (recorded, default) if p]
+        claimed.update(paths)
+        branch_name = work.branch if work is not None else f"{BRANCH_PREFIX}{summary.id}"
+        named_branches.add(branch_name)
+        present = next((p for p in paths if os.path.isdir(p)), None)
+        if summary.state not in FINISHED:
+            # Listed so every decision sees its state; the plan never touches it.
+            tasks.append(TaskFacts(summary.id, summary.state, summary.since, summary.target))
+            if present:
+                active_paths.append(present)
+            if summary.state in ("queued", "running"):
+                needed.update(dict.fromkeys(_starts_from(store, summary.id), summary.id))
+            continue
+        workspace = None
+        if present is not None:
+            workspace = Workspace(present, blocked=_static_blocker(present, work, repository, workspace_root, untouchable))
+        branch = None
+        if branch_name in repository.branches:
+            elsewhere = checked_out.get(branch_name)
+            branch = Branch(branch_name, repository.branches[branch_name], merged=False, checked_out_in=elsewhere if elsewhere != present else None)
+        trash = None
+        if isinstance(state, Rejected) and state.trash_ref and state.trash_ref in repository.refs:
+            trash = Ref(state.trash_ref, repository.refs[state.trash_ref])
+        tasks.append(
+            TaskFacts(summary.id, summary.state, summary.since, getattr(state, "target", None) or summary.target, workspace, branch, trash, _logs(layout.task_dir(summary.id)))
+        )
+    tasks = _mark_merged(root, tasks)
+
+    strays = _strays(repository, workspace_root, claimed, untouchable)
+    stray_branches = []
+    head_merged = merged_into(root, "HEAD", (b for b in repository.branches if b not in named_branches))
+    for name, commit in sorted(repository.branches.items()):
+        if name not in named_branches:
+            stray_branches.append(Branch(name, commit, merged=name in head_merged, checked_out_in=checked_out.get(name)))
+
+    active_bytes = 0
+    if measure_all:
+        sizes = _measure([*active_paths, *(t.workspace.path for t in tasks if t.workspace)])
+        active_bytes = sum(sizes[p] for p in active_paths)
+        tasks = [replace(t, workspace=replace(t.workspace, bytes=sizes[t.workspace.path])) if t.workspace else t for t in tasks]
+    return Facts(
+        tasks=tuple(tasks),
+        known_ids=known_ids,
+        active_bytes=active_bytes,
+        strays=tuple(strays),
+        stray_branches=tuple(stray_branches),
+        refs=repository.refs,
+        signals=tuple(_signals(layout.signals, now)),
+        journal=tuple(_journal(layout.events, now)),
+        needed=needed,
+    )
+
+
+def _starts_from(store: Store, task_id: int) -> list[str]:
+    """The refs a task not yet settled starts from (``--continue``, ``--base``), spelled in full."""
+    try:
+        task = store.read_task(task_id)
+    except CairnError:
+        return []
+    refs = []
+    for revision in (task.continue_from, task.base):
+        if revision and revision.startswith("refs/"):
+            refs.append(revision)
+        elif revision and revision.startswith(BRANCH_PREFIX):
+            refs.append(f"refs/heads/{revision}")
+    return refs
+
+
+def _work_of(state: State) -> Any:
+    if isinstance(state, Rejected):
+        return state.previous.work if state.previous is not None else None
+    return getattr(state, "work", None)
+
+
+def _static_blocker(path: str, work: Any, repository: Repository, workspace_root: str, untouchable: list[str]) -> str | None:
+    """What keeps a workspace whatever else is found: cheap, from facts in hand."""
+    precious = _holds_precious(path, untouchable)
+    if precious:
+        return precious
+    if work is not None and work.backend != "git":
+        return f"a {work.backend} workspace: gc removes git worktrees only"
+    worktree = repository.worktrees.get(path)
+    if worktree is None:
+        where = "under the workspace directory" if path.startswith(workspace_root + "/") else "anywhere gc may remove"
+        return f"not a git worktree of this repository (and {where}): look inside, then remove it yourself"
+    if worktree.locked:
+        return f"locked with `git worktree lock`; `git worktree unlock {path}` lets gc remove it"
+    return None
+
+
+def _holds_precious(path: str, untouchable: list[str]) -> str | None:
+    for precious in untouchable:
+        real = os.path.realpath(precious)
+        if real == path or real.startswith(path.rstrip("/") + "/"):
+            return f"it is or holds {real}, which gc never removes"
+    return None
+
+
+def _mark_merged(root: Path, tasks: list[TaskFacts]) -> list[TaskFacts]:
+    by_target: dict[str | None, list[str]] = {}
+    for task in tasks:
+        if task.branch is not None:
+            by_target.setdefault(task.target, []).append(task.branch.name)
+    merged = {target: merged_into(root, target, names) for target, names in by_target.items()}
+    return [
+        replace(t, branch=replace(t.branch, merged=t.branch.name in merged[t.target])) if t.branch is not None else t
+        for t in tasks
+    ]
+
+
+def _strays(repository: Repository, workspace_root: str, claimed: set[str], untouchable: list[str]) -> list[Stray]:
+    """Worktrees in the workspace directory or on a ``cairn/*`` branch, and
+    directories in the workspace directory, that no task record claims."""
+    strays = []
+    for index, (path, worktree) in enumerate(repository.worktrees.items()):
+        if index == 0 or path in claimed or not os.path.isdir(path):
+            continue  # the main worktree, a task's, or one gone already (`git worktree prune` forgets it)
+        inside = path.startswith(workspace_root + "/")
+        if inside or (worktree.branch or "").startswith(BRANCH_PREFIX):
+            blocked = _holds_precious(path, untouchable)
+            if blocked is None and worktree.locked:
+                blocked = f"locked with `git worktree lock`; `git worktree unlock {path}` lets gc remove it"
+            strays.append(Stray(Workspace(path, blocked=blocked), worktree.branch))
+    try:
+        names = sorted(os.listdir(workspace_root))
+    except OSError:
+        names = []
+    for name in names:
+        path = os.path.join(workspace_root, name)
+        if name.startswith(".") or path in claimed or path in repository.worktrees or not os.path.isdir(path):
+            continue
+        strays.append(Stray(Workspace(path, blocked="not a git worktree: look inside, then remove it yourself")))
+    return strays
+
+
+def _logs(directory: Path) -> tuple[LogFile, ...]:
+    logs = []
+    for name in LOG_NAMES:
+        for candidate, compressed in ((directory / name, False), (directory / f"{name}.gz", True)):
+            try:
+                size = candidate.stat().st_size
+            except OSError:
+                continue
+            logs.append(LogFile(str(candidate), size, compressed))
+    return tuple(logs)
+
+
+def _signals(directory: Path, now: float) -> list[SignalFile]:
+    found = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        suffix = entry.name.removeprefix("cancel-")
+        task = int(suffix) if entry.name.startswith("cancel-") and suffix.isdigit() else None
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        found.append(SignalFile(entry.path, task, age))
+    return found
+
+
+def _journal(events: Path, now: float) -> list[JournalFile]:
+    parts = []
+    try:
+        info = events.stat()
+        parts.append(JournalFile(str(events), info.st_size, now - info.st_mtime, current=True))
+    except OSError:
+        pass
+    for entry in sorted(os.scandir(events.parent), key=lambda e: e.name):
+        if entry.name.startswith(SEGMENT_PREFIX) and entry.name.endswith((".jsonl", ".jsonl.gz")):
+            info = entry.stat(follow_symlinks=False)
+            parts.append(JournalFile(entry.path, info.st_size, now - info.st_mtime, current=False, compressed=entry.name.endswith(".gz")))
+    return parts
+
+
+def _measure(paths: list[str]) -> dict[str, int]:
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return dict(zip(paths, pool.map(disk.tree_bytes, paths)))
+
+
+# -- the costly checks, for the workspaces a plan would remove --------------------
+
+
+def check(
+    store: Store, root: Path, workspaces: list[tuple[int | None, Workspace]], *, exclude: list[str], measure: bool
+) -> dict[str, Workspace]:
+    """Each workspace with what stops its removal now: a runner still
+    finishing, uncommitted changes, a HEAD on no branch, a filesystem mounted
+    inside, processes working inside; and its size when ``measure``."""
+    points = disk.mount_points()
+    inside = disk.processes_inside(w.path for _, w in workspaces)
+
+    def one(item: tuple[int | None, Workspace]) -> Workspace:
+        task, workspace = item
+        blocked = workspace.blocked
+        if blocked is None and task is not None and is_held(store.layout.runner_lock(task)):
+            blocked = "its runner is still finishing"
+        if blocked is None:
+            mount = disk.mounts_inside(workspace.path, points)
+            blocked = f"a filesystem is mounted inside it ({mount})" if mount else None
+        if blocked is None:
+            blocked = unsaved_work(root, workspace.path, exclude)
+        size = disk.tree_bytes(workspace.path) if measure and workspace.bytes is None else workspace.bytes
+        return replace(workspace, blocked=blocked, processes=inside.get(workspace.path, ()), bytes=size)
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return {w.path: checked for (_, w), checked in zip(workspaces, pool.map(one, workspaces))}
+
+
+def unsaved_work(root: Path, path: str, exclude: list[str]) -> str | None:
+    """Why removing the worktree at ``path`` would lose something, or None.
+
+    Uncommitted changes (but for what bootstrap put there, which never
+    belongs to the work), and a detached HEAD whose commits no ref holds.
+    """
+    from cairn.vcs.git import GitError
+
+    try:
+        # --no-optional-locks: a look must not rewrite the worktree's index (a dry run changes nothing).
+        status = git(path, "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ".", *(f":(exclude,glob){p}" for p in exclude), strip=False)
+        changed = len(dirty_entries(status))
+        if changed:
+            return f"uncommitted changes in it ({changed} path{'s' if changed != 1 else ''}): commit or discard them"
+        branch = git(path, "symbolic-ref", "--quiet", "HEAD", check=False)
+        if not branch:
+            head = git(path, "rev-parse", "HEAD")
+            if not git(root, "for-each-ref", "--count=1", f"--contains={head}", "--format=%(refname)"):
+                return f"its HEAD ({head[:12]}) holds commits on no branch: `git branch NAME {head[:12]}` keeps them"
+    except GitError as error:
+        return f"git cannot read it: {error}"
+    return None
+
+
+def dirty_entries(status: str) -> list[str]:
+    """Paths in ``git status --porcelain=v1 -z`` output; a rename's source is not counted twice."""
+    entries = status.split("\0")
+    paths, index = [], 0
+    while index < len(entries):
+        entry = entries[index]
+        index += 1
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if "R" in entry[:2] or "C" in entry[:2]:
+            index += 1
+    return paths

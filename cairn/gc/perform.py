@@ -1,0 +1,359 @@
+"""Carrying out a gc plan: the one place gc changes anything.
+
+Order and checks are what keep work safe:
+1. workspaces, in parallel, each under its task's lock: the task must still
+   be in the state it was planned in, its runner gone, and one last
+   ``git status`` must show nothing uncommitted right before the directory goes;
+2. ``git worktree prune``, then a fresh look at which branches are still
+   checked out anywhere (a workspace that stayed keeps its branch);
+3. branches in one ``git update-ref`` transaction: each archive ref is
+   created (``create`` fails if the name is taken) in the same transaction
+   that deletes its branch, and a delete names the commit gc planned with,
+   so a branch that moved meanwhile is left alone; if the transaction fails,
+   each branch is tried on its own so one problem costs only that branch;
+4. trash refs (the task re-checked under its lock), logs, signal files,
+   the journal;
+5. gc's own record: ``tasks/<id>/gc.json`` and one ``gc`` event per action.
+Anything that cannot be done is noted and left for the next run.  Stopping
+(SIGTERM under ``--every``) ends the run between steps, never inside one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from cairn.core import codec
+from cairn.core.gc import (
+    SIGNAL_GRACE, Action, ArchiveBranch, CompressLog, DeleteBranch, DeletedBranch, DropLog, ExpiredTrash, ExpireTrash,
+    Facts, GcRecord, Note, Plan, RemovedWorkspace, RemoveSignal, RemoveWorkspace, RotateJournal, tally,
+)
+from cairn.errors import CairnError
+from cairn.gc import disk
+from cairn.gc.collect import WORKERS, SEGMENT_PREFIX, read_repository, unsaved_work
+from cairn.state import atomic
+from cairn.state.lock import LockTimeout, is_held
+from cairn.state.store import Store
+from cairn.vcs.git import GitError, git
+
+#: gc's record in a task's directory (docs/gc.md).
+RECORD_NAME = "gc.json"
+LOCK_WAIT = 10.0
+
+
+@dataclass
+class Report:
+    dry_run: bool
+    done: list[Action] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    bytes_freed: int = 0
+    #: True when a stop request ended the run early.
+    stopped: bool = False
+
+    def counts(self) -> dict[str, int]:
+        return {**tally(self.done), "bytes_freed": self.bytes_freed}
+
+    def as_json(self) -> dict[str, Any]:
+        def listed(kind: str) -> list[dict[str, Any]]:
+            return [{"what": n.what, "reason": n.reason, "task": n.task} for n in self.notes if n.kind == kind]
+
+        return {"dry_run": self.dry_run, **self.counts(), "skipped": listed("skipped"), "orphans": listed("orphan")}
+
+
+@dataclass(frozen=True)
+class Context:
+    store: Store
+    root: Path
+    #: What bootstrap copies or links into a workspace: never part of the work.
+    exclude: list[str]
+    stopping: Callable[[], bool] = lambda: False
+
+
+def perform(plan: Plan, facts: Facts, context: Context) -> Report:
+    report = Report(dry_run=False, notes=list(plan.notes))
+    planned = {t.id: (t.state, t.since) for t in facts.tasks}
+    _workspaces(plan, context, planned, report)
+    git(context.root, "worktree", "prune", check=False)
+    steps: list[Callable[[], None]] = [
+        lambda: _branches(plan, context, report),
+        lambda: _trash(plan, context, planned, report),
+        lambda: _files(plan, context, report),
+    ]
+    for step in steps:
+        if context.stopping():
+            report.stopped = True
+            break
+        step()
+    _record(context.store, report.done)
+    return report
+
+
+# -- 1. workspaces -------------------------------------------------------------------
+
+
+def _workspaces(plan: Plan, context: Context, planned: dict[int, tuple[str, float]], report: Report) -> None:
+    actions = [a for a in plan.actions if isinstance(a, RemoveWorkspace)]
+    if not actions:
+        return
+    with ThreadPoolExecutor(WORKERS) as pool:
+        outcomes = list(pool.map(lambda a: _remove_workspace(a, context, planned), actions))
+    for action, (freed, problem) in zip(actions, outcomes):
+        if problem is None:
+            report.done.append(replace(action, bytes=freed))
+            report.bytes_freed += freed
+        elif problem:
+            what = f"workspace of task {action.task} ({action.path})" if action.task is not None else f"orphan worktree {action.path}"
+            report.notes.append(Note("skipped", what, problem, action.task))
+        else:
+            report.stopped = True
+
+
+def _remove_workspace(action: RemoveWorkspace, context: Context, planned: dict[int, tuple[str, float]]) -> tuple[int, str | None]:
+    """(bytes freed, None) when it went; (0, why) when it stays; (0, "") when stopped first."""
+    if context.stopping():
+        return 0, ""
+    if action.task is None:
+        return _remove_checked(action, context)
+    store = context.store
+    try:
+        with store.locked(action.task, timeout=LOCK_WAIT) as state:
+            if (state.state, state.since) != planned.get(action.task):
+                return 0, f"the task changed meanwhile (now {state.state}); left for the next run"
+            if is_held(store.layout.runner_lock(action.task)):
+                return 0, "its runner is still finishing"
+            return _remove_checked(action, context)
+    except LockTimeout:
+        return 0, "another command holds the task's lock; left for the next run"
+    except CairnError as error:
+        return 0, str(error)
+
+
+def _remove_checked(action: RemoveWorkspace, context: Context) -> tuple[int, str | None]:
+    if action.end_processes:
+        disk.end_processes(action.end_processes, action.path)
+    if not os.path.isdir(action.path):
+        return 0, None  # gone already: nothing left to lose
+    # The last look, right before the directory goes: nothing uncommitted.
+    problem = unsaved_work(context.root, action.path, context.exclude)
+    if problem:
+        return 0, problem
+    try:
+        return disk.remove_tree(action.path), None
+    except OSError as error:
+        return 0, f"could not remove all of it: {error.strerror or error}; what is left is still registered with git"
+
+
+# -- 2. branches -------------------------------------------------------------------
+
+
+def _branches(plan: Plan, context: Context, report: Report) -> None:
+    deletes = [a for a in plan.actions if isinstance(a, DeleteBranch)]
+    if not deletes:
+        return
+    archives = {a.branch: a for a in plan.actions if isinstance(a, ArchiveBranch)}
+    still_out = {w.branch: w.path for w in read_repository(context.root).worktrees.values() if w.branch}
+    pairs: list[tuple[ArchiveBranch | None, DeleteBranch]] = []
+    for delete in deletes:
+        where = still_out.get(delete.branch)
+        if where:
+            owner = f" of task {delete.task}" if delete.task is not None else ""
+            report.notes.append(Note("skipped", f"branch {delete.branch}{owner}", f"still checked out in {where}", delete.task))
+            continue
+        pairs.append((archives.get(delete.branch), delete))
+    if not pairs:
+        return
+    if _update_refs(context.root, [line for pair in pairs for line in _ref_lines(*pair)]) is None:
+        for archive, delete in pairs:
+            report.done += [a for a in (archive, delete) if a is not None]
+        return
+    for archive, delete in pairs:  # one at a time, so one problem costs one branch
+        problem = _update_refs(context.root, _ref_lines(archive, delete))
+        if problem is None:
+            report.done += [a for a in (archive, delete) if a is not None]
+        else:
+            owner = f" of task {delete.task}" if delete.task is not None else ""
+            report.notes.append(Note("skipped", f"branch {delete.branch}{owner}", f"git refused: {problem}", delete.task))
+
+
+def _ref_lines(archive: ArchiveBranch | None, delete: DeleteBranch) -> list[str]:
+    lines = [f"create {archive.ref} {archive.commit}"] if archive is not None else []
+    return [*lines, f"delete refs/heads/{delete.branch} {delete.commit}"]
+
+
+def _update_refs(root: Path, lines: list[str]) -> str | None:
+    """Apply ``lines`` as one ``git update-ref --stdin`` transaction; None, or git's complaint."""
+    try:
+        git(root, "update-ref", "-m", "cairn gc", "--stdin", input="\n".join(lines) + "\n")
+        return None
+    except GitError as error:
+        detail = error.stderr.strip().splitlines()
+        return detail[-1].removeprefix("fatal: ") if detail else str(error)
+
+
+# -- 3. trash -------------------------------------------------------------------------
+
+
+def _trash(plan: Plan, context: Context, planned: dict[int, tuple[str, float]], report: Report) -> None:
+    expiring = []
+    for action in (a for a in plan.actions if isinstance(a, ExpireTrash)):
+        if action.task is not None:
+            try:
+                # A restore holds this lock while it copies the trash back to a
+                # branch: after it, the task is no longer what was planned.
+                with context.store.locked(action.task, timeout=LOCK_WAIT) as state:
+                    if (state.state, state.since) != planned.get(action.task):
+                        report.notes.append(Note("skipped", f"trash {action.ref}", f"task {action.task} changed meanwhile (now {state.state})", action.task))
+                        continue
+            except (LockTimeout, CairnError) as error:
+                report.notes.append(Note("skipped", f"trash {action.ref}", f"cannot check task {action.task}: {error}", action.task))
+                continue
+        expiring.append(action)
+    if not expiring:
+        return
+    if _update_refs(context.root, [f"delete {a.ref} {a.commit}" for a in expiring]) is None:
+        report.done += expiring
+        return
+    for action in expiring:
+        problem = _update_refs(context.root, [f"delete {action.ref} {action.commit}"])
+        if problem is None:
+            report.done.append(action)
+        else:
+            report.notes.append(Note("skipped", f"trash {action.ref}", f"git refused: {problem}", action.task))
+
+
+# -- 4. logs, signal files, the journal ----------------------------------------------
+
+
+def _files(plan: Plan, context: Context, report: Report) -> None:
+    for action in plan.actions:
+        if context.stopping():
+            report.stopped = True
+            return
+        try:
+            if isinstance(action, CompressLog):
+                report.bytes_freed += compress(Path(action.path))
+            elif isinstance(action, DropLog):
+                Path(action.path).unlink()
+                report.bytes_freed += action.bytes
+            elif isinstance(action, RemoveSignal):
+                path = Path(action.path)
+                if time.time() - path.stat().st_mtime < SIGNAL_GRACE:
+                    continue  # rewritten meanwhile: a fresh cancel, not a stale one
+                path.unlink()
+            elif isinstance(action, RotateJournal):
+                rotate(Path(action.path))
+            else:
+                continue
+        except FileNotFoundError:
+            continue  # someone else removed it: nothing to do
+        except OSError as error:
+            report.notes.append(Note("skipped", action.path, f"{error.strerror or error}", action.task))
+            continue
+        report.done.append(action)
+
+
+def compress(path: Path) -> int:
+    """Replace ``path`` by ``path.gz``, written whole before the original goes; bytes saved."""
+    target = path.with_name(path.name + ".gz")
+    temporary = path.with_name(f".{target.name}.{os.getpid()}.tmp")
+    before = path.stat().st_size
+    try:
+        with open(path, "rb") as source, open(temporary, "wb") as raw:
+            with gzip.GzipFile(filename=path.name, mode="wb", fileobj=raw, mtime=0) as packed:
+                shutil.copyfileobj(source, packed, 1 << 20)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    atomic.fsync_dir(path.parent)
+    path.unlink()
+    return max(0, before - target.stat().st_size)
+
+
+def rotate(events: Path) -> Path:
+    """Move ``events.jsonl`` aside as a segment; appenders start a new one by
+    themselves (each append opens the path afresh)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    segment = events.with_name(f"{SEGMENT_PREFIX}{stamp}.jsonl")
+    number = 1
+    while segment.exists() or segment.with_name(segment.name + ".gz").exists():
+        number += 1
+        segment = events.with_name(f"{SEGMENT_PREFIX}{stamp}-{number}.jsonl")
+    os.rename(events, segment)
+    atomic.fsync_dir(events.parent)
+    return segment
+
+
+# -- 5. gc's own record -----------------------------------------------------------------
+
+
+def _record(store: Store, done: list[Action]) -> None:
+    now = time.time()
+    by_task: dict[int, list[Action]] = {}
+    for action in done:
+        store.journal("gc", **_event(action))
+        if action.task is not None:
+            by_task.setdefault(action.task, []).append(action)
+
+    def write(item: tuple[int, list[Action]]) -> None:
+        task_id, actions = item
+        try:
+            with store.locked(task_id, timeout=LOCK_WAIT):
+                path = store.layout.task_dir(task_id) / RECORD_NAME
+                atomic.write_json(path, codec.encode(_merge(read_record(path), actions, now)))
+        except (LockTimeout, CairnError, OSError):
+            pass  # the journal has it; the record is a convenience
+
+    # In parallel: each write waits on its own fsyncs.
+    with ThreadPoolExecutor(WORKERS) as pool:
+        list(pool.map(write, by_task.items()))
+
+
+def read_record(path: Path) -> GcRecord:
+    import json
+
+    try:
+        return codec.decode(GcRecord, json.loads(path.read_bytes()))
+    except (OSError, ValueError, codec.DecodeError):
+        return GcRecord()
+
+
+def _merge(record: GcRecord, actions: list[Action], now: float) -> GcRecord:
+    logs = dict(record.logs)
+    for action in actions:
+        if isinstance(action, RemoveWorkspace):
+            record = replace(record, workspace=RemovedWorkspace(path=action.path, removed=now, reason=action.reason))  # type: ignore[arg-type]
+        elif isinstance(action, DeleteBranch):
+            record = replace(record, branch=DeletedBranch(name=action.branch, commit=action.commit, deleted=now, archive_ref=action.archived))  # type: ignore[arg-type]
+        elif isinstance(action, ExpireTrash):
+            record = replace(record, trash=ExpiredTrash(ref=action.ref, commit=action.commit, expired=now))  # type: ignore[arg-type]
+        elif isinstance(action, CompressLog):
+            logs[Path(action.path).name] = "compressed"
+        elif isinstance(action, DropLog):
+            logs[Path(action.path).name.removesuffix(".gz")] = "dropped"
+    return replace(record, logs=logs)
+
+
+_EVENT_NAMES = {
+    RemoveWorkspace: "remove-workspace", ArchiveBranch: "archive-branch", DeleteBranch: "delete-branch",
+    ExpireTrash: "expire-trash", CompressLog: "compress", DropLog: "drop", RemoveSignal: "remove-signal",
+    RotateJournal: "rotate-journal",
+}
+
+
+def _event(action: Action) -> dict[str, Any]:
+    fields: dict[str, Any] = {"action": _EVENT_NAMES[type(action)], "task": action.task}
+    for name in ("path", "branch", "commit", "ref", "archived", "bytes", "reason"):
+        value = getattr(action, name, None)
+        if value not in (None, 0, ""):
+            fields[name] = value
+    return fields
