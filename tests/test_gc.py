@@ -391,3 +391,31 @@ def test_the_scheduler_runs_gc_on_its_interval_without_waiting_for_it(cairn, rep
         assert time.monotonic() < deadline, "the scheduler's gc never ran"
         time.sleep(0.1)
     assert git(repo, "for-each-ref", "--format=%(refname)", "refs/cairn/archive/") == f"refs/cairn/archive/{task}"
+
+
+def test_a_compressed_log_is_still_shown_by_cairn_logs(cairn, repo, home):
+    import gzip
+
+    cairn("queue", "-a", "demo", "say remember me")
+    assert cairn("spawn", "1", "--wait").returncode == 0
+    log = home / "tasks" / "1" / "agent.log"
+    log.with_name("agent.log.gz").write_bytes(gzip.compress(log.read_bytes()))
+    log.unlink()
+    shown = cairn("logs", "1")
+    assert shown.returncode == 0 and "remember me" in shown.stdout
+
+
+def test_retry_continue_finds_work_gc_archived(cairn, repo, home):
+    from conftest import git
+
+    cairn("queue", "-a", "demo", "write kept.txt: kept\nexit 1")
+    assert cairn("spawn", "1", "--wait").returncode == 1
+    head = git(repo, "rev-parse", "cairn/1")
+    git(repo, "update-ref", "refs/cairn/archive/1", head)
+    git(repo, "worktree", "remove", "--force", str(home / "workspaces" / "1"))
+    git(repo, "branch", "-D", "cairn/1")
+    retried = cairn("retry", "1", "--continue")
+    assert retried.returncode == 0, retried.stderr
+    new = retried.stdout.strip()
+    assert cairn("spawn", new, "--wait").returncode == 1  # the script still exits 1
+    assert git(repo, "show", f"cairn/{new}:kept.txt") == "kept"

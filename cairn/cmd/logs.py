@@ -22,6 +22,17 @@ def command(task_id: int, follow: bool, lines: int | None) -> None:
     path = current.layout.agent_log(task_id)
     out = sys.stdout.buffer
     position = 0
+    compressed = path.with_name(path.name + ".gz")
+    if not path.exists() and compressed.exists():
+        # gc compresses the logs of tasks finished long ago; they stay readable.
+        import gzip
+
+        data = gzip.decompress(compressed.read_bytes())
+        if lines is not None:
+            data = b"".join(data.splitlines(keepends=True)[-lines:]) if lines else b""
+        out.write(data)
+        out.flush()
+        return
     if path.exists():
         data = path.read_bytes()
         if lines is not None:

@@ -44,7 +44,6 @@ from cairn.state.store import Store
 from cairn.vcs.git import GitError, git
 
 #: gc's record in a task's directory (docs/gc.md).
-RECORD_NAME = "gc.json"
 LOCK_WAIT = 10.0
 
 
@@ -308,7 +307,7 @@ def _record(store: Store, done: list[Action]) -> None:
         task_id, actions = item
         try:
             with store.locked(task_id, timeout=LOCK_WAIT):
-                path = store.layout.task_dir(task_id) / RECORD_NAME
+                path = store.layout.gc_record(task_id)
                 atomic.write_json(path, codec.encode(_merge(read_record(path), actions, now)))
         except (LockTimeout, CairnError, OSError):
             pass  # the journal has it; the record is a convenience

@@ -40,7 +40,7 @@ def tick(
 
 
 def _output(settings: Any) -> Path:
-    return settings.layout.tmp / "gc-periodic.json"
+    return settings.layout.gc_periodic
 
 
 def _start(settings: Any) -> subprocess.Popen[bytes] | None:

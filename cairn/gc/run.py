@@ -60,7 +60,7 @@ def policy_for(config: Any, options: Options) -> Policy:
 
 
 def gc_lock_path(layout: Any) -> Any:
-    return layout.locks / "gc.lock"
+    return layout.gc_lock
 
 
 def collect_garbage(settings: Any, options: Options, *, stopping: Callable[[], bool] = lambda: False) -> Report:

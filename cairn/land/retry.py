@@ -33,6 +33,8 @@ def retry(store: Store, settings: Any, task_id: int, *, feedback: str | None, co
     start_from = None
     if continuing:
         start_from = _work_ref(state, task_id)
+        if start_from is not None and start_from.startswith("refs/heads/"):
+            start_from = _surviving_ref(settings.root, start_from, task_id)
         if start_from is None:
             raise OperationFailed(f"task {task_id} left no work to continue from", hint="retry without --continue")
     return queue_retry(store, original, feedback=feedback, start_from=start_from, stat=stat, diff=diff, agent=agent)
@@ -69,6 +71,16 @@ def attempts(store: Store, task_id: int) -> int:
         count += 1
         current = store.read_task(current.retry_of)
     return count
+
+
+def _surviving_ref(root: Any, branch_ref: str, task_id: int) -> str | None:
+    """The task's branch, or where gc archived it once the branch is gone."""
+    from cairn.vcs.git import git_ok
+
+    for ref in (branch_ref, f"refs/cairn/archive/{task_id}"):
+        if git_ok(root, "rev-parse", "--verify", "--quiet", ref):
+            return ref
+    return None
 
 
 def _work_ref(state: Any, task_id: int) -> str | None:

@@ -109,6 +109,19 @@ class Layout:
     def accept_lock(self) -> Path:
         return self.locks / "accept.lock"
 
+    @property
+    def gc_lock(self) -> Path:
+        return self.locks / "gc.lock"
+
+    @property
+    def gc_periodic(self) -> Path:
+        """What the scheduler's last periodic gc printed."""
+        return self.tmp / "gc-periodic.json"
+
+    def gc_record(self, task_id: int) -> Path:
+        """What gc removed of a task, and where it archived the work."""
+        return self.tasks / str(task_id) / "gc.json"
+
     def task_dir(self, task_id: int) -> Path:
         return self.tasks / str(task_id)
 
