@@ -180,7 +180,10 @@ class Scheduler:
             self.store.move(task_id, "failed", lambda _: Failed(since=time.time(), reason=reason), verb="fail", reason=reason)  # type: ignore[arg-type]
             self.say(f"task {task_id} failed: {reason}")
         except WrongState:
-            pass
+            return
+        from cairn.notify import notify
+
+        notify(self.settings, task_id, "failed", self.store.read_task(task_id).title)
 
     def _report(self, summaries: list[Summary]) -> None:
         for summary in summaries:
