@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cairn.errors import OperationFailed
@@ -50,6 +52,33 @@ def git(
     strip: bool = True,
 ) -> str:
     """Run git; its stdout (stripped unless told otherwise)."""
+    if args and args[0] == "worktree":
+        with _worktrees_locked(Path(cwd)):
+            return _run(cwd, args, check, input, env, strip)
+    return _run(cwd, args, check, input, env, strip)
+
+
+@contextmanager
+def _worktrees_locked(cwd: Path) -> Iterator[None]:
+    """Serialise Cairn's ``git worktree`` calls on one repository.
+
+    git does not guard its worktree list against concurrent writers: an
+    ``add`` that scans ``.git/worktrees/`` while a ``remove`` deletes an entry
+    fails with "failed to read .git/worktrees/N/commondir".  With agents
+    starting while others land, that happens; a lock in the repository's git
+    directory makes every Cairn process take turns.
+    """
+    git_dir = cwd / ".git"
+    if not git_dir.is_dir():
+        yield
+        return
+    from cairn.state.lock import held
+
+    with held(git_dir / "cairn-worktrees.lock", timeout=300):
+        yield
+
+
+def _run(cwd: Path | str, args: tuple[str, ...], check: bool, input: str | None, env: dict[str, str] | None, strip: bool) -> str:
     completed = subprocess.run(
         ["git", *args],
         cwd=cwd,
