@@ -234,3 +234,21 @@ def test_retry_continue_starts_from_the_previous_work(cairn, repo, home):
     assert cairn("spawn", str(new), "--wait").returncode == 0
     assert git(repo, "show", f"cairn/{new}:step1.txt") == "one"
     assert cairn("retry", "99").returncode == 3
+
+
+def test_agents_start_while_others_land_without_tripping_over_git(cairn, repo, home):
+    """git's worktree list has no guard against concurrent writers; Cairn serialises its calls."""
+    import subprocess
+
+    from conftest import BIN
+
+    ready = [run_task(cairn, f"write landed{n}.txt: {n}") for n in range(4)]
+    for n in range(6):
+        cairn("queue", "-a", "demo", f"write fresh{n}.txt: {n}")
+    scheduler = subprocess.Popen([str(BIN / "cairn"), "up", "--until-idle", "--max-agents", "6"], cwd=repo,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for task in ready:
+        assert cairn("accept", str(task)).returncode == 0
+    assert scheduler.wait(timeout=120) == 0
+    for task in range(5, 11):
+        assert state_of(home, task)["state"] == "review", state_of(home, task).get("reason")
