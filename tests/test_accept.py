@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 
-from conftest import events, git, state_of
+from conftest import git, state_of
 
 
 def run_task(cairn, prompt: str, *extra: str) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 
 from conftest import BIN, state_of
 from test_supervision import wait_until

@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from cairn.core.lifecycle import wrong_state_message
 from cairn.core.model import Accepted, Review, Task, Work
 from cairn.engine.finish import commit_message
-from cairn.errors import OperationFailed, UsageError, WrongState
+from cairn.errors import OperationFailed, UsageError
+from cairn.land.guards import ready_to_land
 from cairn.notify import notify
 from cairn.state import lock
 from cairn.state.store import Store
@@ -62,11 +62,8 @@ def accept(store: Store, settings: Any, task_id: int, *, strategy: str | None, i
     root: Path = settings.root
     task = store.read_task(task_id)
     with lock.held(store.layout.accept_lock, timeout=600):
-        with store.locked(task_id) as state:
-            if not isinstance(state, Review):
-                raise WrongState(wrong_state_message(task_id, state.state, "accept"))
-            if state.work is None:
-                raise OperationFailed(f"task {task_id} has no work recorded to land")
+        with store.locked(task_id) as current:
+            state, _ = ready_to_land(task_id, current)
             target = into or task.target
             if not target:
                 raise UsageError(f"task {task_id} was queued on a detached HEAD: say where it lands with --into BRANCH")

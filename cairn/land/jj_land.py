@@ -43,6 +43,7 @@ from cairn.errors import CairnError, OperationFailed, UsageError, WrongState
 from cairn.state import lock
 from cairn.state.store import Store
 from cairn.vcs.jj import JjError, current_operation, jj, operation_mentioning, records
+from cairn.land.guards import ready_to_land, ready_to_restore
 from cairn.workspaces.jj import JjWorkspaces, task_message
 
 STRATEGIES = ("squash", "rebase")
@@ -56,12 +57,9 @@ def accept(store: Store, settings: Any, task_id: int, *, strategy: str | None, i
         raise UsageError(f"task {task_id} is a jj change: it lands by squash (the default) or --rebase, not --{chosen}")
     task = store.read_task(task_id)
     with lock.held(store.layout.accept_lock, timeout=600):
-        with store.locked(task_id) as state:
-            if not isinstance(state, Review):
-                raise WrongState(wrong_state_message(task_id, state.state, "accept"))
-            if state.work is None:
-                raise OperationFailed(f"task {task_id} has no work recorded to land")
-            landing = _Landing(store, settings, task, state.work, check, say)
+        with store.locked(task_id) as current:
+            state, work = ready_to_land(task_id, current)
+            landing = _Landing(store, settings, task, work, check, say)
             try:
                 landed = landing.run(chosen, into)
             except Conflict as conflict:
@@ -269,14 +267,11 @@ def restore(store: Store, settings: Any, task_id: int) -> Review:
     root: Path = settings.root
     workspaces = JjWorkspaces(root, settings.config.bootstrap)
     task = store.read_task(task_id)
-    with store.locked(task_id) as state:
-        if not isinstance(state, Rejected):
-            raise WrongState(wrong_state_message(task_id, state.state, "restore"))
-        previous = state.previous
-        if previous is None:
-            raise OperationFailed(f"task {task_id} was rejected before Cairn kept rejected work; nothing to restore")
+    with store.locked(task_id) as current:
+        state, previous = ready_to_restore(task_id, current)
         work = previous.work
         if work is not None:
+            _refuse_if_expired(store, task_id, work)
             if work.change_id and not workspaces.commits_of(work.change_id) and state.operation:
                 try:
                     jj(root, "op", "revert", state.operation, quiet_wc=True)
@@ -287,6 +282,22 @@ def restore(store: Store, settings: Any, task_id: int) -> Review:
         store.write_state(task_id, new)
     store.journal("review", task=task_id, previous="rejected", restored=True)
     return new
+
+
+def _refuse_if_expired(store: Store, task_id: int, work: Work) -> None:
+    """Rejected work is restorable until gc expires it (gc.max_age.rejected).
+    jj may hold the hidden commit for longer, but Cairn no longer promises it."""
+    from cairn.core.codec import instant_to_text
+    from cairn.gc.perform import read_record
+
+    expired = read_record(store.layout.gc_record(task_id)).trash
+    if expired is None:
+        return
+    commit = (expired.commit or work.head_commit or "")[:12]
+    raise OperationFailed(
+        f"the work of task {task_id} expired: gc expired its trash on {instant_to_text(expired.expired)[:10]}, past gc.max_age.rejected",
+        hint=f"`cairn retry {task_id}` queues the task again; until jj's own gc, `jj new {commit}` may still bring the content back by hand",
+    )
 
 
 def refuse_if_agents_below(store: Store, root: Path, revset: str, task_id: int) -> None:

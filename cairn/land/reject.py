@@ -16,6 +16,7 @@ from typing import Any
 from cairn.core.lifecycle import wrong_state_message
 from cairn.core.model import Rejected, Review
 from cairn.errors import OperationFailed, WrongState
+from cairn.land.guards import ready_to_restore
 from cairn.state.store import Store
 from cairn.vcs.git import git, git_ok
 
@@ -56,12 +57,8 @@ def restore(store: Store, settings: Any, task_id: int) -> Review:
 
         return jj_land.restore(store, settings, task_id)
     root: Path = settings.root
-    with store.locked(task_id) as state:
-        if not isinstance(state, Rejected):
-            raise WrongState(wrong_state_message(task_id, state.state, "restore"))
-        previous = state.previous
-        if previous is None:
-            raise OperationFailed(f"task {task_id} was rejected before Cairn kept rejected work; nothing to restore")
+    with store.locked(task_id) as current:
+        state, previous = ready_to_restore(task_id, current)
         work = previous.work
         if work is not None:
             if not state.trash_ref or not git_ok(root, "rev-parse", "--verify", "--quiet", state.trash_ref):
