@@ -251,3 +251,17 @@ def test_agents_start_while_others_land_without_tripping_over_git(cairn, repo, h
     assert scheduler.wait(timeout=120) == 0
     for task in range(5, 11):
         assert state_of(home, task)["state"] == "review", state_of(home, task).get("reason")
+
+
+def test_files_that_are_not_utf8_reach_review_and_land_byte_for_byte(cairn, repo, home):
+    (repo / "cairn.toml").write_text(
+        '[agents.latin]\ncommand = ["python3", "-c", "import os; open(\'menu.txt\',\'wb\').write(b\'caf\\\\xe9\\\\n\'); '
+        'open(os.fsdecode(b\'caf\\\\xe9.txt\'),\'w\').write(\'x\')"]\n'
+    )
+    cairn("queue", "-a", "latin", "write a menu")
+    assert cairn("spawn", "1", "--wait").returncode == 0
+    assert state_of(home, 1)["changed"]["files"] == 2
+    assert cairn("status").returncode == 0 and cairn("diff", "1").returncode == 0
+    assert cairn("accept", "1").returncode == 0
+    assert (repo / "menu.txt").read_bytes() == b"caf\xe9\n"
+    assert (repo / __import__("os").fsdecode(b"caf\xe9.txt")).exists()

@@ -30,11 +30,21 @@ def write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    write_bytes(path, text.encode())
+    """``text`` as UTF-8; bytes that came in undecodable (surrogate-escaped) go out as they were."""
+    write_bytes(path, text.encode("utf-8", "surrogateescape"))
+
+
+def json_bytes(value: Any, indent: int | None = 2) -> bytes:
+    """JSON as UTF-8, readable as it is; a path or message that holds
+    undecodable bytes (surrogate-escaped) is \\u-escaped so the file stays valid."""
+    try:
+        return json.dumps(value, indent=indent, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, indent=indent).encode()
 
 
 def write_json(path: Path, value: Any) -> None:
-    write_bytes(path, (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode())
+    write_bytes(path, json_bytes(value) + b"\n")
 
 
 def create_json(path: Path, value: Any) -> bool:
@@ -43,7 +53,7 @@ def create_json(path: Path, value: Any) -> bool:
     Like ``write_bytes`` but published with link(2), which fails when the name
     is taken, so of several racing creators exactly one wins.
     """
-    data = (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode()
+    data = json_bytes(value) + b"\n"
     temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -69,14 +79,15 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def append_line(path: Path, line: str) -> None:
+def append_line(path: Path, line: str | bytes) -> None:
     """One line appended with a single write(2) on an O_APPEND descriptor.
 
     Concurrent appenders never interleave within a line on a local
     filesystem; a crash can leave a last line without its newline, which
     readers skip.
     """
-    data = (line.rstrip("\n") + "\n").encode()
+    raw = line.encode() if isinstance(line, str) else line
+    data = raw.rstrip(b"\n") + b"\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, data)

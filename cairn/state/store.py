@@ -289,7 +289,7 @@ class Store:
     def journal(self, event: str, **fields: Any) -> None:
         record = {"ts": codec.instant_to_text(time.time()), "event": event}
         record.update({k: v for k, v in fields.items() if v is not None})
-        atomic.append_line(self.layout.events, json.dumps(record, ensure_ascii=False))
+        atomic.append_line(self.layout.events, atomic.json_bytes(record, indent=None))
 
 
 def _read_summary_cache(path: Path) -> dict[str, list[Any]]:

@@ -22,6 +22,8 @@ _QUIET_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_MERGE_AUTOEDIT": "no",
     "LC_ALL": "C",
+    # Reading the user's status must never rewrite their index behind their back.
+    "GIT_OPTIONAL_LOCKS": "0",
 }
 
 
@@ -84,7 +86,10 @@ def _run(cwd: Path | str, args: tuple[str, ...], check: bool, input: str | None,
         cwd=cwd,
         input=input,
         capture_output=True,
-        text=True,
+        # A file an agent wrote in Latin-1 is still a file: git's bytes come
+        # back unchanged (undecodable ones as surrogates) and go out the same.
+        encoding="utf-8",
+        errors="surrogateescape",
         env=git_env(env),
     )
     if check and completed.returncode != 0:
