@@ -94,7 +94,7 @@ def home(repo: Path) -> Path:
 def run_cairn(cwd: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
     command = [str(BIN / "cairn"), *args]
     completed = subprocess.run(
-        command, cwd=cwd, input=input, capture_output=True, text=True, env=env, timeout=timeout
+        command, cwd=cwd, input=input, capture_output=True, text=True, errors="surrogateescape", env=env, timeout=timeout
     )
     return Result(list(args), completed.returncode, completed.stdout, completed.stderr)
 
