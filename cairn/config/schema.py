@@ -134,6 +134,13 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PoolConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: Worktrees kept ready at the target's tip under ``$CAIRN_HOME/pool`` (cairn/workspaces/pool.py); 0: no pool.
+    size: Count = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Config:
     __pydantic_config__ = _STRICT_KEYS
     #: The state directory; relative paths are relative to the repository root.
@@ -156,6 +163,7 @@ class Config:
     reviewer: ReviewerConfig = field(default_factory=ReviewerConfig)
     gc: GcConfig = field(default_factory=GcConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    pool: PoolConfig = field(default_factory=PoolConfig)
 
 
 #: Environment variables that set a top-level key (``CAIRN_MAX_AGENTS=8``).

@@ -15,6 +15,7 @@ from cairn.core.model import DiffStat, Task, Work
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, git, git_ok
 from cairn.workspaces.base import Proposal, branch_name
+from cairn.workspaces.pool import claim
 
 #: Used only when the user has no git identity configured at all.
 _FALLBACK_IDENTITY = {
@@ -53,7 +54,7 @@ class GitWorkspaces:
                     hint=f"inspect it with `git log {branch}`, then delete or rename it",
                 )
             git(self.root, "worktree", "add", "--quiet", str(path), branch)
-        else:
+        elif not claim(self.root, branch, base, path):  # a warm worktree from the pool, if one is ready at base
             git(self.root, "worktree", "add", "--quiet", "-b", branch, str(path), base)
         return Work(backend="git", workspace=str(path), branch=branch, base_commit=base)
 
