@@ -91,3 +91,22 @@ def test_a_finished_agent_whose_runner_died_before_finishing_is_processed(cairn,
     assert cairn("wait", "1", "--timeout", "10s").returncode == 0
     assert state_of(home, 1)["state"] == "review"
     assert [e["event"] for e in events(home)].count("recovered") == 1
+
+
+def test_a_task_that_cannot_be_recovered_fails_and_the_scheduler_goes_on(cairn, repo, home):
+    import json
+
+    cairn("queue", "-a", "demo", "write a.txt: a")
+    cairn("queue", "-a", "demo", "write b.txt: b")
+    # Task 1 looks like it ran, but its record names a commit that does not exist.
+    workspace = home / "workspaces" / "1"
+    git(repo, "worktree", "add", "-q", "-b", "cairn/1", str(workspace))
+    (home / "tasks" / "1" / "state.json").write_text(json.dumps({
+        "state": "running", "format": 1, "since": "2026-01-01T00:00:00.000Z", "runner_pid": 999999,
+        "work": {"backend": "git", "workspace": str(workspace), "branch": "cairn/1", "base_commit": "0" * 40},
+    }))
+    result = cairn("up", "--until-idle", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "task 1: error while recovering it" in result.stdout
+    assert state_of(home, 1)["state"] == "failed"
+    assert state_of(home, 2)["state"] == "review", "the rest of the crew carries on"

@@ -113,11 +113,21 @@ def test_a_task_after_a_cancelled_one_can_never_start(cairn, add_task) -> None:
     assert "cannot start: it waits for task 1, which was cancelled" in row(result, 2)
 
 
-def test_a_running_task_says_how_long_it_runs(cairn, add_task, set_running) -> None:
+def test_a_running_task_says_how_long_it_runs(cairn, add_task, set_running, home) -> None:
+    import fcntl
+
+    add_task("long job")
+    set_running(1)
+    with open(home / "tasks" / "1" / "runner.lock", "w") as runner:  # stands in for a live runner
+        fcntl.flock(runner, fcntl.LOCK_EX)
+        assert re.search(r"\(running \d+s\)$", row(cairn("status"), 1))
+
+
+def test_a_running_task_whose_runner_is_gone_says_so(cairn, add_task, set_running) -> None:
     add_task("long job")
     set_running(1)
 
-    assert re.search(r"\(running \d+s\)$", row(cairn("status"), 1))
+    assert "its runner is gone: `cairn wait 1`" in row(cairn("status"), 1)
 
 
 def test_status_id_shows_the_task_in_full(cairn) -> None:

@@ -102,3 +102,41 @@ def test_an_agent_that_exits_nonzero_fails_with_its_status_and_work_kept(cairn, 
     assert state["reason"] == "the agent exited with status 5" and state["exit_code"] == 5
     assert git(repo, "show", "cairn/1:half.txt") == "half"
     assert "exited with status 5" in cairn("status").stdout
+
+
+def test_cancel_stops_running_checks_and_their_children(cairn, repo, home, tmp_path):
+    pidfile = tmp_path / "check.pid"
+    (repo / "cairn.toml").write_text(
+        f'[checks]\ncommands = [["sh", "-c", "sleep 60 & echo $! > {pidfile}; wait"]]\ntimeout = "5m"\n'
+    )
+    cairn("queue", "-a", "demo", "write c.txt: c")
+    cairn("spawn", "1")
+    wait_until(lambda: pidfile.exists() and pidfile.read_text().strip())
+    result = cairn("cancel", "1", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert state_of(home, 1)["state"] == "cancelled"
+    sleeper = int(pidfile.read_text())
+    wait_until(lambda: not psutil.pid_exists(sleeper) or psutil.Process(sleeper).status() == psutil.STATUS_ZOMBIE, 10)
+
+
+def test_a_check_past_its_timeout_is_stopped_with_its_children(cairn, repo, home, tmp_path):
+    pidfile = tmp_path / "check.pid"
+    (repo / "cairn.toml").write_text(
+        f'[checks]\ncommands = [["sh", "-c", "sleep 60 & echo $! > {pidfile}; wait"]]\ntimeout = "1s"\n'
+    )
+    cairn("queue", "-a", "demo", "write c.txt: c")
+    assert cairn("spawn", "1", "--wait", timeout=60).returncode == 0
+    state = state_of(home, 1)
+    assert state["checks"]["status"] == "failed" and state["checks"]["results"][0]["timed_out"]
+    sleeper = int(pidfile.read_text())
+    wait_until(lambda: not psutil.pid_exists(sleeper) or psutil.Process(sleeper).status() == psutil.STATUS_ZOMBIE, 10)
+
+
+def test_a_long_prompt_on_stdin_never_blocks_the_timeout(cairn, repo, home, tmp_path):
+    (repo / "cairn.toml").write_text('[agents.deaf]\ncommand = ["sleep", "60"]\nstdin = true\n')
+    prompt = tmp_path / "long.md"
+    prompt.write_text("x" * 300_000)  # far beyond a pipe's buffer, and the agent never reads it
+    cairn("queue", "-a", "deaf", "--timeout", "1s", "-f", str(prompt))
+    result = cairn("spawn", "1", "--wait", timeout=60)
+    assert result.returncode == 1
+    assert state_of(home, 1)["reason"] == "timed out after 1s"

@@ -44,6 +44,17 @@ def _scheduler_probe(current: Any, as_json: bool) -> int:
     return 0 if pid else EXIT_FAILED
 
 
+def _runners_gone(current: Any, summaries: list[Any]) -> dict[int, str]:
+    """Running tasks whose runner holds no lock: ended, but not yet finished by anyone."""
+    from cairn.state.lock import is_held
+
+    return {
+        s.id: f"its runner is gone: `cairn wait {s.id}` (or a running `cairn up`) finishes it"
+        for s in summaries
+        if s.state == "running" and not is_held(current.layout.runner_lock(s.id))
+    }
+
+
 def _scheduler_running(current: Any) -> bool:
     from cairn.state.lock import is_held
 
@@ -75,6 +86,7 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool) -> int:
     scan = store.scan()
     decided = plan(scan.summaries, current.config.max_agents)
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
+    reasons.update(_runners_gone(current, scan.summaries))
     shown = [s for s in scan.summaries if not states or s.state in states]
     if as_json:
         print_json([_summary_json(s, reasons.get(s.id)) for s in shown])

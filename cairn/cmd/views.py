@@ -20,6 +20,8 @@ def note_for(summary: Summary, waiting: str | None, now: float) -> str:
     if summary.state == "queued":
         return f"waits: {waiting}" if waiting else "starts next"
     if summary.state == "running":
+        if waiting:  # the runner is gone: say so rather than look alive
+            return waiting
         parts = [f"running {format_duration(now - summary.since)}"]
         if summary.idle_since:
             parts.append(f"idle {format_duration(now - summary.idle_since)}")

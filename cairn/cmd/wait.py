@@ -28,6 +28,13 @@ def command(ids: tuple[int, ...], timeout: str | None, as_json: bool) -> int:
     for task_id in ids:
         store.read_task(task_id)
     from cairn.engine.waiting import wait_until_settled
+    from cairn.state.scheduler_info import running_scheduler
+
+    queued = [i for i in ids if store.read_state(i).state == "queued"]
+    if queued and running_scheduler(current.layout) is None:
+        listed = ", ".join(map(str, queued))
+        click.echo(f"cairn wait: task {listed} is queued and no scheduler is running: "
+                   f"start one with `cairn up`, or `cairn spawn ID`", err=True)
 
     states = wait_until_settled(store, current, list(ids), seconds)
     timed_out = any(s in ("queued", "running") for s in states.values())

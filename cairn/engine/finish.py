@@ -57,9 +57,13 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
                 from cairn.land.reviewer import review
 
                 verdict = review(store, settings, task, work, log)
-                if work.backend == "jj":
-                    # jj would record the reviewer's edits in the change at its next snapshot.
-                    _restore_workspace(settings, work)
+                # The reviewer's edits are not the agent's work (and jj would
+                # record them in the change at its next snapshot).
+                _restore_workspace(settings, work)
+        cancel = store.layout.signals / f"cancel-{task_id}"
+        if outcome.ending == "exited" and cancel.exists() and not recovering:
+            # Cancelled while the checks or the reviewer ran: the user's word stands.
+            outcome = Outcome(ending="cancelled", finished=time.time(), exit_code=outcome.exit_code, reason="cancelled by the user")  # type: ignore[arg-type]
         new = _next_state(outcome, seen, work, changed, reason, checks, verdict)
         if verdict == "request-changes" and work is not None:
             from cairn.land.reviewer import auto_retry

@@ -55,6 +55,9 @@ class Runner:
         self.log: IO[bytes] = open(self.layout.agent_log(task_id), "ab", buffering=0)
         self.wake_r, self.wake_w = os.pipe()
         self.stop_reason: tuple[str, str] | None = None
+        self.master: int | None = None
+        self.master_open = True
+        self.pane_open = True
 
     # -- the life of a task ------------------------------------------------
 
@@ -112,7 +115,11 @@ class Runner:
             argv, env, cwd, stdin_text = self._prepare()
         except CairnError as error:
             self._say(str(error))
+            if self.stop_reason is not None:
+                return self._stopped_before_start()
             return Outcome(ending="not-started", finished=time.time(), reason=str(error))  # type: ignore[arg-type]
+        if self.stop_reason is not None:
+            return self._stopped_before_start()
         try:
             process = self._start(argv, env, cwd, stdin_text)
         except OSError as error:
@@ -122,6 +129,11 @@ class Runner:
             self._say(reason)
             return Outcome(ending="not-started", finished=time.time(), reason=reason)  # type: ignore[arg-type]
         return self._supervise(process)
+
+    def _stopped_before_start(self) -> Outcome:
+        assert self.stop_reason is not None
+        ending, reason = self.stop_reason
+        return Outcome(ending=ending, finished=time.time(), reason=reason)  # type: ignore[arg-type]
 
     def _prepare(self) -> tuple[list[str], dict[str, str], Path, str | None]:
         from cairn.agents.launch import agent_environment, render_argv
@@ -154,7 +166,6 @@ class Runner:
 
     def _start(self, argv: list[str], env: dict[str, str], cwd: Path, stdin_text: str | None) -> subprocess.Popen[bytes]:
         self._say(f"starting: {' '.join(argv[:1])} …")
-        self.master: int | None = None
         if self.tty:
             import pty
 
@@ -176,14 +187,10 @@ class Runner:
                 # Keystrokes in the tmux pane go to the agent as typed; its
                 # own terminal echoes them.
                 tty.setraw(sys.stdin.fileno())
-        if stdin_text is not None and process.stdin is not None:
-            try:
-                process.stdin.write(stdin_text.encode())
-                process.stdin.close()
-            except BrokenPipeError:
-                pass
         from cairn.agents.processes import start_time
 
+        # The pid is on disk before anything can block, so whoever finds this
+        # runner dead can still stop the agent.
         started = start_time(process.pid)
         deadline = time.time() + self.timeout if self.timeout else None
         self.store.update(
@@ -191,6 +198,12 @@ class Runner:
             lambda s: replace(s, agent_pid=process.pid, agent_started=started, deadline=deadline),  # type: ignore[arg-type]
         )
         self.store.journal("agent-started", task=self.task_id, pid=process.pid)
+        if stdin_text is not None and process.stdin is not None:
+            # From a thread: an agent that never reads a long prompt must not
+            # stop the runner from enforcing its timeout or a cancel.
+            import threading
+
+            threading.Thread(target=_feed, args=(process.stdin, stdin_text.encode()), daemon=True).start()
         return process
 
     # -- supervision ---------------------------------------------------------
@@ -203,6 +216,10 @@ class Runner:
         signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake select()
 
     def _on_stop(self, number: int, _frame: Any) -> None:
+        from cairn.agents import children
+
+        # Setup, checks or the reviewer may be what runs now: stop them too.
+        children.stop_all()
         if (self.layout.signals / f"cancel-{self.task_id}").exists():
             reason = _read_reason(self.layout.signals / f"cancel-{self.task_id}")
             self.stop_reason = ("cancelled", reason)
@@ -251,10 +268,12 @@ class Runner:
 
     def _wait(self, seconds: float) -> None:
         readers = [self.wake_r]
-        if self.master is not None:
+        # A terminal that reached its end stays "readable" forever: once a
+        # side says EOF it is no longer watched, or this would spin.
+        if self.master is not None and self.master_open:
             readers.append(self.master)
-            if sys.stdin.isatty():
-                readers.append(sys.stdin.fileno())
+        if self.master is not None and self.pane_open and sys.stdin.isatty():
+            readers.append(sys.stdin.fileno())
         try:
             ready, _, _ = select.select(readers, [], [], seconds)
         except InterruptedError:
@@ -263,10 +282,15 @@ class Runner:
             if fd == self.wake_r:
                 os.read(self.wake_r, 512)
             elif fd == self.master:
-                self._copy_output()
+                self.master_open = self._copy_output()
             else:
-                data = os.read(fd, 4096)
-                if data and self.master is not None:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    self.pane_open = False
+                elif self.master is not None:
                     os.write(self.master, data)
 
     def _copy_output(self) -> bool:
@@ -321,6 +345,14 @@ class Runner:
                 pass
 
 
+def _feed(pipe: Any, data: bytes) -> None:
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+
+
 def _read_reason(path: Path) -> str:
     try:
         return json.loads(path.read_text()).get("reason") or "cancelled"
@@ -342,6 +374,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             positional.append(arg)
     home, task_id = Path(positional[0]), int(positional[1])
+    if tty:
+        # In tmux our stderr is a pane that vanishes with us: errors go to the log.
+        log = os.open(Layout(home).agent_log(task_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.dup2(log, 2)
+        os.close(log)
     if env_file:
         # The environment of whoever launched us (the scheduler's), passed through
         # a private file because a tmux server has its own.

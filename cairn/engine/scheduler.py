@@ -52,6 +52,8 @@ class Scheduler:
         #: task id -> (runner process or None under tmux, when launched), until the task leaves queued.
         self.launched: dict[int, tuple[subprocess.Popen[bytes] | None, float]] = {}
         self.failed_launches: dict[int, int] = {}
+        #: task id -> errors in a row while handling it (see _contained).
+        self.errors: dict[int, int] = {}
         self.seen: dict[int, str] = {}
         self.gc_due: float | None = None
         #: The running periodic gc (cairn/gc/periodic.py), reaped on a later turn.
@@ -75,7 +77,12 @@ class Scheduler:
         try:
             while not self.stopping:
                 self.wake.clear()
-                idle = self.turn()
+                try:
+                    idle = self.turn()
+                except Exception as error:  # noqa: BLE001 — the loop must outlive a bad turn
+                    self.say(f"error while looking at the tasks: {type(error).__name__}: {error}; looking again shortly")
+                    idle = False
+                    self.wake.wait(POLL)
                 # The warm pool, when configured: a detached refill if it runs short or stale.
                 top_up_soon(self.settings)
                 if self.until_idle and idle:
@@ -128,23 +135,52 @@ class Scheduler:
         self._report(summaries)
         for summary in summaries:
             if summary.state == "running" and not runner_alive(self.store, summary.id):
-                new = recover(self.store, self.settings, summary.id)
-                if new:
-                    self.say(f"task {summary.id}: its runner was gone; now {new}")
+                # Recovery does the same thing every time: one failure is enough to know.
+                self._contained(summary.id, "recovering it", self._recover, summary.id, give_up_after=1)
         self._reap(summaries)
         self._gc_tick()
         view = [s._replace(state="running") if s.id in self.launched and s.state == "queued" else s for s in summaries]
         decided = plan(view, self.max_agents)
         for task_id, reason in decided.fail.items():
-            self._fail(task_id, reason)
+            self._contained(task_id, "failing it", self._fail, task_id, reason)
         for task_id in decided.start:
-            self._start(task_id)
+            self._contained(task_id, "starting it", self._start, task_id)
         running = any(s.state == "running" for s in view) or bool(decided.start) or bool(self.launched)
         if self.until_idle and not running and not decided.fail:
             for task_id, why in decided.waiting.items():
                 self.say(f"task {task_id} still waits: {why}")
             return True
         return False
+
+    def _contained(self, task_id: int, doing: str, action: Callable[..., None], *args: Any, give_up_after: int = MAX_LAUNCHES) -> None:
+        """One task's trouble is that task's, never the crew's: the error is
+        reported and the loop goes on; a task that keeps failing the same way
+        is failed with the reason, so it cannot stop the scheduler."""
+        try:
+            action(*args)
+            self.errors.pop(task_id, None)
+        except Exception as error:  # noqa: BLE001 — contained on purpose, reported below
+            count = self.errors.get(task_id, 0) + 1
+            self.errors[task_id] = count
+            self.say(f"task {task_id}: error while {doing}: {error}")
+            if count >= give_up_after and action is not self._fail:
+                try:
+                    self._fail_stuck(task_id, f"Cairn could not handle it ({doing}): {error}")
+                except Exception as again:  # noqa: BLE001
+                    self.say(f"task {task_id}: cannot record the failure either: {again}")
+
+    def _recover(self, task_id: int) -> None:
+        new = recover(self.store, self.settings, task_id)
+        if new:
+            self.say(f"task {task_id}: its runner was gone; now {new}")
+
+    def _fail_stuck(self, task_id: int, reason: str) -> None:
+        """Fail a queued or running task whose handling keeps raising."""
+        state = self.store.read_state(task_id)
+        if state.state in ("queued", "running"):
+            self.store.move(task_id, "failed", lambda s: Failed(since=time.time(), reason=reason, work=getattr(s, "work", None)),  # type: ignore[arg-type]
+                            verb="fail", reason=reason)
+            self.say(f"task {task_id} failed: {reason}")
 
     def _start(self, task_id: int) -> None:
         try:

@@ -8,10 +8,10 @@ counts as failed.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
+from cairn.agents import children
 from cairn.config.schema import ChecksConfig
 from cairn.core.model import CheckResult, Checks
 
@@ -28,17 +28,13 @@ def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[
             exit_code: int | None
             timed_out = False
             try:
-                completed = subprocess.run(
-                    argv, cwd=workspace, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    timeout=config.timeout, env=env, start_new_session=True,
-                )
-                exit_code = completed.returncode
+                finished = children.run(argv, cwd=workspace, env=env, timeout=config.timeout, stdout=log)
+                exit_code, timed_out = finished.returncode, finished.timed_out
+                if timed_out:
+                    log.write(f"[cairn] timed out after {config.timeout:g}s; stopped it and its children\n".encode())
             except FileNotFoundError:
                 log.write(f"[cairn] command not found: {argv[0]}\n".encode())
                 exit_code = None
-            except subprocess.TimeoutExpired:
-                log.write(f"[cairn] timed out after {config.timeout:g}s\n".encode())
-                exit_code, timed_out = None, True
             seconds = round(time.monotonic() - started, 3)
             results.append(CheckResult(command=list(argv), exit_code=exit_code, seconds=seconds, timed_out=timed_out))
             log.write(f"[cairn] exit status {exit_code} in {seconds:.1f}s\n".encode())

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from cairn.agents import children
 from cairn.core.model import Task, Work
 from cairn.state.store import Store
 
@@ -57,15 +57,15 @@ def review(store: Store, settings: Any, task: Task, work: Work, log: Any) -> str
     argv = render_argv(profile, prompt=prompt, prompt_file=str(prompt_file), workspace=work.workspace, task_id=task.id)
     _say(log, f"reviewer {settings.config.reviewer.agent} reads the proposal")
     try:
-        completed = subprocess.run(
-            argv, cwd=work.workspace, env=env, input=prompt if profile.stdin else None,
-            stdin=None if profile.stdin else subprocess.DEVNULL, capture_output=True, text=True,
-            timeout=settings.config.timeout or None, start_new_session=True,
-        )
-        output = completed.stdout + completed.stderr
-    except (OSError, subprocess.TimeoutExpired) as error:
+        finished = children.run(argv, cwd=work.workspace, env=env, timeout=settings.config.timeout or None,
+                                input=prompt if profile.stdin else None)
+    except OSError as error:
         _say(log, f"the reviewer could not run: {error}")
         return None
+    if finished.returncode is None:
+        _say(log, "the reviewer timed out" if finished.timed_out else "the reviewer was stopped")
+        return None
+    output = finished.output
     if log is not None:
         log.write(output.encode())
     if not review_file.exists() or not review_file.read_text().strip():

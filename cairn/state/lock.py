@@ -20,10 +20,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cairn.errors import OperationFailed
 
-class LockTimeout(TimeoutError):
+
+class LockTimeout(OperationFailed):
+    """Another Cairn command held a lock for too long: a clear error, never a hang."""
+
     def __init__(self, path: Path, seconds: float) -> None:
-        super().__init__(f"{path} stayed locked for {seconds:g}s")
+        what = f"task {path.parent.name}" if path.name == "lock" and path.parent.name.isdigit() else str(path)
+        super().__init__(
+            f"{what} is busy: another Cairn command has held {path} for {seconds:g}s",
+            hint="it may be an accept running checks or a gc; try again when it is done (nothing was changed)",
+        )
         self.path = path
 
 

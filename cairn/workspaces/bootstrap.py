@@ -10,10 +10,10 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import IO
 
+from cairn.agents import children
 from cairn.config.schema import Bootstrap
 from cairn.errors import OperationFailed
 
@@ -39,21 +39,15 @@ def bootstrap(config: Bootstrap, source: Path, workspace: Path, log: IO[bytes], 
     for argv in config.setup:
         _say(log, f"setup: {' '.join(argv)}")
         try:
-            completed = subprocess.run(
-                argv,
-                cwd=workspace,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                timeout=config.setup_timeout,
-            )
+            finished = children.run(argv, cwd=workspace, env=env, timeout=config.setup_timeout, stdout=log)
         except FileNotFoundError:
             raise OperationFailed(f"setup command not found: {argv[0]}") from None
-        except subprocess.TimeoutExpired:
-            raise OperationFailed(f"setup command timed out after {config.setup_timeout:g}s: {' '.join(argv)}") from None
-        if completed.returncode != 0:
-            raise OperationFailed(f"setup command failed with exit status {completed.returncode}: {' '.join(argv)}")
+        if finished.timed_out:
+            raise OperationFailed(f"setup command timed out after {config.setup_timeout:g}s: {' '.join(argv)}")
+        if finished.returncode is None:
+            raise OperationFailed(f"setup was stopped: {' '.join(argv)}")
+        if finished.returncode != 0:
+            raise OperationFailed(f"setup command failed with exit status {finished.returncode}: {' '.join(argv)}")
 
 
 def _matches(source: Path, pattern: str) -> list[Path]:

@@ -1,0 +1,85 @@
+"""The other programs a runner starts — setup commands, checks, the reviewer —
+each as its own process group, so a deadline or a cancel stops all of it.
+
+``subprocess.run(timeout=...)`` kills only the direct child: a test runner's
+workers or a shell's children would live on.  Here a timeout, or
+``stop_all()`` from the runner's SIGTERM handler (a cancel), signals the
+whole group.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from typing import Any
+
+#: Process groups running now (their leaders' pids).
+_running: set[int] = set()
+_stopped = False
+
+GRACE = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    returncode: int | None  # None: it timed out or could not be stopped
+    output: str
+    timed_out: bool
+
+
+def run(argv: list[str], *, cwd: Any, env: dict[str, str] | None, timeout: float | None,
+        stdout: Any = subprocess.PIPE, input: str | None = None) -> Finished:
+    """Run ``argv`` to its end, its deadline, or a cancel; FileNotFoundError if it does not exist."""
+    if _stopped:
+        return Finished(returncode=None, output="", timed_out=False)
+    process = subprocess.Popen(
+        argv, cwd=cwd, env=env, start_new_session=True,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=stdout, stderr=subprocess.STDOUT,
+        encoding="utf-8" if stdout is subprocess.PIPE or input is not None else None,
+        errors="replace" if stdout is subprocess.PIPE or input is not None else None,
+    )
+    _running.add(process.pid)
+    try:
+        try:
+            output, _ = process.communicate(input=input, timeout=timeout)
+            return Finished(returncode=process.returncode, output=output or "", timed_out=False)
+        except subprocess.TimeoutExpired:
+            _stop_group(process)
+            output, _ = process.communicate()
+            return Finished(returncode=None, output=output or "", timed_out=True)
+    finally:
+        _running.discard(process.pid)
+
+
+def stop_all() -> None:
+    """From a signal handler: stop every group running now, and refuse new ones."""
+    global _stopped
+    _stopped = True
+    for leader in list(_running):
+        try:
+            os.killpg(leader, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _stop_group(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM the group, give the leader a moment, then SIGKILL whatever of the group is left."""
+    for sig, wait in ((signal.SIGTERM, GRACE), (signal.SIGKILL, GRACE)):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig == signal.SIGTERM:
+            # The leader is gone; its children may not be.
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            return
