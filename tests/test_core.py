@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cairn.core import codec, lifecycle, model, queueing
+from cairn.core import codec, lifecycle, model, queueing, vocabulary
 from cairn.core.codec import DecodeError, decode, encode
 from cairn.core.durations import format_duration, parse_duration, parse_size
 from cairn.core.globs import first_overlap, globs_overlap
@@ -124,7 +124,7 @@ TASK = Task(
 
 
 def test_every_state_class_has_a_sample() -> None:
-    assert {type(s).__name__.lower() for s in EVERY_STATE} == set(model.STATES)
+    assert {type(s).__name__.lower() for s in EVERY_STATE} == set(vocabulary.STATES)
 
 
 @pytest.mark.parametrize("state", EVERY_STATE, ids=lambda s: s.state)
@@ -213,7 +213,7 @@ instants = st.integers(min_value=0, max_value=4_102_444_800_000).map(lambda ms: 
 @given(
     st.builds(
         Task,
-        id=st.integers(1, 10**9), title=text, prompt=text, priority=st.sampled_from(model.PRIORITIES), agent=text,
+        id=st.integers(1, 10**9), title=text, prompt=text, priority=st.sampled_from(vocabulary.PRIORITIES), agent=text,
         created=instants, target=st.none() | text, base=st.none() | text, after=st.lists(st.integers(1, 10**6)),
         locks=st.lists(text, max_size=4), timeout=st.none() | st.floats(0, 1e9), retry_of=st.none() | st.integers(1, 10**6),
         continue_from=st.none() | text,
@@ -268,8 +268,8 @@ def test_the_lifecycle_moves() -> None:
     assert lifecycle.can_move("queued", "running") and lifecycle.can_move("queued", "cancelled")
     assert lifecycle.can_move("running", "review") and lifecycle.can_move("rejected", "review")
     assert not lifecycle.can_move("queued", "review")
-    assert not any(lifecycle.can_move(end, s) for end in ("accepted", "failed", "cancelled") for s in model.STATES)
-    assert set(lifecycle.ALLOWED) == set(model.STATES)
+    assert not any(lifecycle.can_move(end, s) for end in ("accepted", "failed", "cancelled") for s in vocabulary.STATES)
+    assert set(lifecycle.ALLOWED) == set(vocabulary.STATES)
 
 
 def test_a_refused_move_says_what_to_do_instead() -> None:
@@ -564,7 +564,7 @@ def task_sets(draw: st.DrawFn) -> list[Summary]:
     count = draw(st.integers(1, 10))
     return [
         task(
-            i, draw(STATE_NAMES), draw(st.sampled_from(model.PRIORITIES)), draw(st.integers(0, 5)),
+            i, draw(STATE_NAMES), draw(st.sampled_from(vocabulary.PRIORITIES)), draw(st.integers(0, 5)),
             tuple(draw(st.lists(st.integers(1, count + 1), max_size=2))), tuple(draw(LOCKS)),
         )
         for i in range(1, count + 1)

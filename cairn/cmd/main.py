@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import sys
 
 from cairn import __version__
@@ -73,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
 
         module = importlib.import_module(f"cairn.cmd.{verb.replace('-', '_')}")
         sys.exit(run(module.command, f"cairn {verb}", rest))
+    import shutil
+
     external = shutil.which(f"cairn-{verb}")
     if external:
         os.execv(external, [external, *rest])

@@ -9,7 +9,7 @@ import click
 
 from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
 from cairn.core import queueing
-from cairn.core.model import PRIORITIES
+from cairn.core.vocabulary import PRIORITIES
 from cairn.errors import NoSuchTask, UsageError
 
 
@@ -48,7 +48,7 @@ def command(
     lock_globs = queueing.check_locks(locks)
 
     current = settings()
-    chosen = queueing.check_agent(agent or current.config.default_agent, list(current.config.agents))
+    chosen = queueing.check_agent(agent or current.default_agent, current.agent_names)
     store = store_for(current)  # created below, once the input is known to be good
     for dependency in after:
         if not store.has_task(dependency):
@@ -100,10 +100,13 @@ def _read_prompt(handle: Any) -> str:
         ) from None
 
 
-def _current_branch(root: object) -> str | None:
+def _current_branch(root: Any) -> str | None:
+    """The branch checked out where the command runs (a linked worktree has its own)."""
+    from pathlib import Path
+
     from cairn.vcs.revisions import current_branch
 
-    return current_branch(root) if root is not None else None
+    return current_branch(root, Path.cwd()) if root is not None else None
 
 
 main = entrypoint(command, "queue")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from cairn.core.codec import instant_to_text
 from cairn.core.durations import format_duration
 from cairn.core.summary import Summary
 
@@ -69,6 +68,7 @@ def status_table(summaries: list[Summary], waiting: dict[int, str], now: float, 
 
 def task_details(layout: Any, task: Any, state: Any) -> str:
     from cairn.core import codec
+    from cairn.core.codec import instant_to_text
 
     lines = [
         f"task {task.id}: {task.title}",

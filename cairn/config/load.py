@@ -22,32 +22,79 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn import __version__
-from cairn.config.schema import ENVIRONMENT_KEYS, Config
 from cairn.core import codec
 from cairn.errors import ConfigError
 from cairn.state import atomic
 from cairn.state.layout import Layout, default_home, find_repo_root, home_from_environment
 
+if TYPE_CHECKING:  # the schema loads only when a command needs more than the cached basics
+    from cairn.config.schema import Config
 
-@dataclass(frozen=True, slots=True)
+
 class Settings:
-    """Everything a command needs to know about where it runs."""
+    """Everything a command needs to know about where it runs.
 
-    root: Path | None
-    layout: Layout
-    config: Config
+    From the cache, ``config`` is built on first use: ``cairn status`` and
+    ``cairn queue`` read only ``max_agents``, ``default_agent`` and the agent
+    names, straight from the cached data, and never pay for the schema.
+    """
+
+    __slots__ = ("root", "layout", "_config", "_data")
+
+    def __init__(self, root: Path | None, layout: Layout, config: Config | None = None, data: dict[str, Any] | None = None) -> None:
+        self.root = root
+        self.layout = layout
+        self._config = config
+        self._data = data
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from cairn.config.schema import Config
+
+            self._config = codec.decode(Config, self._data)
+        return self._config
+
+    @property
+    def max_agents(self) -> int:
+        return self._config.max_agents if self._config is not None else int(self._data["max_agents"])  # type: ignore[index]
+
+    @property
+    def default_agent(self) -> str:
+        return self._config.default_agent if self._config is not None else str(self._data["default_agent"])  # type: ignore[index]
+
+    @property
+    def agent_names(self) -> list[str]:
+        return list(self._config.agents if self._config is not None else self._data["agents"])  # type: ignore[index]
 
     @property
     def home(self) -> Path:
         return self.layout.home
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return (self.root, self.layout, self.config) == (other.root, other.layout, other.config)
+
+    def __hash__(self) -> int:
+        return hash((self.root, self.layout))
+
+    def __repr__(self) -> str:
+        return f"Settings(root={self.root!r}, home={self.layout.home!r})"
+
     @property
     def workspace_dir(self) -> Path:
+        """Where task workspaces go: ``workspace_dir`` (relative to the
+        repository root, never to wherever a command happens to run), else
+        ``$CAIRN_HOME/workspaces``."""
         if self.config.workspace_dir:
-            return Path(self.config.workspace_dir).expanduser()
+            configured = Path(self.config.workspace_dir).expanduser()
+            if not configured.is_absolute() and self.root is not None:
+                return self.root / configured
+            return configured
         return self.layout.workspaces
 
 
@@ -117,8 +164,7 @@ def resolve(cwd: Path | None = None) -> Settings:
     environment = _cairn_environment()
     cached = _read_cache(cache_file)
     if cached is not None and cached.get("key") == _key(cached["files"], environment):
-        config = codec.decode(Config, cached["config"])
-        return Settings(root, Layout(Path(cached["home"])), config)
+        return Settings(root, Layout(Path(cached["home"])), data=cached["config"])
 
     sources, files, home = _read_sources(root, env_home, environment)
     from cairn.config.validate import validate
@@ -183,6 +229,8 @@ def _read_sources(
                 f"CAIRN_CONFIG names {name}, which does not exist",
                 hint="point CAIRN_CONFIG at a .toml or .json file, or unset it",
             )
+    from cairn.config.schema import ENVIRONMENT_KEYS
+
     env_data = {
         key: environment[variable]
         for variable, key in ENVIRONMENT_KEYS.items()

@@ -14,16 +14,9 @@ from typing import Literal, Union
 
 from cairn.core.codec import Instant
 
-#: Version of the state-directory format (the ``format`` file and every record).
-FORMAT = 1
+from cairn.core.vocabulary import FORMAT
 
-PRIORITIES = ("low", "normal", "high", "urgent")
 Priority = Literal["low", "normal", "high", "urgent"]
-
-
-def priority_rank(priority: str) -> int:
-    """Higher runs first."""
-    return PRIORITIES.index(priority)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -184,6 +177,3 @@ class Cancelled:
 
 
 State = Union[Queued, Running, Review, Failed, Accepted, Rejected, Cancelled]
-STATES = ("queued", "running", "review", "failed", "accepted", "rejected", "cancelled")
-ACTIVE = frozenset({"queued", "running"})
-FINISHED = frozenset({"failed", "accepted", "rejected", "cancelled"})

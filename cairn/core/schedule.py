@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cairn.core.globs import first_overlap
-from cairn.core.model import priority_rank
+from cairn.core.vocabulary import priority_rank
 from cairn.core.summary import Summary
 
 DOOMED_BY = frozenset({"rejected", "failed", "cancelled"})

@@ -6,9 +6,10 @@ without re-reading or re-checking the records they came from.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from cairn.core.model import State, Task
+if TYPE_CHECKING:  # the record classes cost more to import than a whole status
+    from cairn.core.model import State, Task
 
 
 class Summary(NamedTuple):

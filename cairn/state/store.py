@@ -7,7 +7,11 @@ Invariants (docs/state-directory.md):
   by a holder of ``tasks/<id>/lock`` that read the current state under it;
 - every move is journalled in ``events.jsonl`` after it is on disk;
 - a file that cannot be read as its record is reported as a ``Problem`` and
-  skipped, never fatal.
+  skipped, never fatal;
+- a directory is made a state directory only if it is new, empty or Cairn's
+  own half-made one (never a user's directory full of other things), and
+  only while no other live state directory serves the same repository
+  (``cairn-home`` in the repository's git directory names the one that does).
 """
 
 from __future__ import annotations
@@ -20,15 +24,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core import codec
 from cairn.core.lifecycle import can_move, wrong_state_message
-from cairn.core.model import FORMAT, State, Task
+from cairn.core.vocabulary import FORMAT
 from cairn.core.summary import Summary, summarize
-from cairn.errors import CairnError, NoSuchTask, OperationFailed, WrongState
+from cairn.errors import CairnError, NoSuchTask, OperationFailed, UsageError, WrongState
 from cairn.state import atomic, lock
-from cairn.state.layout import FORMAT_NAME, Layout
+from cairn.state.layout import FORMAT_NAME, Layout, home_record
+
+if TYPE_CHECKING:  # the record classes load on first use: `cairn status` mostly never needs them
+    from cairn.core.model import State, Task
 
 #: Subdirectories created with the state directory, private to its owner.
 _MODE = 0o700
@@ -65,6 +72,10 @@ class Store:
         if layout.meta.exists():
             # Before touching anything: a directory of another format is not ours to change.
             self.check_format()
+        else:
+            self._refuse_foreign_directory()
+            if repo is not None:
+                self._refuse_if_served_elsewhere(repo)
         layout.home.mkdir(parents=True, exist_ok=True, mode=_MODE)
         os.chmod(layout.home, _MODE)
         for directory in layout.directories():
@@ -74,6 +85,7 @@ class Store:
             atomic.write_text(layout.gitignore, "# Cairn's state directory: never committed.\n*\n")
         if layout.meta.exists():
             self.check_format()
+            self._record_home(repo)
             return False
         header = {
             "format": FORMAT,
@@ -86,6 +98,7 @@ class Store:
             # only the winner journals ``init``.
             self.check_format()
             return False
+        self._record_home(repo)
         self.journal("init", repo=str(repo) if repo else None)
         return True
 
@@ -100,6 +113,68 @@ class Store:
             for directory in self.layout.directories():
                 if not directory.is_dir():
                     directory.mkdir(mode=_MODE, exist_ok=True)
+            # A directory made before Cairn kept the record, or after the
+            # recorded one was deleted, takes the repository over.
+            self._record_home(repo)
+
+    def _refuse_foreign_directory(self) -> None:
+        """Raise if the home holds anything Cairn never puts there: making it
+        a state directory would chmod it 0700 and hide it from git with ``*``."""
+        home = self.layout.home
+        try:
+            names = os.listdir(home)
+        except FileNotFoundError:
+            return
+        except NotADirectoryError:
+            raise UsageError(f"{home} is a file, not a state directory", hint="point CAIRN_HOME at a new or empty directory") from None
+        own = self.layout.own_names()
+        # Dot-files ending .tmp/.new are atomic writes of a racing first command.
+        foreign = sorted(n for n in names if n not in own and not (n.startswith(".") and n.endswith((".tmp", ".new"))))
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+            raise UsageError(
+                f"{home} is not empty ({shown}) and is not a Cairn state directory (no meta.json); nothing was written",
+                hint="point CAIRN_HOME (or `home` in cairn.toml) at a new or empty directory",
+            )
+
+    def _served_elsewhere(self, repo: Path) -> tuple[Path | None, Path | None, bool]:
+        """(the record file, the live state directory it names if that is
+        not this one, whether it names this one)."""
+        record = home_record(repo)
+        if record is None:
+            return None, None, False
+        try:
+            named = record.read_text(errors="surrogateescape").strip()
+        except OSError:
+            return record, None, False
+        home = self.layout.home
+        if named and (named == str(home) or os.path.realpath(named) == os.path.realpath(home)):
+            return record, None, True
+        if named and os.path.exists(os.path.join(named, "meta.json")):
+            return record, Path(named), False
+        return record, None, False  # none, or one that is gone: free to take over
+
+    def _refuse_if_served_elsewhere(self, repo: Path) -> None:
+        _, other, _ = self._served_elsewhere(repo)
+        if other is not None:
+            raise UsageError(
+                f"{repo} already has a Cairn state directory, {other}; a second one at {self.layout.home} "
+                "would reuse its task ids for branches cairn/<id> and refs/cairn/*; nothing was written",
+                hint=f"set CAIRN_HOME={other} to use it (or delete it, if it is no longer wanted)",
+            )
+
+    def _record_home(self, repo: Path | None) -> None:
+        """Name this directory in the repository's ``cairn-home`` unless it
+        is named there already or another live one is."""
+        if repo is None:
+            return
+        record, other, ours = self._served_elsewhere(repo)
+        if record is None or other is not None or ours:
+            return
+        try:
+            atomic.write_text(record, f"{os.path.realpath(self.layout.home)}\n")
+        except OSError:
+            pass  # a repository we cannot write to only loses the guard
 
     def check_format(self) -> None:
         try:
@@ -152,9 +227,13 @@ class Store:
         return self.layout.task_file(task_id).exists()
 
     def read_task(self, task_id: int) -> Task:
+        from cairn.core.model import Task
+
         return self._read(self.layout.task_file(task_id), Task, task_id)
 
     def read_state(self, task_id: int) -> State:
+        from cairn.core.model import State
+
         return self._read(self.layout.state_file(task_id), State, task_id)
 
     def _read(self, path: Path, kind: Any, task_id: int) -> Any:
