@@ -1,14 +1,15 @@
 """What ``cairn gc`` removes, and why: a plan decided from facts, without I/O.
 
-The shell (cairn/gc/) gathers facts about finished tasks, their workspaces,
-branches, trash refs and logs, about stray worktrees and branches, signal
-files and the journal; ``plan`` turns them into small actions, each carrying
-its reason.  One place performs them (cairn/gc/perform.py); ``--dry-run``
+The shell (cairn/gc/) gathers facts about finished tasks, their workspaces
+(git worktrees or jj workspaces), branches, trash and logs, about stray
+worktrees, jj workspaces and branches, signal files and the journal;
+``plan`` turns them into small actions, each carrying its reason.  One place performs them (cairn/gc/perform.py); ``--dry-run``
 prints the same list instead.  docs/gc.md explains the policies to users.
 
 What must always hold (tests/test_gc_plan.py checks each, hypothesis where it pays):
 - nothing is planned for a queued, running or review task, and nothing named
-  after an existing task (a digit directory, ``cairn/<id>``) counts as orphaned;
+  after an existing task (a digit directory, ``cairn/<id>``, ``cairn-<id>``)
+  counts as orphaned;
 - a branch whose commits are not on its target is archived under
   ``refs/cairn/archive/`` before it is deleted, unless ``purge``;
 - a branch is deleted only when its task's workspace is absent or removed
@@ -17,7 +18,12 @@ What must always hold (tests/test_gc_plan.py checks each, hypothesis where it pa
   ``force``, locked, not a worktree) is never removed: it is noted instead;
 - with ``keep`` N, exactly the newest N finished workspaces survive the age
   and count rules; the size limit is the last word and removes oldest first;
-- orphans are only noted unless ``orphans``.
+- orphans are only noted unless ``orphans``;
+- a jj workspace goes only after each commit nothing but it holds has a
+  bookmark under ``cairn/archive/`` (planned first, never a name holding
+  other commits), unless ``purge`` (tests/test_gc_jj.py);
+- a rejected jj task's trash expires (a record: jj keeps the hidden commit)
+  at the same age as a git task's trash ref.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ PROTECTED = frozenset({"queued", "running", "review"})
 ARCHIVE_PREFIX = "refs/cairn/archive/"
 TRASH_PREFIX = "refs/cairn/trash/"
 BRANCH_PREFIX = "cairn/"
+#: jj: the bookmarks gc keeps work under (docs/gc.md says why a bookmark).  In
+#: a colocated repository they show in git as branches ``cairn/archive/…``,
+#: which are never a task's branch and never an orphan.
+BOOKMARK_PREFIX = "cairn/archive/"
 
 #: events.jsonl is rotated into a segment once it grows past this.
 JOURNAL_LIMIT = 8 << 20
@@ -46,6 +56,7 @@ SIGNAL_GRACE = 60.0
 SEGMENT_GRACE = 60.0
 
 _TASK_BRANCH = re.compile(r"cairn/(\d+)")
+_TASK_JJ_WORKSPACE = re.compile(r"cairn-(\d+)")
 
 
 # -- facts ------------------------------------------------------------------------
@@ -77,6 +88,14 @@ class Process:
 
 
 @dataclass(frozen=True, slots=True)
+class Commit:
+    """jj: one commit, by the change it belongs to and its own id."""
+
+    change: str
+    commit: str
+
+
+@dataclass(frozen=True, slots=True)
 class Workspace:
     path: str
     #: Disk usage, when the shell measured it (the size limit needs it).
@@ -86,6 +105,11 @@ class Workspace:
     blocked: str | None = None
     #: Processes whose working directory is inside: they block it unless ``force``.
     processes: tuple[Process, ...] = ()
+    #: jj: the workspace's name (``cairn-<id>``); None for a git worktree.
+    jj: str | None = None
+    #: jj: the commits nothing but this workspace keeps visible (no bookmark,
+    #: tag or the repository's own working copy descends from them).
+    only_here: tuple[Commit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +129,16 @@ class Ref:
 
 
 @dataclass(frozen=True, slots=True)
+class JjTrash:
+    """A rejected jj task's work: its abandoned (hidden) commit, restorable
+    until gc expires it; jj, not Cairn, holds the commit."""
+
+    commit: str
+    #: The operation that abandoned it (``cairn restore`` reverts it).
+    operation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LogFile:
     path: str
     bytes: int
@@ -119,7 +153,7 @@ class TaskFacts:
     target: str | None = None
     workspace: Workspace | None = None
     branch: Branch | None = None
-    trash: Ref | None = None
+    trash: Ref | JjTrash | None = None
     logs: tuple[LogFile, ...] = ()
 
 
@@ -163,6 +197,8 @@ class Facts:
     stray_branches: tuple[Branch, ...] = ()
     #: Every ref under ``refs/cairn/`` and the commit it holds.
     refs: Mapping[str, str] = field(default_factory=dict)
+    #: jj: every bookmark under ``cairn/archive/`` and the commit it holds.
+    bookmarks: Mapping[str, str] = field(default_factory=dict)
     signals: tuple[SignalFile, ...] = ()
     journal: tuple[JournalFile, ...] = ()
     #: Refs a queued or running task still starts from (``retry --continue``,
@@ -191,6 +227,20 @@ class RemoveWorkspace:
     bytes: int = 0
     #: With ``force``: processes to end before the directory goes.
     end_processes: tuple[Process, ...] = ()
+    #: jj: the workspace to forget (``jj workspace forget``) with the directory.
+    jj_workspace: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveChange:
+    """jj: a bookmark on a commit only a workspace about to go holds, set before it goes."""
+
+    task: int | None
+    workspace: str
+    change: str
+    commit: str
+    bookmark: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +267,17 @@ class ExpireTrash:
     task: int | None
     ref: str
     commit: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireJjTrash:
+    """A rejected jj task stops being restorable: recorded in its gc.json,
+    which ``cairn restore`` reads; nothing in the repository changes."""
+
+    task: int
+    commit: str
+    operation: str | None
     reason: str
 
 
@@ -251,7 +312,9 @@ class RotateJournal:
     task: None = None
 
 
-Action = Union[RemoveWorkspace, ArchiveBranch, DeleteBranch, ExpireTrash, CompressLog, DropLog, RemoveSignal, RotateJournal]
+Action = Union[
+    RemoveWorkspace, ArchiveChange, ArchiveBranch, DeleteBranch, ExpireTrash, ExpireJjTrash, CompressLog, DropLog, RemoveSignal, RotateJournal,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,8 +329,8 @@ class Note:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    #: In the order they must run: workspaces, then branches (archive before
-    #: delete), trash, logs, signals, journal.
+    #: In the order they must run: jj archives, workspaces, then branches
+    #: (archive before delete), trash, logs, signals, journal.
     actions: tuple[Action, ...] = ()
     notes: tuple[Note, ...] = ()
 
@@ -285,12 +348,18 @@ def plan(facts: Facts, policy: Policy, now: float) -> Plan:
     for task in finished:
         if task.state != "rejected" or task.trash is None or not _expired(task, policy, now):
             continue
+        if isinstance(task.trash, JjTrash):
+            # jj keeps the commit; what expires is Cairn's promise to restore it.
+            trash.append(ExpireJjTrash(task.id, task.trash.commit, task.trash.operation, _age_reason(task, policy, now)))
+            continue
         if _still_needed(task.trash.name, facts.needed, task.id, notes):
             continue
         trash.append(ExpireTrash(task.id, task.trash.name, task.trash.commit, _age_reason(task, policy, now)))
     orphan_removals, orphan_branches, orphan_trash = _orphans(facts, policy, notes)
+    going = [a for a in (*removals, *orphan_removals) if isinstance(a, RemoveWorkspace)]
+    archives = [] if policy.purge else _jj_archives(going, facts)
     actions: list[Action] = [
-        *removals, *orphan_removals, *branch_actions, *orphan_branches, *trash, *orphan_trash,
+        *archives, *removals, *orphan_removals, *branch_actions, *orphan_branches, *trash, *orphan_trash,
         *_log_actions(finished, policy, now),
         *_signal_actions(facts, now),
         *_journal_actions(facts.journal, policy),
@@ -353,12 +422,48 @@ def _workspace_removals(
         assert workspace is not None
         why_not = blocked[task.id]
         if why_not:
-            notes.append(Note("skipped", f"workspace of task {task.id} ({workspace.path})", why_not, task.id))
+            notes.append(Note("skipped", workspace_label(task.id, workspace.path, workspace.jj), why_not, task.id))
             continue
         removals.append(
-            RemoveWorkspace(task.id, workspace.path, chosen[task.id], workspace.bytes or 0, workspace.processes if policy.force else ())
+            RemoveWorkspace(task.id, workspace.path, chosen[task.id], workspace.bytes or 0, workspace.processes if policy.force else (), workspace.jj)
         )
     return removals
+
+
+def workspace_label(task: int | None, path: str, jj: str | None) -> str:
+    """How output names a workspace: ``workspace of task 3 (/…/3)``,
+    ``jj workspace cairn-3 of task 3 (/…/3)``, ``orphan worktree /…``."""
+    if task is None:
+        return f"orphan jj workspace {jj} ({path})" if jj else f"orphan worktree {path}"
+    return f"jj workspace {jj} of task {task} ({path})" if jj else f"workspace of task {task} ({path})"
+
+
+def _jj_archives(removals: list[RemoveWorkspace], facts: Facts) -> list[ArchiveChange]:
+    """A bookmark for each commit only a jj workspace about to go holds
+    (``archive_base``, then ``-2``, ``-3``... when taken)."""
+    workspaces = {w.path: w for w in _all_workspaces(facts)}
+    taken: set[str] = set()
+    archives = []
+    for removal in removals:
+        name = removal.jj_workspace
+        if name is None:
+            continue
+        for kept in workspaces[removal.path].only_here:
+            bookmark, already = archive_name(archive_base(removal.task, name), kept.commit, facts.bookmarks, taken)
+            taken.add(bookmark)
+            if not already:
+                archives.append(ArchiveChange(removal.task, name, kept.change, kept.commit, bookmark, f"only jj workspace {name} holds it"))
+    return archives
+
+
+def archive_base(task: int | None, workspace: str) -> str:
+    """The bookmark a jj workspace's work is kept under: ``cairn/archive/<id>``,
+    for an orphan ``cairn/archive/orphans/<workspace>``."""
+    return f"{BOOKMARK_PREFIX}{task}" if task is not None else f"{BOOKMARK_PREFIX}orphans/{workspace}"
+
+
+def _all_workspaces(facts: Facts) -> list[Workspace]:
+    return [t.workspace for t in facts.tasks if t.workspace is not None] + [s.workspace for s in facts.strays]
 
 
 def archive_name(base: str, commit: str, refs: Mapping[str, str], taken: set[str]) -> tuple[str, bool]:
@@ -423,8 +528,9 @@ def _branch_actions(
 
 
 def owner_of(name: str, known_ids: frozenset[int]) -> int | None:
-    """The existing task a directory name (``7``) or branch (``cairn/7``) belongs to, if any."""
-    match = _TASK_BRANCH.fullmatch(name)
+    """The existing task a directory name (``7``), branch (``cairn/7``) or jj
+    workspace (``cairn-7``) belongs to, if any."""
+    match = _TASK_BRANCH.fullmatch(name) or _TASK_JJ_WORKSPACE.fullmatch(name)
     digits = match.group(1) if match else name
     if digits.isdigit() and int(digits) in known_ids:
         return int(digits)
@@ -442,14 +548,18 @@ def _orphans(facts: Facts, policy: Policy, notes: list[Note]) -> tuple[list[Acti
             continue
         if stray.branch is not None and owner_of(stray.branch, known) is not None:
             continue
+        name = stray.workspace.jj
+        if name is not None and owner_of(name, known) is not None:
+            continue
+        what = f"jj workspace {name} ({path})" if name is not None else f"worktree {path}"
         if not policy.orphans:
-            notes.append(Note("orphan", f"worktree {path}", hint))
+            notes.append(Note("orphan", what, hint))
             continue
         why_not = blocker(stray.workspace, policy.force)
         if why_not:
-            notes.append(Note("skipped", f"orphan worktree {path}", why_not))
+            notes.append(Note("skipped", f"orphan {what}", why_not))
             continue
-        removals.append(RemoveWorkspace(None, path, "no task behind it", stray.workspace.bytes or 0, stray.workspace.processes if policy.force else ()))
+        removals.append(RemoveWorkspace(None, path, "no task behind it", stray.workspace.bytes or 0, stray.workspace.processes if policy.force else (), name))
         removed_paths.add(path)
     branches: list[Action] = []
     taken: set[str] = set()
@@ -522,9 +632,11 @@ def _journal_actions(journal: tuple[JournalFile, ...], policy: Policy) -> list[A
 
 _VERBS: dict[type, tuple[str, str]] = {
     RemoveWorkspace: ("remove", "removed"),
+    ArchiveChange: ("archive", "archived"),
     ArchiveBranch: ("archive", "archived"),
     DeleteBranch: ("delete", "deleted"),
     ExpireTrash: ("expire", "expired"),
+    ExpireJjTrash: ("expire", "expired"),
     CompressLog: ("compress", "compressed"),
     DropLog: ("drop", "dropped"),
     RemoveSignal: ("remove", "removed"),
@@ -538,7 +650,10 @@ def describe(action: Action, *, done: bool) -> str:
     owner = f" of task {action.task}" if action.task is not None else ""
     if isinstance(action, RemoveWorkspace):
         where = action.path + (f", {format_bytes(action.bytes)}" if action.bytes else "")
-        what = f"workspace{owner} ({where})" if action.task is not None else f"orphan worktree ({where})"
+        if action.jj_workspace is not None:
+            what = f"jj workspace {action.jj_workspace}{owner} ({where})" if action.task is not None else f"orphan jj workspace {action.jj_workspace} ({where})"
+        else:
+            what = f"workspace{owner} ({where})" if action.task is not None else f"orphan worktree ({where})"
         if action.end_processes:
             ended = ", ".join(f"{p.pid} ({p.name})" for p in action.end_processes)
             what += f" after ending process {ended}"
@@ -547,8 +662,12 @@ def describe(action: Action, *, done: bool) -> str:
     elif isinstance(action, DeleteBranch):
         kept = f"; its commits stay in {action.archived}" if action.archived else ""
         return f"{verb} branch {action.branch}{owner}: {action.reason}{kept}"
+    elif isinstance(action, ArchiveChange):
+        what = f"change {action.change[:12]} ({action.commit[:12]}){owner} to bookmark {action.bookmark}"
     elif isinstance(action, ExpireTrash):
         what = f"trash {action.ref}{owner}"
+    elif isinstance(action, ExpireJjTrash):
+        what = f"trash{owner} (jj commit {action.commit[:12]})"
     elif isinstance(action, (CompressLog, DropLog)):
         what = f"{action.path} ({format_bytes(action.bytes)})"
     elif isinstance(action, RemoveSignal):
@@ -569,9 +688,9 @@ def tally(actions: Iterable[Action]) -> dict[str, int]:
             counts["workspaces"] += 1
         elif isinstance(action, DeleteBranch):
             counts["branches"] += 1
-        elif isinstance(action, ArchiveBranch):
+        elif isinstance(action, (ArchiveBranch, ArchiveChange)):
             counts["archived"] += 1
-        elif isinstance(action, ExpireTrash):
+        elif isinstance(action, (ExpireTrash, ExpireJjTrash)):
             counts["trash"] += 1
         elif isinstance(action, (CompressLog, DropLog)):
             counts["journal" if action.task is None else "logs"] += 1
@@ -613,10 +732,23 @@ class DeletedBranch:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ArchivedCommit:
+    """jj: a commit kept under a bookmark before its workspace was forgotten."""
+
+    change: str
+    commit: str
+    bookmark: str
+    archived: Instant
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ExpiredTrash:
-    ref: str
+    #: The git trash ref deleted; None for a jj task (jj held its commit).
+    ref: str | None = None
     commit: str
     expired: Instant
+    #: jj: the operation that had abandoned the commit.
+    operation: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -630,6 +762,8 @@ class GcRecord:
     trash: ExpiredTrash | None = None
     #: Log file name -> ``compressed`` or ``dropped``.
     logs: dict[str, str] = field(default_factory=dict)
+    #: jj: the commits kept under bookmarks when the workspace went.
+    archived: list[ArchivedCommit] = field(default_factory=list)
 
 
 def summary_line(counts: Mapping[str, int], *, dry_run: bool, stopped: bool = False) -> str:
@@ -644,6 +778,8 @@ def summary_line(counts: Mapping[str, int], *, dry_run: bool, stopped: bool = Fa
     if counts.get("branches"):
         archived = f" ({counts['archived']} archived)" if counts.get("archived") else ""
         parts.append(amount(counts["branches"], "branch", "branches") + archived)
+    elif counts.get("archived"):
+        parts.append(amount(counts["archived"], "change archived", "changes archived"))  # jj: no branches to delete
     for key, one, many in (("trash", "trash ref", "trash refs"), ("logs", "log", "logs"), ("signals", "signal file", "signal files"), ("journal", "journal file", "journal files")):
         if counts.get(key):
             parts.append(amount(counts[key], one, many))

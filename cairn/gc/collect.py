@@ -1,14 +1,18 @@
-"""The facts gc decides on, read from the state directory, git and the disk.
+"""The facts gc decides on, read from the state directory, git, jj and the disk.
 
 Cheap facts are gathered for everything at once (a few git calls whatever
 the number of tasks); the costly ones (uncommitted changes, processes inside,
 sizes) only for the workspaces a plan wants to remove, by ``check``, in
 parallel.
 
-Order matters where tasks appear meanwhile: git's worktrees and refs are
-listed before the task directories, so a worktree or branch made for a task
-queued during the run always finds that task already listed, and is never
-taken for an orphan.
+Order matters where tasks appear meanwhile: git's worktrees and refs, and
+jj's workspaces, are listed before the task directories, so a worktree,
+branch or jj workspace made for a task queued during the run always finds
+that task already listed, and is never taken for an orphan.
+
+A plain jj repository has no git repository at its root: git is not asked
+there.  A colocated one has both, and tasks of either backend (``vcs``
+may have changed): each task's workspace is looked at by its own backend.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cairn.core import codec
 from cairn.core.gc import (
-    BRANCH_PREFIX, FINISHED, Branch, Facts, JournalFile, LogFile, Ref, SignalFile, Stray, TaskFacts, Workspace,
+    BOOKMARK_PREFIX, BRANCH_PREFIX, FINISHED, Branch, Facts, GcRecord, JjTrash, JournalFile, LogFile, Ref, SignalFile, Stray,
+    TaskFacts, Workspace,
 )
 from cairn.core.model import Rejected, State
 from cairn.errors import CairnError
 from cairn.gc import disk
+from cairn.gc import jj as jj_gc
 from cairn.state.lock import is_held
 from cairn.state.store import Store
 from cairn.vcs.git import git
@@ -58,8 +65,15 @@ class Repository:
     refs: dict[str, str]
 
 
+def is_git(root: Path) -> bool:
+    """Whether git has a repository at ``root`` (a plain jj repository has none)."""
+    return os.path.exists(root / ".git")
+
+
 def read_repository(root: Path) -> Repository:
     worktrees: dict[str, Worktree] = {}
+    if not is_git(root):
+        return Repository(root, worktrees, {}, {})
     for block in git(root, "worktree", "list", "--porcelain", "-z", strip=False).split("\0\0"):
         fields = [f for f in block.split("\0") if f]
         if not fields or not fields[0].startswith("worktree "):
@@ -100,7 +114,8 @@ def gather(store: Store, settings: Any, *, measure_all: bool, now: float) -> Fac
     root: Path = settings.root
     layout = store.layout
     repository = read_repository(root)
-    known_ids = frozenset(store.task_ids())  # after git: see the module's header
+    jj_repository = jj_gc.read_jj(root, settings.workspace_dir)
+    known_ids = frozenset(store.task_ids())  # after git and jj: see the module's header
     summaries = store.scan().summaries
     main_path = next(iter(repository.worktrees), None)  # git lists the main worktree first
     checked_out = {w.branch: w.path for w in repository.worktrees.values() if w.branch}
@@ -108,6 +123,7 @@ def gather(store: Store, settings: Any, *, measure_all: bool, now: float) -> Fac
 
     workspace_root = os.path.realpath(settings.workspace_dir)
     claimed: set[str] = set()
+    claimed_jj: set[str] = set()
     named_branches: set[str] = set()
     tasks: list[TaskFacts] = []
     active_paths: list[str] = []
@@ -120,11 +136,17 @@ def gather(store: Store, settings: Any, *, measure_all: bool, now: float) -> Fac
         work = _work_of(state)
         recorded = os.path.realpath(work.workspace) if work is not None else None
         default = os.path.join(workspace_root, str(summary.id))
-        paths = [p for p in (recorded, default) if p]
+        jj_name = jj_gc.task_workspace_name(summary.id, work, jj_repository)
+        jj_path = jj_repository.workspaces.get(jj_name) if jj_repository is not None and jj_name else None
+        paths = [p for p in (recorded, jj_path, default) if p]
         claimed.update(paths)
         branch_name = work.branch if work is not None else f"{BRANCH_PREFIX}{summary.id}"
         named_branches.add(branch_name)
         present = next((p for p in paths if os.path.isdir(p)), None)
+        if jj_name is not None:
+            claimed_jj.add(jj_name)
+            # A workspace jj still has counts even when its directory is gone: forgetting it is gc's.
+            present = present or jj_path
         if summary.state not in FINISHED:
             # Listed so every decision sees its state; the plan never touches it.
             tasks.append(TaskFacts(summary.id, summary.state, summary.since, summary.target))
@@ -134,25 +156,34 @@ def gather(store: Store, settings: Any, *, measure_all: bool, now: float) -> Fac
                 needed.update(dict.fromkeys(_starts_from(store, summary.id), summary.id))
             continue
         workspace = None
-        if present is not None:
+        if present is not None and jj_name is not None:
+            workspace = Workspace(present, blocked=_holds_precious(present, untouchable) or jj_gc.static_blocker(present, jj_name, jj_repository), jj=jj_name)
+        elif present is not None:
             workspace = Workspace(present, blocked=_static_blocker(present, work, repository, workspace_root, untouchable))
         branch = None
         if branch_name in repository.branches:
             elsewhere = checked_out.get(branch_name)
             branch = Branch(branch_name, repository.branches[branch_name], merged=False, checked_out_in=elsewhere if elsewhere != present else None)
-        trash = None
+        trash: Ref | JjTrash | None = None
         if isinstance(state, Rejected) and state.trash_ref and state.trash_ref in repository.refs:
             trash = Ref(state.trash_ref, repository.refs[state.trash_ref])
+        elif (jj_trash := jj_gc.trash_of(state)) is not None and not _trash_expired(store, summary.id):
+            trash = jj_trash
         tasks.append(
             TaskFacts(summary.id, summary.state, summary.since, getattr(state, "target", None) or summary.target, workspace, branch, trash, _logs(layout.task_dir(summary.id)))
         )
     tasks = _mark_merged(root, tasks)
 
-    strays = _strays(repository, workspace_root, claimed, untouchable)
+    jj_paths = set(jj_repository.workspaces.values()) if jj_repository is not None else set()
+    strays = _strays(repository, workspace_root, claimed | jj_paths, untouchable)
+    if jj_repository is not None:
+        strays += jj_gc.strays(jj_repository, claimed_jj, claimed, lambda path: _holds_precious(path, untouchable))
     stray_branches = []
-    head_merged = merged_into(root, "HEAD", (b for b in repository.branches if b not in named_branches))
+    # jj's archive bookmarks show in a colocated git as branches cairn/archive/…: gc's own, never orphans.
+    unnamed = {b for b in repository.branches if b not in named_branches and not b.startswith(BOOKMARK_PREFIX)}
+    head_merged = merged_into(root, "HEAD", unnamed)
     for name, commit in sorted(repository.branches.items()):
-        if name not in named_branches:
+        if name in unnamed:
             stray_branches.append(Branch(name, commit, merged=name in head_merged, checked_out_in=checked_out.get(name)))
 
     active_bytes = 0
@@ -167,6 +198,7 @@ def gather(store: Store, settings: Any, *, measure_all: bool, now: float) -> Fac
         strays=tuple(strays),
         stray_branches=tuple(stray_branches),
         refs=repository.refs,
+        bookmarks=jj_repository.bookmarks if jj_repository is not None else {},
         signals=tuple(_signals(layout.signals, now)),
         journal=tuple(_journal(layout.events, now)),
         needed=needed,
@@ -186,6 +218,21 @@ def _starts_from(store: Store, task_id: int) -> list[str]:
         elif revision and revision.startswith(BRANCH_PREFIX):
             refs.append(f"refs/heads/{revision}")
     return refs
+
+
+def _trash_expired(store: Store, task_id: int) -> bool:
+    """A jj task's trash expires by a record in its gc.json, not by a deleted ref."""
+    return read_record(store.layout.gc_record(task_id)).trash is not None
+
+
+def read_record(path: Path) -> GcRecord:
+    """``tasks/<id>/gc.json``; an empty record when there is none or it cannot be read."""
+    import json
+
+    try:
+        return codec.decode(GcRecord, json.loads(path.read_bytes()))
+    except (OSError, ValueError, codec.DecodeError):
+        return GcRecord()
 
 
 def _work_of(state: State) -> Any:
@@ -313,7 +360,8 @@ def check(
 ) -> dict[str, Workspace]:
     """Each workspace with what stops its removal now: a runner still
     finishing, uncommitted changes, a HEAD on no branch, a filesystem mounted
-    inside, processes working inside; and its size when ``measure``."""
+    inside, processes working inside; for a jj workspace, what only it holds
+    (jj records every file, so nothing is uncommitted); and its size when ``measure``."""
     points = disk.mount_points()
     inside = disk.processes_inside(w.path for _, w in workspaces)
 
@@ -325,7 +373,10 @@ def check(
         if blocked is None:
             mount = disk.mounts_inside(workspace.path, points)
             blocked = f"a filesystem is mounted inside it ({mount})" if mount else None
-        if blocked is None:
+        if blocked is None and workspace.jj is not None:
+            looked = jj_gc.look(root, workspace)
+            blocked, workspace = looked.blocked, looked
+        elif blocked is None:
             blocked = unsaved_work(root, workspace.path, exclude)
         size = disk.tree_bytes(workspace.path) if measure and workspace.bytes is None else workspace.bytes
         return replace(workspace, blocked=blocked, processes=inside.get(workspace.path, ()), bytes=size)

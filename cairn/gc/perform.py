@@ -3,7 +3,9 @@
 Order and checks are what keep work safe:
 1. workspaces, in parallel, each under its task's lock: the task must still
    be in the state it was planned in, its runner gone, and one last
-   ``git status`` must show nothing uncommitted right before the directory goes;
+   ``git status`` must show nothing uncommitted right before the directory
+   goes; a jj workspace is snapshotted, what only it holds bookmarked, then
+   forgotten (cairn/gc/jj.py);
 2. ``git worktree prune``, then a fresh look at which branches are still
    checked out anywhere (a workspace that stayed keeps its branch);
 3. branches in one ``git update-ref`` transaction: each archive ref is
@@ -11,8 +13,9 @@ Order and checks are what keep work safe:
    that deletes its branch, and a delete names the commit gc planned with,
    so a branch that moved meanwhile is left alone; if the transaction fails,
    each branch is tried on its own so one problem costs only that branch;
-4. trash refs (the task re-checked under its lock), logs, signal files,
-   the journal;
+4. trash refs (the task re-checked under its lock; a jj task's trash
+   expires by its gc.json, written under that same lock, which restore
+   reads), logs, signal files, the journal;
 5. gc's own record: ``tasks/<id>/gc.json`` and one ``gc`` event per action.
 Anything that cannot be done is noted and left for the next run.  Stopping
 (SIGTERM under ``--every``) ends the run between steps, never inside one.
@@ -32,12 +35,14 @@ from typing import Any
 
 from cairn.core import codec
 from cairn.core.gc import (
-    SIGNAL_GRACE, Action, ArchiveBranch, CompressLog, DeleteBranch, DeletedBranch, DropLog, ExpiredTrash, ExpireTrash,
-    Facts, GcRecord, Note, Plan, RemovedWorkspace, RemoveSignal, RemoveWorkspace, RotateJournal, tally,
+    SIGNAL_GRACE, Action, ArchiveBranch, ArchiveChange, ArchivedCommit, CompressLog, DeleteBranch, DeletedBranch, DropLog,
+    ExpiredTrash, ExpireJjTrash, ExpireTrash, Facts, GcRecord, Note, Plan, RemovedWorkspace, RemoveSignal, RemoveWorkspace,
+    RotateJournal, tally, workspace_label,
 )
 from cairn.errors import CairnError
 from cairn.gc import disk
-from cairn.gc.collect import WORKERS, SEGMENT_PREFIX, read_repository, unsaved_work
+from cairn.gc import jj as jj_gc
+from cairn.gc.collect import WORKERS, SEGMENT_PREFIX, is_git, read_record, read_repository, unsaved_work
 from cairn.state import atomic
 from cairn.state.lock import LockTimeout, is_held
 from cairn.state.store import Store
@@ -73,13 +78,18 @@ class Context:
     #: What bootstrap copies or links into a workspace: never part of the work.
     exclude: list[str]
     stopping: Callable[[], bool] = lambda: False
+    #: The bootstrap configuration, for jj workspaces (their snapshots leave its files untracked).
+    bootstrap: Any = None
+    #: Keep no copies: a jj workspace goes without bookmarking what only it holds.
+    purge: bool = False
 
 
 def perform(plan: Plan, facts: Facts, context: Context) -> Report:
     report = Report(dry_run=False, notes=list(plan.notes))
     planned = {t.id: (t.state, t.since) for t in facts.tasks}
     _workspaces(plan, context, planned, report)
-    git(context.root, "worktree", "prune", check=False)
+    if is_git(context.root):
+        git(context.root, "worktree", "prune", check=False)
     steps: list[Callable[[], None]] = [
         lambda: _branches(plan, context, report),
         lambda: _trash(plan, context, planned, report),
@@ -103,40 +113,51 @@ def _workspaces(plan: Plan, context: Context, planned: dict[int, tuple[str, floa
         return
     with ThreadPoolExecutor(WORKERS) as pool:
         outcomes = list(pool.map(lambda a: _remove_workspace(a, context, planned), actions))
-    for action, (freed, problem) in zip(actions, outcomes):
+    for action, (freed, problem, archived) in zip(actions, outcomes):
+        report.done += archived  # kept under their bookmarks whether or not the workspace went
         if problem is None:
             report.done.append(replace(action, bytes=freed))
             report.bytes_freed += freed
         elif problem:
-            what = f"workspace of task {action.task} ({action.path})" if action.task is not None else f"orphan worktree {action.path}"
-            report.notes.append(Note("skipped", what, problem, action.task))
+            report.notes.append(Note("skipped", workspace_label(action.task, action.path, action.jj_workspace), problem, action.task))
         else:
             report.stopped = True
 
 
-def _remove_workspace(action: RemoveWorkspace, context: Context, planned: dict[int, tuple[str, float]]) -> tuple[int, str | None]:
-    """(bytes freed, None) when it went; (0, why) when it stays; (0, "") when stopped first."""
+Outcome = tuple[int, str | None, list[ArchiveChange]]
+
+
+def _remove_workspace(action: RemoveWorkspace, context: Context, planned: dict[int, tuple[str, float]]) -> Outcome:
+    """(bytes freed, None, archives) when it went; (0, why, archives) when it
+    stays; (0, "", []) when stopped first.  Archives: jj bookmarks set on the way."""
     if context.stopping():
-        return 0, ""
+        return 0, "", []
     if action.task is None:
         return _remove_checked(action, context)
     store = context.store
     try:
         with store.locked(action.task, timeout=LOCK_WAIT) as state:
             if (state.state, state.since) != planned.get(action.task):
-                return 0, f"the task changed meanwhile (now {state.state}); left for the next run"
+                return 0, f"the task changed meanwhile (now {state.state}); left for the next run", []
             if is_held(store.layout.runner_lock(action.task)):
-                return 0, "its runner is still finishing"
+                return 0, "its runner is still finishing", []
             return _remove_checked(action, context)
     except LockTimeout:
-        return 0, "another command holds the task's lock; left for the next run"
+        return 0, "another command holds the task's lock; left for the next run", []
     except CairnError as error:
-        return 0, str(error)
+        return 0, str(error), []
 
 
-def _remove_checked(action: RemoveWorkspace, context: Context) -> tuple[int, str | None]:
+def _remove_checked(action: RemoveWorkspace, context: Context) -> Outcome:
     if action.end_processes:
         disk.end_processes(action.end_processes, action.path)
+    if action.jj_workspace is not None:
+        return jj_gc.remove_workspace(context.root, action, bootstrap=context.bootstrap, purge=context.purge)
+    freed, problem = _remove_worktree(action, context)
+    return freed, problem, []
+
+
+def _remove_worktree(action: RemoveWorkspace, context: Context) -> tuple[int, str | None]:
     if not os.path.isdir(action.path):
         return 0, None  # gone already: nothing left to lose
     # The last look, right before the directory goes: nothing uncommitted.
@@ -200,6 +221,8 @@ def _update_refs(root: Path, lines: list[str]) -> str | None:
 
 
 def _trash(plan: Plan, context: Context, planned: dict[int, tuple[str, float]], report: Report) -> None:
+    for jj_action in (a for a in plan.actions if isinstance(a, ExpireJjTrash)):
+        _expire_jj_trash(jj_action, context, planned, report)
     expiring = []
     for action in (a for a in plan.actions if isinstance(a, ExpireTrash)):
         if action.task is not None:
@@ -225,6 +248,26 @@ def _trash(plan: Plan, context: Context, planned: dict[int, tuple[str, float]], 
             report.done.append(action)
         else:
             report.notes.append(Note("skipped", f"trash {action.ref}", f"git refused: {problem}", action.task))
+
+
+def _expire_jj_trash(action: ExpireJjTrash, context: Context, planned: dict[int, tuple[str, float]], report: Report) -> None:
+    """Written under the task's lock, as restore reads it: a restore either
+    ran before (the task is no longer what was planned) or sees the expiry."""
+    what = f"trash of task {action.task} (jj commit {action.commit[:12]})"
+    try:
+        with context.store.locked(action.task, timeout=LOCK_WAIT) as state:
+            if (state.state, state.since) != planned.get(action.task):
+                report.notes.append(Note("skipped", what, f"task {action.task} changed meanwhile (now {state.state})", action.task))
+                return
+            path = context.store.layout.gc_record(action.task)
+            record = read_record(path)
+            if record.trash is None:
+                expired = ExpiredTrash(commit=action.commit, operation=action.operation, expired=time.time())  # type: ignore[arg-type]
+                atomic.write_json(path, codec.encode(replace(record, trash=expired)))
+    except (LockTimeout, CairnError, OSError) as error:
+        report.notes.append(Note("skipped", what, f"cannot record it for task {action.task}: {error}", action.task))
+        return
+    report.done.append(action)
 
 
 # -- 4. logs, signal files, the journal ----------------------------------------------
@@ -317,15 +360,6 @@ def _record(store: Store, done: list[Action]) -> None:
         list(pool.map(write, by_task.items()))
 
 
-def read_record(path: Path) -> GcRecord:
-    import json
-
-    try:
-        return codec.decode(GcRecord, json.loads(path.read_bytes()))
-    except (OSError, ValueError, codec.DecodeError):
-        return GcRecord()
-
-
 def _merge(record: GcRecord, actions: list[Action], now: float) -> GcRecord:
     logs = dict(record.logs)
     for action in actions:
@@ -335,6 +369,11 @@ def _merge(record: GcRecord, actions: list[Action], now: float) -> GcRecord:
             record = replace(record, branch=DeletedBranch(name=action.branch, commit=action.commit, deleted=now, archive_ref=action.archived))  # type: ignore[arg-type]
         elif isinstance(action, ExpireTrash):
             record = replace(record, trash=ExpiredTrash(ref=action.ref, commit=action.commit, expired=now))  # type: ignore[arg-type]
+        elif isinstance(action, ExpireJjTrash) and record.trash is None:  # written already, under the lock
+            record = replace(record, trash=ExpiredTrash(commit=action.commit, operation=action.operation, expired=now))  # type: ignore[arg-type]
+        elif isinstance(action, ArchiveChange):
+            kept = ArchivedCommit(change=action.change, commit=action.commit, bookmark=action.bookmark, archived=now)  # type: ignore[arg-type]
+            record = replace(record, archived=[*record.archived, kept])
         elif isinstance(action, CompressLog):
             logs[Path(action.path).name] = "compressed"
         elif isinstance(action, DropLog):
@@ -343,16 +382,20 @@ def _merge(record: GcRecord, actions: list[Action], now: float) -> GcRecord:
 
 
 _EVENT_NAMES = {
-    RemoveWorkspace: "remove-workspace", ArchiveBranch: "archive-branch", DeleteBranch: "delete-branch",
-    ExpireTrash: "expire-trash", CompressLog: "compress", DropLog: "drop", RemoveSignal: "remove-signal",
-    RotateJournal: "rotate-journal",
+    RemoveWorkspace: "remove-workspace", ArchiveChange: "archive-change", ArchiveBranch: "archive-branch",
+    DeleteBranch: "delete-branch", ExpireTrash: "expire-trash", ExpireJjTrash: "expire-trash", CompressLog: "compress",
+    DropLog: "drop", RemoveSignal: "remove-signal", RotateJournal: "rotate-journal",
 }
 
 
 def _event(action: Action) -> dict[str, Any]:
     fields: dict[str, Any] = {"action": _EVENT_NAMES[type(action)], "task": action.task}
-    for name in ("path", "branch", "commit", "ref", "archived", "bytes", "reason"):
+    for name, key in (
+        ("path", "path"), ("jj_workspace", "workspace"), ("workspace", "workspace"), ("branch", "branch"), ("change", "change"),
+        ("commit", "commit"), ("ref", "ref"), ("bookmark", "bookmark"), ("operation", "operation"), ("archived", "archived"),
+        ("bytes", "bytes"), ("reason", "reason"),
+    ):
         value = getattr(action, name, None)
         if value not in (None, 0, ""):
-            fields[name] = value
+            fields[key] = value
     return fields

@@ -22,7 +22,9 @@ step 7, after everything succeeded, so a conflict never reaches them.
 Reject forgets the workspace, then abandons the change (so jj never makes a
 replacement working-copy commit for it), and keeps the abandoning operation's
 id; restore reverts that operation, or, once jj's log no longer has it,
-brings the content back from the hidden commit as a new change.
+brings the content back from the hidden commit as a new change.  Both only
+until gc expires the trash (``gc.max_age.rejected``, recorded in the task's
+gc.json): then restore says the work expired.
 
 Never rewrite a change while its agent runs: a rewrite from outside makes
 that workspace stale, and edits it had not recorded end up in a divergent
@@ -288,7 +290,7 @@ def _refuse_if_expired(store: Store, task_id: int, work: Work) -> None:
     """Rejected work is restorable until gc expires it (gc.max_age.rejected).
     jj may hold the hidden commit for longer, but Cairn no longer promises it."""
     from cairn.core.codec import instant_to_text
-    from cairn.gc.perform import read_record
+    from cairn.gc.collect import read_record
 
     expired = read_record(store.layout.gc_record(task_id)).trash
     if expired is None:

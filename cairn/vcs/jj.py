@@ -165,3 +165,18 @@ def evolution(cwd: Path | str, revset: str) -> list[dict[str, Any]]:
     template = _object_template({"commit": "commit.commit_id()", "predecessors": "predecessors.map(|c| c.commit_id())"})
     out = jj(cwd, "evolog", "--no-graph", "-r", revset, "-T", template, quiet_wc=True)
     return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def workspace_roots(cwd: Path | str) -> dict[str, str]:
+    """Every workspace of the repository: its name -> the directory jj recorded for it."""
+    template = _object_template({"name": "name", "root": "self.root()"})
+    out = jj(cwd, "workspace", "list", "-T", template, quiet_wc=True)
+    return {item["name"]: item["root"] for item in map(json.loads, filter(str.strip, out.splitlines()))}
+
+
+def local_bookmarks(cwd: Path | str, pattern: str) -> dict[str, list[str]]:
+    """Local bookmarks matching ``pattern`` (``glob:cairn/archive/*``) -> the
+    commits each points at (two or more while it is conflicted)."""
+    template = _object_template({"name": "name", "commits": "added_targets.map(|c| c.commit_id())"})
+    out = jj(cwd, "bookmark", "list", "-T", f"if(!remote, {template})", pattern, quiet_wc=True)
+    return {item["name"]: item["commits"] for item in map(json.loads, filter(str.strip, out.splitlines()))}

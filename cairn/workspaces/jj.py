@@ -115,13 +115,20 @@ class JjWorkspaces:
         """Forget the workspace and delete its directory; the change stays
         (jj abandons it only if it is empty)."""
         path = Path(work.workspace)
-        config_dir = self._workspace_config_dir(path)
-        if work.branch in self.workspace_names():
-            jj(self.root, "workspace", "forget", work.branch, quiet_wc=True)
+        config_dir = self.forget(work.branch, path)
         if path.exists():
             shutil.rmtree(path, ignore_errors=True)
         if config_dir is not None:
             shutil.rmtree(config_dir, ignore_errors=True)
+
+    def forget(self, name: str, path: Path) -> Path | None:
+        """Stop jj tracking workspace ``name`` (its files stay; a non-empty
+        change stays visible); the workspace's own config directory, which
+        the caller deletes with the files, or None."""
+        config_dir = self._workspace_config_dir(path)
+        if name in self.workspace_names():
+            jj(self.root, "workspace", "forget", name, quiet_wc=True)
+        return config_dir
 
     def attach(self, work: Work, message: str) -> Work:
         """A workspace for the task's work again (restore; an accept whose
