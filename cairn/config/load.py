@@ -6,7 +6,7 @@ Sources, lowest precedence first (docs/configuration.md):
   2. ``<repository root>/cairn.toml``           shared with the team
   3. ``$CAIRN_HOME/config.toml``                this machine's own
   4. the file named by ``$CAIRN_CONFIG``       (.toml or .json; devenv renders one)
-  5. ``CAIRN_*`` environment variables          (schema.ENVIRONMENT_KEYS)
+  5. ``CAIRN_*`` environment variables          (ENVIRONMENT_KEYS below)
   6. command-line flags                         (applied by each command)
 
 Validating means importing pydantic, which costs far more than a whole
@@ -93,7 +93,7 @@ class Settings:
         if self.config.workspace_dir:
             configured = Path(self.config.workspace_dir).expanduser()
             if not configured.is_absolute() and self.root is not None:
-                return self.root / configured
+                return Path(os.path.normpath(self.root / configured))
             return configured
         return self.layout.workspaces
 
@@ -201,8 +201,24 @@ def _home(env_home: Path | None, root: Path | None, repo_config: Source | None) 
     return default_home(root)
 
 
+#: Environment variables that set a top-level key (``CAIRN_MAX_AGENTS=8``).
+ENVIRONMENT_KEYS = {
+    "CAIRN_DEFAULT_AGENT": "default_agent",
+    "CAIRN_MAX_AGENTS": "max_agents",
+    "CAIRN_VCS": "vcs",
+    "CAIRN_WORKSPACE_DIR": "workspace_dir",
+    "CAIRN_TIMEOUT": "timeout",
+    "CAIRN_IDLE_AFTER": "idle_after",
+    "CAIRN_TMUX": "tmux",
+}
+
+
 def _cairn_environment() -> dict[str, str]:
-    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("CAIRN_")}
+    """The variables that change the configuration, and nothing else: an agent's
+    CAIRN_TASK_ID or the runner's CAIRN_HOME must not make the cache miss
+    (CAIRN_HOME changes which files are read, and those are in the key)."""
+    names = (*ENVIRONMENT_KEYS, "CAIRN_CONFIG")
+    return {name: os.environ[name] for name in names if name in os.environ}
 
 
 def _read_sources(
@@ -229,8 +245,6 @@ def _read_sources(
                 f"CAIRN_CONFIG names {name}, which does not exist",
                 hint="point CAIRN_CONFIG at a .toml or .json file, or unset it",
             )
-    from cairn.config.schema import ENVIRONMENT_KEYS
-
     env_data = {
         key: environment[variable]
         for variable, key in ENVIRONMENT_KEYS.items()

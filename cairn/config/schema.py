@@ -164,15 +164,3 @@ class Config:
     gc: GcConfig = field(default_factory=GcConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     pool: PoolConfig = field(default_factory=PoolConfig)
-
-
-#: Environment variables that set a top-level key (``CAIRN_MAX_AGENTS=8``).
-ENVIRONMENT_KEYS = {
-    "CAIRN_DEFAULT_AGENT": "default_agent",
-    "CAIRN_MAX_AGENTS": "max_agents",
-    "CAIRN_VCS": "vcs",
-    "CAIRN_WORKSPACE_DIR": "workspace_dir",
-    "CAIRN_TIMEOUT": "timeout",
-    "CAIRN_IDLE_AFTER": "idle_after",
-    "CAIRN_TMUX": "tmux",
-}

@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from cairn.config.load import Source
-from cairn.config.schema import ENVIRONMENT_KEYS, Config
+from cairn.config.load import ENVIRONMENT_KEYS
+from cairn.config.schema import Config
 from cairn.errors import ConfigError
 
 _ADAPTER = TypeAdapter(Config)

@@ -3,6 +3,11 @@
 Headless: a new session of its own, stdio away from our terminal.  With tmux:
 a tmux session running the runner with ``--tty``; the environment travels in
 a private file (``tmp/``, mode 0600) because a tmux server has its own.
+
+A standby runner (scheduler only, headless only) is a runner started ahead of
+need: it has paid its interpreter start and imports and waits on its stdin
+for a task id, so a queued task starts without that wait.  If the scheduler
+goes away, the standby reads end-of-file and exits.
 """
 
 from __future__ import annotations
@@ -57,3 +62,38 @@ def launch(settings: Any, task_id: int) -> subprocess.Popen[bytes] | None:
             start_new_session=True,
             cwd=layout.home,
         )
+
+
+def start_standby(settings: Any) -> subprocess.Popen[bytes] | None:
+    """A headless runner waiting for a task id on its stdin; None under tmux."""
+    if use_tmux(settings.config.tmux):
+        return None
+    layout = settings.layout
+    return subprocess.Popen(
+        [sys.executable, "-m", "cairn.engine.runner", "--standby", str(layout.home)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=layout.home,
+    )
+
+
+def hand_over(standby: subprocess.Popen[bytes] | None, task_id: int) -> bool:
+    """Give ``task_id`` to a waiting standby; False if there is none alive."""
+    if standby is None or standby.poll() is not None or standby.stdin is None:
+        return False
+    try:
+        standby.stdin.write(f"{task_id}\n".encode())
+        standby.stdin.close()
+        return True
+    except (BrokenPipeError, OSError, ValueError):
+        return False
+
+
+def dismiss(standby: subprocess.Popen[bytes] | None) -> None:
+    if standby is not None and standby.stdin is not None:
+        try:
+            standby.stdin.close()
+        except OSError:
+            pass

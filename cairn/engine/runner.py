@@ -1,6 +1,7 @@
 """The runner: one small process per task that lives exactly as long as its agent.
 
     python -m cairn.engine.runner HOME TASK_ID [--env-file FILE] [--tty]
+    python -m cairn.engine.runner --standby HOME     (the task id arrives on stdin)
 
 It holds ``tasks/<id>/runner.lock`` from before it claims the task until after
 the outcome is on disk: whoever finds that lock free and the task still
@@ -360,10 +361,35 @@ def _read_reason(path: Path) -> str:
         return "cancelled"
 
 
+def _standby(home: Path) -> int | None:
+    """Import everything a run needs, then wait for a task id on stdin (None: dismissed)."""
+    import cairn.agents.launch  # noqa: F401 — loaded now, while no task waits
+    import cairn.agents.processes  # noqa: F401
+    import cairn.config.load  # noqa: F401
+    import cairn.config.schema  # noqa: F401
+    import cairn.core.model  # noqa: F401
+    import cairn.workspaces.bootstrap  # noqa: F401
+    import cairn.workspaces.select  # noqa: F401
+
+    line = sys.stdin.readline()
+    if not line.strip().isdigit():
+        return None
+    task_id = int(line)
+    log = os.open(Layout(home).agent_log(task_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return task_id
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     env_file = None
     tty = False
+    standby = False
     positional = []
     iterator = iter(args)
     for arg in iterator:
@@ -371,9 +397,19 @@ def main(argv: list[str] | None = None) -> int:
             env_file = next(iterator)
         elif arg == "--tty":
             tty = True
+        elif arg == "--standby":
+            standby = True
         else:
             positional.append(arg)
-    home, task_id = Path(positional[0]), int(positional[1])
+    home = Path(positional[0])
+    if standby:
+        os.environ["CAIRN_HOME"] = str(home)
+        given = _standby(home)
+        if given is None:
+            return 0
+        task_id = given
+    else:
+        task_id = int(positional[1])
     if tty:
         # In tmux our stderr is a pane that vanishes with us: errors go to the log.
         log = os.open(Layout(home).agent_log(task_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

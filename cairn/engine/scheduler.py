@@ -52,6 +52,8 @@ class Scheduler:
         #: task id -> (runner process or None under tmux, when launched), until the task leaves queued.
         self.launched: dict[int, tuple[subprocess.Popen[bytes] | None, float]] = {}
         self.failed_launches: dict[int, int] = {}
+        #: A runner started ahead of need (launch.py), so a new task skips its start-up.
+        self.standby: subprocess.Popen[bytes] | None = None
         #: task id -> errors in a row while handling it (see _contained).
         self.errors: dict[int, int] = {}
         self.seen: dict[int, str] = {}
@@ -73,6 +75,9 @@ class Scheduler:
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, self._on_signal)
         observer = self._watch()
+        from cairn.engine.launch import dismiss, start_standby
+
+        self.standby = start_standby(self.settings)
         self.say(f"scheduler running for {layout.home} (pid {os.getpid()}, max {self.max_agents} agents, {'inotify' if observer else 'polling'})")
         try:
             while not self.stopping:
@@ -89,6 +94,7 @@ class Scheduler:
                     break
                 self.wake.wait(SAFETY_RESCAN if observer else POLL)
         finally:
+            dismiss(self.standby)
             if observer is not None:
                 observer.stop()
             self.store.journal("scheduler-stopped", pid=os.getpid())
@@ -145,6 +151,10 @@ class Scheduler:
             self._contained(task_id, "failing it", self._fail, task_id, reason)
         for task_id in decided.start:
             self._contained(task_id, "starting it", self._start, task_id)
+        if self.standby is None and not decided.start and not any(s.id in self.launched for s in summaries if s.state == "queued"):
+            from cairn.engine.launch import start_standby
+
+            self.standby = start_standby(self.settings)
         running = any(s.state == "running" for s in view) or bool(decided.start) or bool(self.launched)
         if self.until_idle and not running and not decided.fail:
             for task_id, why in decided.waiting.items():
@@ -183,6 +193,14 @@ class Scheduler:
             self.say(f"task {task_id} failed: {reason}")
 
     def _start(self, task_id: int) -> None:
+        from cairn.engine.launch import hand_over, start_standby
+
+        if hand_over(self.standby, task_id):
+            self.launched[task_id] = (self.standby, time.monotonic())
+            # The next standby starts once this task is claimed (see turn):
+            # its imports would otherwise compete with the claim for the CPU.
+            self.standby = None
+            return
         try:
             process = launch(self.settings, task_id)
         except OSError as error:
