@@ -106,7 +106,7 @@ class Running:
     agent_pid: int | None = None
     agent_started: float | None = None
     tmux_session: str | None = None
-    #: Seconds the agent ran before silence flagged it idle, or None.
+    #: When the agent fell silent, once silence flagged it idle; None while it talks.
     idle_since: Instant | None = None
     deadline: Instant | None = None
 
