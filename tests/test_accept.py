@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 
 from conftest import git, state_of
 
@@ -265,3 +267,130 @@ def test_files_that_are_not_utf8_reach_review_and_land_byte_for_byte(cairn, repo
     assert cairn("accept", "1").returncode == 0
     assert (repo / "menu.txt").read_bytes() == b"caf\xe9\n"
     assert (repo / __import__("os").fsdecode(b"caf\xe9.txt")).exists()
+
+
+def test_accept_lands_a_commit_the_user_made_on_the_branch_during_review(cairn, repo, home):
+    task = run_task(cairn, "write feature.txt: agent")
+    workspace = home / "workspaces" / str(task)
+    (workspace / "feature.txt").write_text("agent, fixed up by hand\n")
+    git(workspace, "commit", "-qam", "fix-up")
+
+    result = cairn("accept", str(task))
+
+    assert result.returncode == 0, result.stderr
+    assert (repo / "feature.txt").read_text() == "agent, fixed up by hand\n"
+    assert git(repo, "log", "-1", "--format=%s", "main") == "fix-up"
+    assert git(repo, "branch", "--list", f"cairn/{task}") == ""
+
+
+def test_accept_refuses_edits_left_uncommitted_in_the_workspace_and_keeps_them(cairn, repo, home):
+    task = run_task(cairn, "write feature.txt: agent")
+    workspace = home / "workspaces" / str(task)
+    (workspace / "feature.txt").write_text("edited by hand\n")
+    (workspace / "notes.txt").write_text("mine\n")
+    head = git(repo, "rev-parse", "main")
+
+    result = cairn("accept", str(task))
+
+    assert result.returncode == 1
+    assert "not committed" in result.stderr and "feature.txt" in result.stderr and "notes.txt" in result.stderr
+    assert git(repo, "rev-parse", "main") == head
+    assert state_of(home, task)["state"] == "review"
+    assert (workspace / "feature.txt").read_text() == "edited by hand\n"
+    assert (workspace / "notes.txt").read_text() == "mine\n"
+
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-qm", "my edits")
+    assert cairn("accept", str(task)).returncode == 0
+    assert (repo / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_rebase_that_fails_without_a_conflict_says_what_git_said(cairn, repo, home):
+    task = run_task(cairn, "write feature.txt: agent")
+    (repo / "other.txt").write_text("meanwhile\n")
+    git(repo, "add", "other.txt")
+    git(repo, "commit", "-qm", "meanwhile")
+    hook = repo / ".git" / "hooks" / "pre-rebase"
+    hook.write_text("#!/bin/sh\necho 'no rebasing on Fridays' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    head = git(repo, "rev-parse", "main")
+
+    result = cairn("accept", str(task))
+
+    assert result.returncode == 1
+    assert "could not rebase" in result.stderr and "pre-rebase hook" in result.stderr
+    assert "conflict" not in result.stderr and "unknown paths" not in result.stderr
+    assert state_of(home, task)["conflict"] == []
+    assert git(repo, "rev-parse", "main") == head
+    hook.unlink()
+    assert cairn("accept", str(task)).returncode == 0
+
+
+def test_ctrl_c_during_the_rebase_leaves_no_rebase_behind(cairn, repo, home):
+    task = run_task(cairn, "write feature.txt: agent")
+    head = git(repo, "rev-parse", f"cairn/{task}")
+    (repo / "other.txt").write_text("meanwhile\n")
+    git(repo, "add", "other.txt")
+    git(repo, "commit", "-qm", "meanwhile")
+    main = git(repo, "rev-parse", "main")
+    # git runs post-checkout once the rebase has begun (its state written):
+    # the hook interrupts Cairn there, once, as a Ctrl-C would.
+    fired = repo / "fired"
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text(
+        "#!/bin/sh\n"
+        f"[ -e {fired} ] && exit 0\n"
+        '[ -d "$(git rev-parse --git-path rebase-merge)" ] || exit 0\n'
+        f"touch {fired}\n"
+        "kill -INT $(awk '{print $4}' /proc/$PPID/stat)\n"
+        "sleep 2\n"
+    )
+    hook.chmod(0o755)
+
+    result = cairn("accept", str(task))
+
+    assert fired.exists(), "the hook ran during the rebase"
+    assert result.returncode == 130, result.stderr
+    hook.unlink()
+    workspace = home / "workspaces" / str(task)
+    assert not (workspace / git(workspace, "rev-parse", "--git-path", "rebase-merge")).exists(), "the rebase was aborted"
+    assert git(workspace, "symbolic-ref", "HEAD") == f"refs/heads/cairn/{task}"
+    assert git(repo, "rev-parse", f"cairn/{task}") == head
+    assert git(repo, "rev-parse", "main") == main
+    again = cairn("accept", str(task))
+    assert again.returncode == 0, again.stderr
+
+
+def test_accept_ignores_uncommitted_changes_to_files_only_the_target_changed(cairn, repo):
+    task = run_task(cairn, "write feature.txt: agent")
+    (repo / "other.txt").write_text("committed on main\n")
+    git(repo, "add", "other.txt")
+    git(repo, "commit", "-qm", "main moves")
+    (repo / "other.txt").write_text("committed on main\nand still being edited\n")
+
+    result = cairn("accept", str(task))
+
+    assert result.returncode == 0, result.stderr
+    assert (repo / "other.txt").read_text() == "committed on main\nand still being edited\n"
+    assert (repo / "feature.txt").read_text() == "agent\n"
+
+
+def test_accept_refuses_while_the_target_is_being_rebased(cairn, repo, home):
+    task = run_task(cairn, "write feature.txt: agent")
+    (repo / "other.txt").write_text("one\n")
+    git(repo, "add", "other.txt")
+    git(repo, "commit", "-qm", "to be edited")
+    main = git(repo, "rev-parse", "main")
+    # The user's interactive rebase, stopped at its first commit.
+    subprocess.run(["git", "rebase", "-q", "-i", "HEAD~1"], cwd=repo, check=True, capture_output=True,
+                   env={**os.environ, "GIT_SEQUENCE_EDITOR": "sed -i 1s/^pick/edit/"})
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "HEAD", "the user's rebase stopped, detached"
+
+    result = cairn("accept", str(task))
+
+    assert result.returncode == 1
+    assert "main is being rebased" in result.stderr and "nothing was changed" in result.stderr
+    assert git(repo, "rev-parse", "refs/heads/main") == main
+    assert state_of(home, task)["state"] == "review"
+    git(repo, "rebase", "--continue")
+    assert cairn("accept", str(task)).returncode == 0

@@ -266,3 +266,17 @@ def test_base_needs_a_repository(cairn, tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "--base needs a repository" in result.stderr
+
+
+def test_queue_in_a_linked_worktree_targets_the_branch_checked_out_there(cairn, repo: Path, home: Path, tmp_path: Path) -> None:
+    feature = tmp_path / "feature"
+    git(repo, "worktree", "add", "-q", "-b", "feature", str(feature))
+    (feature / "sub").mkdir()
+
+    from_linked = cairn("queue", "on the feature branch", cwd=feature / "sub")
+    from_main = cairn("queue", "on main")
+
+    assert from_linked.returncode == 0, from_linked.stderr
+    assert from_main.returncode == 0, from_main.stderr
+    assert task_json(home, 1)["target"] == "feature"
+    assert task_json(home, 2)["target"] == "main"

@@ -164,3 +164,70 @@ def test_init_outside_a_repository_with_cairn_home(cairn, tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert result.json() == {"home": str(elsewhere), "created": True, "repo": None}
     assert json.loads((elsewhere / "meta.json").read_text())["repo"] is None
+
+
+def test_the_repository_records_which_state_directory_serves_it(cairn, repo: Path, home: Path) -> None:
+    cairn("init")
+
+    assert Path((repo / ".git" / "cairn-home").read_text().strip()) == home.resolve()
+
+
+def test_a_second_state_directory_on_the_same_repository_is_refused(cairn, repo: Path, home: Path, tmp_path: Path) -> None:
+    assert cairn("queue", "first").returncode == 0
+    second = tmp_path / "devenv-state" / "cairn"
+
+    result = cairn("queue", "second", extra_env={"CAIRN_HOME": str(second)})
+
+    assert result.returncode == 2
+    assert str(home) in result.stderr and f"CAIRN_HOME={home}" in result.stderr
+    assert not second.exists(), "nothing was written"
+    assert cairn("status", "--json").json()[0]["title"] == "first"
+
+
+def test_a_recorded_state_directory_that_is_gone_may_be_replaced(cairn, repo: Path, home: Path, tmp_path: Path) -> None:
+    import shutil
+
+    cairn("init")
+    shutil.rmtree(home)
+    second = tmp_path / "devenv-state" / "cairn"
+
+    result = cairn("queue", "here now", extra_env={"CAIRN_HOME": str(second)})
+
+    assert result.returncode == 0, result.stderr
+    assert Path((repo / ".git" / "cairn-home").read_text().strip()) == second.resolve()
+
+
+def test_an_existing_directory_that_is_not_a_state_directory_is_not_taken_over(cairn, repo: Path) -> None:
+    mode = stat.S_IMODE(repo.stat().st_mode)
+
+    for args in (("init",), ("queue", "do it")):
+        result = cairn(*args, extra_env={"CAIRN_HOME": "."})
+        assert result.returncode == 2, args
+        assert "not a Cairn state directory" in result.stderr and "Traceback" not in result.stderr
+
+    assert stat.S_IMODE(repo.stat().st_mode) == mode
+    assert not (repo / ".gitignore").exists() and not (repo / "meta.json").exists() and not (repo / "tasks").exists()
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_state_directory_holding_only_its_config_is_made_whole(cairn, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "prepared"
+    elsewhere.mkdir()
+    (elsewhere / "config.toml").write_text('default_agent = "codex"\n')
+
+    result = cairn("init", extra_env={"CAIRN_HOME": str(elsewhere)})
+
+    assert result.returncode == 0, result.stderr
+    assert (elsewhere / "meta.json").exists()
+
+
+def test_a_relative_workspace_dir_is_relative_to_the_repository(cairn, repo: Path, tmp_path: Path) -> None:
+    (repo / "cairn.toml").write_text('workspace_dir = "../task-workspaces"\n')
+    cairn("queue", "-a", "demo", "write a.txt: a")
+
+    spawned = cairn("spawn", "1", "--wait", cwd=repo / "src")
+
+    assert spawned.returncode == 0, spawned.stderr
+    state = json.loads((repo / ".cairn" / "tasks" / "1" / "state.json").read_text())
+    assert Path(state["work"]["workspace"]) == tmp_path / "task-workspaces" / "1"
+    assert (tmp_path / "task-workspaces" / "1" / "a.txt").exists()

@@ -289,8 +289,12 @@ def _key(files: list[str], environment: dict[str, str]) -> list[Any]:
 
 
 def _cache_file(root: Path | None, env_home: Path | None) -> Path:
+    """One cache per repository and CAIRN_HOME: CAIRN_HOME is not in the key,
+    so a cache written for another state directory would hand out that one."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     anchor = str(root or env_home).strip("/").replace("/", "%")
+    if root is not None and env_home is not None:
+        anchor += "@" + str(env_home).strip("/").replace("/", "%")
     return Path(base) / "cairn" / "config" / f"{anchor}.json"
 
 

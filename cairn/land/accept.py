@@ -1,35 +1,52 @@
 """Landing a task's work on its target branch (git).
 
 One accept at a time per repository (``locks/accept.lock``), and the task's
-own lock throughout.  The order of steps is what keeps everyone's work safe:
+own lock throughout.  What lands is the task's branch as it is now (commits
+the user made on it during review included), never only what the agent left.
+The order of steps is what keeps everyone's work safe:
 
-1. refuse early if the user's uncommitted changes touch what would land;
+1. refuse early, changing nothing: while the target is being rebased
+   somewhere (git would move it again when that rebase ends); while the
+   task's workspace holds changes not committed to its branch (they would
+   not land, and removing the workspace would lose them); if the user's
+   uncommitted changes touch what the task changes;
 2. bring the work up to the target's tip inside the task's workspace (rebase,
    or a merge made with ``merge-tree``), skipped when the target has not moved;
-   a conflict is aborted and reported with its paths;
-3. run the checks on exactly what would land;
+   a conflict is aborted and reported with its paths, any other failure with
+   git's own words;
+3. run the checks on exactly what would land, then drop what they left;
 4. move the target: ``merge --ff-only`` where it is checked out (git itself
    refuses to overwrite local changes), ``update-ref`` with the old value
    where it is not.
-Any failure before step 4 puts the task's branch back where it was.
+Any failure before step 4, Ctrl-C included, puts the task's branch and
+workspace back where they were (a rebase stopped half-way is aborted).
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from cairn.core.model import Accepted, Review, Task, Work
 from cairn.engine.finish import commit_message
-from cairn.errors import OperationFailed, UsageError
+from cairn.errors import CairnError, OperationFailed, UsageError
 from cairn.land.guards import ready_to_land
 from cairn.notify import notify
 from cairn.state import lock
 from cairn.state.store import Store
 from cairn.vcs.git import GitError, git, git_ok
-from cairn.vcs.worktrees import branch_commit, changed_paths, dirty_paths, is_ancestor, worktree_with_branch
+from cairn.vcs.worktrees import (
+    branch_commit, changed_paths, checked_out_ref, dirty_paths, is_ancestor, rebase_in_progress, rebasing_worktree,
+    worktree_with_branch,
+)
+from cairn.workspaces.git import GitWorkspaces
+from cairn.workspaces.select import workspaces_for
 
 STRATEGIES = ("rebase", "squash", "merge", "apply")
 
@@ -86,7 +103,7 @@ def accept(store: Store, settings: Any, task_id: int, *, strategy: str | None, i
             )
         store.journal("accepted", task=task_id, previous="review", strategy=strategy, target=target, commit=result.commit)
     notify(settings, task_id, "accepted", task.title)
-    _clean_up(settings, landing.work, delete_branch=settings.config.accept.delete_branch and strategy != "apply")
+    _clean_up(landing, delete_branch=settings.config.accept.delete_branch and strategy != "apply")
     return result
 
 
@@ -97,11 +114,22 @@ class _Landing:
         self.target, self.tip, self.check, self.say = target, tip, check, say
         work = state.work
         assert work is not None
-        self.work: Work = work
-        self.head = work.head_commit or git(self.root, "rev-parse", work.branch)
+        self.workspaces: GitWorkspaces = workspaces_for(settings, work)
+        head = self.workspaces.tip(work)
+        if head is None:
+            raise OperationFailed(
+                f"task {task.id}'s branch {work.branch} is gone and no commit of its work is recorded; nothing to land",
+                hint=f"`cairn retry {task.id}` queues it again",
+            )
+        self.head: str = head
+        self.work: Work = replace(work, head_commit=head)
+        #: Where the task's branch points once the work has landed (moved by a rebase).
+        self.branch_tip = head
         self.checkout = worktree_with_branch(self.root, target)
 
     def run(self, strategy: str) -> Landed:
+        self._refuse_if_target_being_rebased()
+        self._refuse_if_workspace_edits()
         self._refuse_if_user_changes_in_the_way()
         if strategy == "apply":
             return self._apply()
@@ -113,6 +141,7 @@ class _Landing:
                 self._checks(commit)
             else:
                 rebased = self._rebase() if moved else self.head
+                self.branch_tip = rebased
                 self._checks(rebased)
                 commit = self._squash(rebased) if strategy == "squash" else rebased
             self._move_target(commit)
@@ -124,10 +153,35 @@ class _Landing:
 
     # -- steps ------------------------------------------------------------------
 
+    def _refuse_if_target_being_rebased(self) -> None:
+        where = rebasing_worktree(self.root, self.target)
+        if where is not None:
+            raise OperationFailed(
+                f"{self.target} is being rebased in {where}; task {self.task.id} was not accepted, nothing was changed",
+                hint=f"finish the rebase there (`git rebase --continue`) or abort it (`git rebase --abort`), then accept {self.task.id} again",
+            )
+
+    def _refuse_if_workspace_edits(self) -> None:
+        """Changes in the task's workspace that are not on its branch would
+        neither land nor survive the workspace's removal."""
+        path = Path(self.work.workspace)
+        if not path.is_dir():
+            return
+        self.workspaces.refuse_unless_on_branch(self.work)
+        edits = self.workspaces.edits(self.work)
+        if edits:
+            shown = ", ".join(edits[:8]) + (f" and {len(edits) - 8} more" if len(edits) > 8 else "")
+            raise OperationFailed(
+                f"task {self.task.id}'s workspace {path} has changes not committed to {self.work.branch}: {shown}; nothing was changed",
+                hint=f"to land them, commit them there (`git -C {path} add -A && git -C {path} commit`); else discard them; then accept again",
+            )
+
     def _refuse_if_user_changes_in_the_way(self) -> None:
         if self.checkout is None:
             return
-        landing = set(changed_paths(self.root, self.tip, self.head)) | set(changed_paths(self.root, self.work.base_commit, self.head))
+        # Only what the task changes: the target's own commits since the task
+        # started are in the user's checkout already and never move there.
+        landing = set(changed_paths(self.root, self.work.base_commit, self.head))
         blocking = sorted(landing & set(dirty_paths(self.checkout)))
         if blocking:
             raise OperationFailed(
@@ -146,10 +200,19 @@ class _Landing:
         self.say(f"rebasing {self.work.branch} onto {self.target} ({self.tip[:12]})")
         try:
             git(workspace, "rebase", "--quiet", self.tip, env=_identity_env(workspace))
-        except GitError:
-            paths = [p for p in git(workspace, "diff", "--name-only", "--diff-filter=U").splitlines() if p]
-            git(workspace, "rebase", "--abort", check=False)
-            raise Conflict(self.task.id, self.target, paths) from None
+        except GitError as error:
+            # A conflict stops the rebase with unmerged paths; anything else
+            # (a hook, a lock, a broken repository) is git's own story to tell.
+            stopped = rebase_in_progress(workspace)
+            paths = [p for p in git(workspace, "diff", "--name-only", "--diff-filter=U").splitlines() if p] if stopped else []
+            if stopped:
+                git(workspace, "rebase", "--abort", check=False)
+            if paths:
+                raise Conflict(self.task.id, self.target, paths) from None
+            raise OperationFailed(
+                f"could not rebase task {self.task.id} onto {self.target}: {_what_git_said(error)}",
+                hint=f"nothing was changed; see `git -C {workspace} rebase {self.tip[:12]}` for the whole story",
+            ) from None
         return git(workspace, "rev-parse", "HEAD")
 
     def _merge_commit(self) -> str:
@@ -179,6 +242,9 @@ class _Landing:
         try:
             result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id))
         finally:
+            # What the checks left is theirs (the workspace had no edits when
+            # the accept began): dropped, so it never reaches the branch.
+            self.workspaces.reset(self.work, keep=self.workspaces.keep_out)
             if current != commit:
                 git(workspace, "checkout", "--quiet", self.work.branch)
         self.store.journal("checks", task=self.task.id, status=result.status, at="accept")
@@ -201,10 +267,18 @@ class _Landing:
             git(self.root, "update-ref", "-m", f"cairn accept {self.task.id}", f"refs/heads/{self.target}", commit, self.tip)
 
     def _put_branch_back(self) -> None:
+        """The branch and workspace as before the accept, after any failure or
+        Ctrl-C: a rebase left half-way would make the next accept fail."""
         workspace = Path(self.work.workspace)
-        if workspace.is_dir() and git(workspace, "rev-parse", "HEAD", check=False) != self.head:
-            git(workspace, "checkout", "--quiet", self.work.branch, check=False)
-            git(workspace, "reset", "--quiet", "--hard", self.head, check=False)
+        if not workspace.is_dir():
+            return
+        with _uninterrupted():
+            if rebase_in_progress(workspace):
+                git(workspace, "rebase", "--abort", check=False)
+            on_branch = checked_out_ref(workspace) == f"refs/heads/{self.work.branch}"
+            if not on_branch or git(workspace, "rev-parse", "HEAD", check=False) != self.head:
+                git(workspace, "checkout", "--quiet", "--force", self.work.branch, check=False)
+                git(workspace, "reset", "--quiet", "--hard", self.head, check=False)
 
     def _apply(self) -> Landed:
         if self.checkout is None:
@@ -232,15 +306,44 @@ def _paths_from_apply_errors(stderr: str) -> list[str]:
     return sorted(paths)
 
 
+def _what_git_said(error: GitError) -> str:
+    """git's last line of complaint, without its hints."""
+    lines = [line.strip() for line in error.stderr.splitlines() if line.strip() and not line.startswith("hint:")]
+    return lines[-1] if lines else f"git exited with status {error.returncode}"
+
+
+@contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Ctrl-C is ignored (by the git commands started here too) while the
+    branch is put back: stopping half-way there is what leaves a mess."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _identity_env(path: Path) -> dict[str, str] | None:
     if git_ok(path, "config", "user.email"):
         return None
     return {"GIT_AUTHOR_NAME": "Cairn", "GIT_AUTHOR_EMAIL": "cairn@localhost", "GIT_COMMITTER_NAME": "Cairn", "GIT_COMMITTER_EMAIL": "cairn@localhost"}
 
 
-def _clean_up(settings: Any, work: Work, *, delete_branch: bool) -> None:
-    from cairn.workspaces.select import workspaces_for
-
-    workspaces_for(settings).remove(work)
-    if delete_branch:
-        git(settings.root, "branch", "--quiet", "-D", work.branch, check=False)
+def _clean_up(landing: _Landing, *, delete_branch: bool) -> None:
+    """The workspace goes and (if so configured) the branch; the work has
+    landed, so a problem here is reported, never raised.  Edits made in the
+    workspace while the accept ran are committed to the branch, which then
+    stays."""
+    branch = landing.work.branch
+    try:
+        left = landing.workspaces.remove(landing.work)
+    except CairnError as error:
+        landing.say(f"the workspace stays, and so does {branch}: {error}")
+        return
+    if left.head_commit not in (landing.branch_tip, landing.work.head_commit):
+        landing.say(f"{branch} keeps the edits made in the workspace during the accept ({str(left.head_commit)[:12]})")
+    elif delete_branch:
+        landing.workspaces.delete_branch(left, landing.branch_tip)

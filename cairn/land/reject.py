@@ -1,9 +1,18 @@
 """Reject keeps the work; restore brings it back.
 
-Reject: the work's commit is kept under ``refs/cairn/trash/<id>`` (reachable,
-so no git gc takes it), then the workspace and branch go.  Restore recreates
-branch and workspace from that ref and returns the task to review, until
-``cairn gc`` expires the trash.
+Reject: edits made in the workspace during review are committed to the
+task's branch, the workspace goes, and the branch's tip (commits the user
+made on it included) is kept under ``refs/cairn/trash/<id>`` (reachable, so
+no git gc takes it) and recorded as the work's ``head_commit``; only then
+does the branch go.  Anything that cannot be kept that way stops the reject
+before it changes the task.
+
+Restore recreates branch and workspace from that ref and returns the task to
+review, until ``cairn gc`` expires the trash.  It uses the ref only while it
+still names the recorded commit (another state directory on the same
+repository would reuse the name), and it is all or nothing: a branch it made
+for a workspace that could not be added is deleted again, and a branch left
+at the trashed commit (by a restore that stopped half-way) is taken as it is.
 """
 
 from __future__ import annotations
@@ -14,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from cairn.core.lifecycle import wrong_state_message
-from cairn.core.model import Rejected, Review
+from cairn.core.model import Rejected, Review, Work
 from cairn.errors import OperationFailed, WrongState
 from cairn.land.guards import ready_to_restore
 from cairn.state.store import Store
-from cairn.vcs.git import git, git_ok
+from cairn.vcs.git import git
+from cairn.vcs.worktrees import branch_commit
 
 
 def trash_ref(task_id: int) -> str:
@@ -30,6 +40,8 @@ def reject(store: Store, settings: Any, task_id: int, reason: str | None) -> Rej
         from cairn.land import jj_land
 
         return jj_land.reject(store, settings, task_id, reason)
+    from cairn.workspaces.select import workspaces_for
+
     root: Path = settings.root
     with store.locked(task_id) as state:
         if not isinstance(state, Review):
@@ -37,17 +49,18 @@ def reject(store: Store, settings: Any, task_id: int, reason: str | None) -> Rej
         work = state.work
         ref = None
         if work is not None:
-            head = work.head_commit or git(root, "rev-parse", work.branch)
-            ref = trash_ref(task_id)
-            git(root, "update-ref", "-m", f"cairn reject {task_id}", ref, head)
-        new = Rejected(since=time.time(), reason=reason, trash_ref=ref, previous=replace(state, conflict=[]))  # type: ignore[arg-type]
+            workspaces = workspaces_for(settings, work)
+            # Edits committed to the branch and the workspace gone before the
+            # task changes: a workspace that cannot go stops the reject here.
+            work = workspaces.remove(work)
+            if work.head_commit is not None:  # None: the branch is gone and no commit was ever recorded
+                ref = trash_ref(task_id)
+                git(root, "update-ref", "-m", f"cairn reject {task_id}", ref, work.head_commit)
+        new = Rejected(since=time.time(), reason=reason, trash_ref=ref, previous=replace(state, conflict=[], work=work))  # type: ignore[arg-type]
         store.write_state(task_id, new)
     store.journal("rejected", task=task_id, previous="review", reason=reason, trash_ref=ref)
     if work is not None:
-        from cairn.workspaces.select import workspaces_for
-
-        workspaces_for(settings).remove(work)
-        git(root, "branch", "--quiet", "-D", work.branch, check=False)
+        workspaces.delete_branch(work, work.head_commit)
     return new
 
 
@@ -61,23 +74,53 @@ def restore(store: Store, settings: Any, task_id: int) -> Review:
         state, previous = ready_to_restore(task_id, current)
         work = previous.work
         if work is not None:
-            if not state.trash_ref or not git_ok(root, "rev-parse", "--verify", "--quiet", state.trash_ref):
-                raise OperationFailed(
-                    f"the work of task {task_id} is gone from {state.trash_ref}: gc expired it",
-                    hint="`cairn retry` queues the task again from its prompt",
-                )
-            if git_ok(root, "show-ref", "--verify", "--quiet", f"refs/heads/{work.branch}"):
-                raise OperationFailed(f"branch {work.branch} exists already; Cairn will not overwrite it", hint=f"rename or delete it, then restore {task_id} again")
-            git(root, "branch", work.branch, state.trash_ref)
-            Path(work.workspace).parent.mkdir(parents=True, exist_ok=True)
-            git(root, "worktree", "prune")
-            git(root, "worktree", "add", "--quiet", work.workspace, work.branch)
-        new = replace(previous, since=time.time())
+            commit = _trashed_commit(root, task_id, state.trash_ref, work.head_commit)
+            _recreate(root, task_id, work, commit)
+            work = replace(work, head_commit=commit)
+        new = replace(previous, since=time.time(), work=work)
         store.write_state(task_id, new)
         if state.trash_ref:
             git(root, "update-ref", "-d", state.trash_ref, check=False)
     store.journal("review", task=task_id, previous="rejected", restored=True)
     return new
+
+
+def _trashed_commit(root: Path, task_id: int, ref: str | None, recorded: str | None) -> str:
+    """The commit ``ref`` keeps for the task, if it is still the one its reject recorded."""
+    commit = git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False) if ref else ""
+    if not commit:
+        raise OperationFailed(
+            f"the work of task {task_id} is gone from {ref}: gc expired it",
+            hint="`cairn retry` queues the task again from its prompt",
+        )
+    if recorded and commit != recorded:
+        raise OperationFailed(
+            f"{ref} points at {commit[:12]}, not at task {task_id}'s rejected work ({recorded[:12]}); nothing was restored",
+            hint=f"another Cairn state directory on this repository may have reused the name; `git log {recorded[:12]}` still shows the work if git kept it",
+        )
+    return commit
+
+
+def _recreate(root: Path, task_id: int, work: Work, commit: str) -> None:
+    """Branch and worktree back at ``commit``, or neither."""
+    existing = branch_commit(root, work.branch)
+    if existing is not None and existing != commit:
+        raise OperationFailed(
+            f"branch {work.branch} exists already with other work; Cairn will not overwrite it",
+            hint=f"rename or delete it, then restore {task_id} again",
+        )
+    made = existing is None
+    if made:
+        # The empty old value: created only if the name is still free.
+        git(root, "update-ref", "-m", f"cairn restore {task_id}", f"refs/heads/{work.branch}", commit, "")
+    try:
+        Path(work.workspace).parent.mkdir(parents=True, exist_ok=True)
+        git(root, "worktree", "prune")
+        git(root, "worktree", "add", "--quiet", work.workspace, work.branch)
+    except BaseException:
+        if made:
+            git(root, "update-ref", "-d", f"refs/heads/{work.branch}", commit, check=False)
+        raise
 
 
 def _backend(store: Store, task_id: int) -> str | None:

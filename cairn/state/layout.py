@@ -162,6 +162,40 @@ class Layout:
     def directories(self) -> tuple[Path, ...]:
         return (self.tasks, self.locks, self.signals, self.trash, self.workspaces, self.tmp, self.cache)
 
+    def own_names(self) -> frozenset[str]:
+        """Every name Cairn may put at the top of the directory (and
+        ``config.toml``, which a user may write before the first command)."""
+        files = (self.meta, self.gitignore, self.config_file, self.events, self.next_id, self.scheduler_info)
+        # "pool": the warm worktrees of cairn/workspaces/pool.py.
+        return frozenset([*(p.name for p in (*files, *self.directories())), "pool"])
+
+
+def home_record(root: Path) -> Path | None:
+    """``cairn-home`` in the repository's own directory (``.git``, the
+    common one when ``.git`` is a file; ``.jj/repo`` for jj without git): the
+    state directory that serves the repository.  Branches ``cairn/<id>`` and
+    refs ``refs/cairn/*`` are named by task id, so two state directories on
+    one repository would take each other's; the record lets the second one
+    refuse.  Found by reading files: no git is started."""
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git / "cairn-home"
+    if dot_git.is_file():
+        try:
+            pointer = dot_git.read_text().strip()
+        except OSError:
+            return None
+        if pointer.startswith("gitdir:"):
+            git_dir = (root / pointer.removeprefix("gitdir:").strip()).resolve()
+            try:
+                git_dir = (git_dir / (git_dir / "commondir").read_text().strip()).resolve()
+            except OSError:
+                pass  # no commondir: the git directory is the common one
+            return git_dir / "cairn-home" if git_dir.is_dir() else None
+        return None
+    jj_repo = root / ".jj" / "repo"
+    return jj_repo / "cairn-home" if jj_repo.is_dir() else None
+
 
 def default_home(root: Path) -> Path:
     return root / ".cairn"

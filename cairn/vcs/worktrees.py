@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cairn.vcs.git import git
+from cairn.vcs.revisions import git_dir_of
 
 
 def worktree_with_branch(root: Path, branch: str) -> Path | None:
@@ -18,9 +19,11 @@ def worktree_with_branch(root: Path, branch: str) -> Path | None:
     return None
 
 
-def dirty_paths(worktree: Path) -> list[str]:
-    """Paths with uncommitted changes, staged or not, and untracked files."""
-    out = git(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", strip=False)
+def dirty_paths(worktree: Path, exclude: list[str] | None = None) -> list[str]:
+    """Paths with uncommitted changes, staged or not, and untracked files;
+    ``exclude``: globs left out (what bootstrap put in a workspace)."""
+    spec = ["--", ".", *(f":(exclude,glob){p}" for p in exclude)] if exclude else []
+    out = git(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", *spec, strip=False)
     paths: list[str] = []
     entries = out.split("\0")
     index = 0
@@ -34,6 +37,56 @@ def dirty_paths(worktree: Path) -> list[str]:
         if "R" in status or "C" in status:
             index += 1  # the rename's source follows
     return paths
+
+
+def rebase_in_progress(worktree: Path) -> bool:
+    """Whether a rebase (or ``git am``) stopped half-way in this worktree."""
+    git_dir = git_dir_of(worktree)
+    return (git_dir / "rebase-merge").exists() or (git_dir / "rebase-apply").exists()
+
+
+def checked_out_ref(worktree: Path) -> str | None:
+    """The ref the worktree's HEAD names (``refs/heads/…``); None when detached."""
+    try:
+        text = (git_dir_of(worktree) / "HEAD").read_text().strip()
+    except OSError:
+        return None
+    return text.removeprefix("ref:").strip() if text.startswith("ref:") else None
+
+
+def rebasing_worktree(root: Path, branch: str) -> Path | None:
+    """The worktree where a rebase of ``branch`` is under way, if any.
+
+    During a rebase the branch is not checked out anywhere (HEAD is
+    detached), yet git will set it to the rebased commits when the rebase
+    ends: moving it meanwhile would be undone behind the user's back.  git
+    names the branch in ``rebase-merge/head-name`` (``rebase-apply/`` for the
+    apply backend) in the worktree's own git directory.
+    """
+    common = git_dir_of(root).resolve()
+    try:
+        common = (common / (common / "commondir").read_text().strip()).resolve()
+    except OSError:
+        pass  # no commondir: it is the common directory itself
+    wanted = f"refs/heads/{branch}"
+    linked = sorted(common.joinpath("worktrees").glob("*")) if common.joinpath("worktrees").is_dir() else []
+    for git_dir in (common, *linked):
+        for state in ("rebase-merge", "rebase-apply"):
+            try:
+                named = (git_dir / state / "head-name").read_text().strip()
+            except OSError:
+                continue
+            if named == wanted:
+                return root if git_dir == common else _linked_worktree(git_dir)
+    return None
+
+
+def _linked_worktree(git_dir: Path) -> Path:
+    """A linked worktree's directory: its git directory's ``gitdir`` file names the worktree's ``.git`` file."""
+    try:
+        return Path(git_dir.joinpath("gitdir").read_text().strip()).parent
+    except OSError:
+        return git_dir
 
 
 def changed_paths(root: Path, old: str, new: str) -> list[str]:

@@ -41,8 +41,10 @@ class Workspaces(Protocol):
         """The work against its base: diff, stat and counts."""
         ...
 
-    def remove(self, work: Work) -> None:
-        """Remove the workspace directory; the branch or change stays."""
+    def remove(self, work: Work) -> Work | None:
+        """Remove the workspace directory; the branch or change stays.  git:
+        edits made there since are committed to the branch first, and the
+        returned Work names the branch's tip."""
         ...
 
 

@@ -3,6 +3,13 @@
 The main worktree is never touched here; everything happens in the task's
 worktree or on refs.  Commits Cairn makes for the agent skip hooks
 (``--no-verify``): saving the agent's work must not depend on a hook passing.
+
+A worktree goes only through ``remove``: whatever was changed in it since
+the work was committed (a human touching the work up after ``cairn open``)
+is committed to the task's branch first, and a worktree whose changes
+cannot be put there is refused, never deleted.  What bootstrap copied or
+linked in (``keep_out``: a ``.env``) is never committed and never counts as a
+change.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from pathlib import Path
 from cairn.core.model import DiffStat, Task, Work
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, git, git_ok
+from cairn.vcs.worktrees import branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, worktree_with_branch
 from cairn.workspaces.base import Proposal, branch_name
 from cairn.workspaces.pool import claim
 
@@ -27,8 +35,10 @@ _FALLBACK_IDENTITY = {
 
 
 class GitWorkspaces:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, keep_out: list[str] | None = None) -> None:
         self.root = root
+        #: Globs of what bootstrap put in a workspace: never the work.
+        self.keep_out = list(keep_out or [])
 
     def resolve_base(self, task: Task) -> str:
         """The commit a new workspace starts from: --continue's branch, --base, else the target's tip."""
@@ -89,14 +99,85 @@ class GitWorkspaces:
         git(path, "reset", "--quiet", "--hard", "HEAD")
         git(path, "clean", "-fdq", *(f"--exclude={p}" for p in keep or []))
 
-    def remove(self, work: Work) -> None:
+    def edits(self, work: Work) -> list[str]:
+        """Paths changed in the workspace and not committed (bootstrap's files aside)."""
+        path = Path(work.workspace)
+        return dirty_paths(path, self.keep_out) if path.is_dir() else []
+
+    def tip(self, work: Work) -> str | None:
+        """Where the task's branch points now: the work as it stands, commits
+        someone made on it since the agent finished included."""
+        return branch_commit(self.root, work.branch) or work.head_commit
+
+    def refuse_unless_on_branch(self, work: Work) -> None:
+        """Raise unless the workspace stands on its branch with no rebase stopped half-way:
+        only then do its commits and edits belong to the task's branch."""
+        path = Path(work.workspace)
+        if rebase_in_progress(path):
+            raise OperationFailed(
+                f"a rebase stopped half-way in the workspace {path}; Cairn leaves it as it is",
+                hint=f"finish it (`git -C {path} rebase --continue`) or undo it (`git -C {path} rebase --abort`), then try again",
+            )
+        head = checked_out_ref(path)
+        if head != f"refs/heads/{work.branch}":
+            where = head.removeprefix("refs/heads/") if head else f"a detached HEAD ({git(path, 'rev-parse', '--short', 'HEAD', check=False)})"
+            raise OperationFailed(
+                f"the workspace {path} is on {where}, not on the task's branch {work.branch}; Cairn leaves it as it is",
+                hint=f"commit what you want to keep, `git -C {path} switch {work.branch}`, then try again",
+            )
+
+    def keep_edits(self, work: Work) -> Work:
+        """Commit what was changed in the workspace since the work was
+        committed to the task's branch; the Work with ``head_commit`` the
+        branch's tip.  Raises, changing nothing, when they cannot go there."""
+        changed = self.edits(work)
+        if changed:
+            self.refuse_unless_on_branch(work)
+            path = Path(work.workspace)
+            git(path, "add", "-A", "--", ".", *(f":(exclude,glob){p}" for p in self.keep_out))
+            message = f"Edits made in the workspace during review (Cairn task {work.branch.rsplit('/', 1)[-1]})\n"
+            git(path, "commit", "--quiet", "--no-verify", "-m", message, env=self._identity(path))
+        return replace(work, head_commit=self.tip(work))
+
+    def remove(self, work: Work) -> Work:
+        """Remove the workspace, its edits committed to the task's branch
+        first (``keep_edits``); the Work with ``head_commit`` the branch's tip.
+        A workspace that is not a worktree any more, or whose HEAD holds
+        commits no ref keeps, is refused rather than deleted."""
         path = Path(work.workspace)
         if path.exists():
+            if not (path / ".git").exists():
+                raise OperationFailed(
+                    f"{path} is not a git worktree any more; Cairn will not delete what is in it",
+                    hint="look inside, keep what you need, then remove the directory yourself",
+                )
+            work = self.keep_edits(work)
+            self._refuse_if_head_unreachable(path)
             try:
+                # --force: bootstrap's files are untracked; all else is committed by now.
                 git(self.root, "worktree", "remove", "--force", str(path))
             except GitError:
                 shutil.rmtree(path, ignore_errors=True)
         git(self.root, "worktree", "prune")
+        return work
+
+    def delete_branch(self, work: Work, expected: str | None) -> bool:
+        """Delete the task's branch if it still points at ``expected`` and no
+        worktree has it checked out; whether it went."""
+        if expected is None or worktree_with_branch(self.root, work.branch) is not None:
+            return False
+        return git_ok(self.root, "update-ref", "-m", "cairn: the task's work is kept elsewhere", "-d", f"refs/heads/{work.branch}", expected)
+
+    def _refuse_if_head_unreachable(self, path: Path) -> None:
+        """A detached HEAD with commits of its own: no ref would keep them once the worktree goes."""
+        if checked_out_ref(path):
+            return
+        head = git(path, "rev-parse", "HEAD")
+        if not git(self.root, "for-each-ref", "--count=1", f"--contains={head}", "--format=%(refname)"):
+            raise OperationFailed(
+                f"the workspace {path} has a detached HEAD ({head[:12]}) with commits no branch holds; Cairn leaves it as it is",
+                hint=f"keep them with `git branch NAME {head[:12]}`, then try again",
+            )
 
 
 def _count(numstat: str) -> DiffStat:

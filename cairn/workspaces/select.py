@@ -37,4 +37,5 @@ def workspaces_for(settings: Any, work: Any = None) -> Any:
         return JjWorkspaces(settings.root, settings.config.bootstrap)
     from cairn.workspaces.git import GitWorkspaces
 
-    return GitWorkspaces(settings.root)
+    bootstrap = settings.config.bootstrap
+    return GitWorkspaces(settings.root, keep_out=[*bootstrap.copy, *bootstrap.symlink])
