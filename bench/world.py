@@ -152,6 +152,10 @@ class World:
         """A state directory for ``repo`` with ``config`` as its config.toml; the config cache warmed."""
         home = self.dir / "homes" / name
         home.parent.mkdir(exist_ok=True)
+        # Cairn keeps one state directory per repository; the bench compares
+        # configurations side by side on one repository, so it forgets the
+        # record of the previous one on purpose.
+        (repo / ".git" / "cairn-home").unlink(missing_ok=True)
         run([str(self.bin / "cairn"), "init"], self.cairn_env(home), repo)
         (home / "config.toml").write_text(config)
         run([str(self.bin / "cairn"), "status"], self.cairn_env(home), repo)

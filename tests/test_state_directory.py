@@ -14,7 +14,7 @@ from conftest import events, git
 
 pytestmark = pytest.mark.usefixtures("warm_config")
 
-SUBDIRECTORIES = ("tasks", "locks", "signals", "trash", "workspaces", "tmp", "cache")
+SUBDIRECTORIES = ("tasks", "locks", "signals", "workspaces", "tmp", "cache")
 
 
 def test_init_creates_the_documented_layout(cairn, repo: Path, home: Path) -> None:

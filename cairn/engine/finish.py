@@ -101,8 +101,16 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
         from cairn.workspaces.select import workspaces_for
         from cairn.vcs.git import git
 
-        workspaces_for(settings).remove(work)
-        git(settings.root, "branch", "--quiet", "-D", work.branch, check=False)
+        from cairn.land.reject import trash_ref
+
+        try:
+            backend = workspaces_for(settings, work)
+            kept = backend.remove(work)  # edits left in the workspace are committed first
+            git(settings.root, "update-ref", "-m", f"cairn review {task_id}", trash_ref(task_id), kept.head_commit)
+            backend.delete_branch(kept, kept.head_commit)
+        except CairnError as error:
+            # The retry goes ahead; the superseded workspace stays for gc or the user.
+            _log(log, f"kept the superseded workspace: {error}")
     return new.state
 
 

@@ -78,10 +78,6 @@ class Layout:
         return self.home / "signals"
 
     @property
-    def trash(self) -> Path:
-        return self.home / "trash"
-
-    @property
     def workspaces(self) -> Path:
         return self.home / "workspaces"
 
@@ -160,7 +156,7 @@ class Layout:
 
     #: Subdirectories ``cairn init`` makes.
     def directories(self) -> tuple[Path, ...]:
-        return (self.tasks, self.locks, self.signals, self.trash, self.workspaces, self.tmp, self.cache)
+        return (self.tasks, self.locks, self.signals, self.workspaces, self.tmp, self.cache)
 
     def own_names(self) -> frozenset[str]:
         """Every name Cairn may put at the top of the directory (and
