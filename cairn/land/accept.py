@@ -181,8 +181,11 @@ class _Landing:
             return
         # Only what the task changes: the target's own commits since the task
         # started are in the user's checkout already and never move there.
+        dirty = set(dirty_paths(self.checkout))
+        if not dirty:
+            return  # the common case: nothing of the user's can be in the way
         landing = set(changed_paths(self.root, self.work.base_commit, self.head))
-        blocking = sorted(landing & set(dirty_paths(self.checkout)))
+        blocking = sorted(landing & dirty)
         if blocking:
             raise OperationFailed(
                 f"your uncommitted changes in {self.checkout} touch files task {self.task.id} changes: {', '.join(blocking)}",

@@ -156,6 +156,7 @@ class GitWorkspaces:
             try:
                 # --force: bootstrap's files are untracked; all else is committed by now.
                 git(self.root, "worktree", "remove", "--force", str(path))
+                return work  # git removed its records of the worktree too
             except GitError:
                 shutil.rmtree(path, ignore_errors=True)
         git(self.root, "worktree", "prune")
