@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -203,6 +202,8 @@ class Store:
             task = build(task_id)
             staging = layout.tmp / f".task-{task_id}-{os.getpid()}"
             if staging.exists():
+                import shutil  # rare: a staging directory left by a crash
+
                 shutil.rmtree(staging)
             staging.mkdir(mode=_MODE)
             try:
@@ -210,6 +211,8 @@ class Store:
                 atomic.write_json(staging / "state.json", codec.encode(initial(task)))
                 os.rename(staging, layout.task_dir(task_id))
             except BaseException:
+                import shutil
+
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
             atomic.fsync_dir(layout.tasks)
