@@ -40,7 +40,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir()
     for key in list(os.environ):
-        if key.startswith(("CAIRN_", "GIT_")) or key in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "TMUX"):
+        if key.startswith(("CAIRN_", "GIT_")) or key in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "TMUX", "MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
             monkeypatch.delenv(key, raising=False)
     values = {
         "HOME": str(home),

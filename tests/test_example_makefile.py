@@ -6,6 +6,7 @@ prompt reaches Cairn byte for byte, never through a shell.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,7 +19,10 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def make(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", *args], cwd=repo, capture_output=True, text=True)
+    # A fresh make, not a sub-make of the one that may be running the suite
+    # (`make test`): no inherited flags, no "Entering directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=repo, capture_output=True, text=True, env=env)
 
 
 def test_make_queues_each_prompt_once(repo: Path, cairn) -> None:
