@@ -64,7 +64,7 @@ def test_children_left_behind_by_an_agent_are_stopped(cairn, home, tmp_path):
 
 def test_a_workspace_deleted_under_a_running_agent_fails_the_task_clearly(cairn, home):
     cairn("queue", "-a", "demo", "wait-for /nonexistent-never\n")
-    cairn("queue", "-a", "demo", "sleep 1")
+    cairn("queue", "-a", "demo", "sleep 3")  # long enough that the deletion lands while it runs, even on a loaded machine
     cairn("spawn", "2")
     wait_until(lambda: state_of(home, 2).get("agent_pid") is not None)
     shutil.rmtree(home / "workspaces" / "2")
