@@ -44,6 +44,3 @@ def attach_argv(name: str) -> list[str]:
         return ["tmux", "switch-client", "-t", f"={name}"]
     return ["tmux", "attach-session", "-t", f"={name}"]
 
-
-def kill_session(name: str) -> None:
-    subprocess.run(["tmux", "kill-session", "-t", f"={name}"], capture_output=True, stdin=subprocess.DEVNULL)

@@ -10,7 +10,6 @@ signal at any moment loses nothing, and the next one adopts what runs.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -193,7 +192,7 @@ class Scheduler:
             self.say(f"task {task_id} failed: {reason}")
 
     def _start(self, task_id: int) -> None:
-        from cairn.engine.launch import hand_over, start_standby
+        from cairn.engine.launch import hand_over
 
         if hand_over(self.standby, task_id):
             self.launched[task_id] = (self.standby, time.monotonic())
@@ -260,9 +259,3 @@ def _describe(summary: Summary) -> str:
         return f"{head}: {summary.reason}"
     return f"{head} — {summary.title}"
 
-
-def scheduler_json(layout: Any) -> dict[str, Any] | None:
-    try:
-        return json.loads(layout.scheduler_info.read_text())
-    except (OSError, ValueError):
-        return None

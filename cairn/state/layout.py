@@ -10,7 +10,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cairn.errors import NotARepository
 
 FORMAT_NAME = "cairn-state"
 
@@ -30,14 +29,6 @@ def find_repo_root(start: Path) -> Path | None:
     return None
 
 
-def require_repo_root(start: Path) -> Path:
-    root = find_repo_root(start)
-    if root is None:
-        raise NotARepository(
-            f"{start} is not inside a git or jj repository",
-            hint="run Cairn inside your repository, or set CAIRN_HOME to a state directory",
-        )
-    return root
 
 
 @dataclass(frozen=True, slots=True)

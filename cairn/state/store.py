@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -383,6 +383,3 @@ def _read_summary_cache(path: Path) -> dict[str, list[Any]]:
         pass
     return {}
 
-
-def with_changes(state: State, **changes: Any) -> State:
-    return replace(state, **changes)
