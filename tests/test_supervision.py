@@ -140,3 +140,26 @@ def test_a_long_prompt_on_stdin_never_blocks_the_timeout(cairn, repo, home, tmp_
     result = cairn("spawn", "1", "--wait", timeout=60)
     assert result.returncode == 1
     assert state_of(home, 1)["reason"] == "timed out after 1s"
+
+
+def test_cancel_stops_a_check_that_ignores_sigterm(cairn, repo, home, tmp_path):
+    import time
+
+    started = tmp_path / "checking"
+    (repo / "cairn.toml").write_text(
+        f'[checks]\ncommands = [["sh", "-c", "touch {started}; trap \\"\\" TERM; sleep 120"]]\ntimeout = "10m"\n'
+    )
+    cairn("queue", "-a", "demo", "write c.txt: c")
+    cairn("spawn", "1")
+    wait_until(started.exists)
+    begun = time.monotonic()
+    assert cairn("cancel", "1", timeout=60).returncode == 0
+    assert time.monotonic() - begun < 30
+    assert state_of(home, 1)["state"] == "cancelled"
+
+
+def test_a_relative_cairn_home_works_for_runners(cairn, repo):
+    relative = {"CAIRN_HOME": "state"}
+    cairn("queue", "-a", "demo", "write r.txt: r", extra_env=relative)
+    assert cairn("spawn", "1", "--wait", extra_env=relative, timeout=60).returncode == 0
+    assert (repo / "state" / "tasks" / "1" / "preview.diff").exists()

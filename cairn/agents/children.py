@@ -43,13 +43,27 @@ def run(argv: list[str], *, cwd: Any, env: dict[str, str] | None, timeout: float
     )
     _running.add(process.pid)
     try:
-        try:
-            output, _ = process.communicate(input=input, timeout=timeout)
-            return Finished(returncode=process.returncode, output=output or "", timed_out=False)
-        except subprocess.TimeoutExpired:
+        if _stopped:  # a stop came between the check above and the add
             _stop_group(process)
-            output, _ = process.communicate()
-            return Finished(returncode=None, output=output or "", timed_out=True)
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pending = input
+        while True:
+            # Short waits, so a stop (which only sends SIGTERM from the signal
+            # handler) is followed through here with SIGKILL if need be.
+            left = None if deadline is None else deadline - time.monotonic()
+            step = 0.5 if left is None else max(0.0, min(0.5, left))
+            try:
+                output, _ = process.communicate(input=pending, timeout=step)
+                return Finished(returncode=None if _stopped else process.returncode, output=output or "", timed_out=False)
+            except subprocess.TimeoutExpired:
+                pending = None  # communicate() keeps feeding what it started
+            if _stopped or (left is not None and left <= step):
+                timed_out = not _stopped
+                _stop_group(process)
+                output, _ = process.communicate()
+                return Finished(returncode=None, output=output or "", timed_out=timed_out)
     finally:
         _running.discard(process.pid)
 

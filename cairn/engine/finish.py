@@ -65,7 +65,7 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
             # Cancelled while the checks or the reviewer ran: the user's word stands.
             outcome = Outcome(ending="cancelled", finished=time.time(), exit_code=outcome.exit_code, reason="cancelled by the user")  # type: ignore[arg-type]
         new = _next_state(outcome, seen, work, changed, reason, checks, verdict)
-        if verdict == "request-changes" and work is not None:
+        if verdict == "request-changes" and work is not None and isinstance(new, Review):
             from cairn.land.reviewer import auto_retry
 
             # Queued before this task leaves running, so no one ever sees the

@@ -53,6 +53,8 @@ class Scheduler:
         self.failed_launches: dict[int, int] = {}
         #: A runner started ahead of need (launch.py), so a new task skips its start-up.
         self.standby: subprocess.Popen[bytes] | None = None
+        #: Every runner this scheduler started, polled each turn so none stays a zombie.
+        self.children: list[subprocess.Popen[bytes]] = []
         #: task id -> errors in a row while handling it (see _contained).
         self.errors: dict[int, int] = {}
         self.seen: dict[int, str] = {}
@@ -150,6 +152,10 @@ class Scheduler:
             self._contained(task_id, "failing it", self._fail, task_id, reason)
         for task_id in decided.start:
             self._contained(task_id, "starting it", self._start, task_id)
+        if self.standby is not None and self.standby.poll() is not None:
+            self.standby = None  # it died: a new one below
+        # Runners are our children until they exit: wait for them, no zombies.
+        self.children = [child for child in self.children if child.poll() is None]
         if self.standby is None and not decided.start and not any(s.id in self.launched for s in summaries if s.state == "queued"):
             from cairn.engine.launch import start_standby
 
@@ -172,7 +178,7 @@ class Scheduler:
             count = self.errors.get(task_id, 0) + 1
             self.errors[task_id] = count
             self.say(f"task {task_id}: error while {doing}: {error}")
-            if count >= give_up_after and action is not self._fail:
+            if count >= give_up_after and action != self._fail:
                 try:
                     self._fail_stuck(task_id, f"Cairn could not handle it ({doing}): {error}")
                 except Exception as again:  # noqa: BLE001
@@ -196,6 +202,7 @@ class Scheduler:
 
         if hand_over(self.standby, task_id):
             self.launched[task_id] = (self.standby, time.monotonic())
+            self.children.append(self.standby)
             # The next standby starts once this task is claimed (see turn):
             # its imports would otherwise compete with the claim for the CPU.
             self.standby = None
@@ -203,9 +210,11 @@ class Scheduler:
         try:
             process = launch(self.settings, task_id)
         except OSError as error:
-            self.say(f"task {task_id}: could not start its runner: {error}")
-            return
+            # Raised so _contained counts it: a launch that keeps failing fails the task.
+            raise OperationFailed(f"could not start its runner: {error}") from None
         self.launched[task_id] = (process, time.monotonic())
+        if process is not None:
+            self.children.append(process)
 
     def _reap(self, summaries: list[Summary]) -> None:
         states = {s.id: s.state for s in summaries}

@@ -79,7 +79,7 @@ def restore(store: Store, settings: Any, task_id: int) -> Review:
             work = replace(work, head_commit=commit)
         new = replace(previous, since=time.time(), work=work)
         store.write_state(task_id, new)
-        if state.trash_ref:
+        if state.trash_ref and not _started_from(store, state.trash_ref):
             git(root, "update-ref", "-d", state.trash_ref, check=False)
     store.journal("review", task=task_id, previous="rejected", restored=True)
     return new
@@ -128,3 +128,12 @@ def _backend(store: Store, task_id: int) -> str | None:
     state = store.read_state(task_id)
     work = getattr(state, "work", None) or getattr(getattr(state, "previous", None), "work", None)
     return work.backend if work is not None else None
+
+
+def _started_from(store: Store, ref: str) -> bool:
+    """Whether a task yet to start will start from ``ref`` (a retry --continue,
+    or the reviewer's automatic retry): then the ref stays until gc."""
+    for summary in store.scan().summaries:
+        if summary.state in ("queued", "running") and store.read_task(summary.id).continue_from == ref:
+            return True
+    return False

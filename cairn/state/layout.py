@@ -190,4 +190,5 @@ def default_home(root: Path) -> Path:
 
 def home_from_environment() -> Path | None:
     value = os.environ.get("CAIRN_HOME")
-    return Path(value).expanduser() if value else None
+    # Absolute: runners start in the state directory itself, where a relative path means something else.
+    return Path(value).expanduser().absolute() if value else None

@@ -96,7 +96,11 @@ class GitWorkspaces:
         """Back to the committed work: drop what checks or a reviewer left.
         Ignored files and ``keep`` (what bootstrap put there) stay."""
         path = Path(work.workspace)
-        git(path, "reset", "--quiet", "--hard", "HEAD")
+        # Back to the recorded commit on the task's branch: a reviewer (or a
+        # check) that committed, or switched branches, leaves nothing behind
+        # that the proposal did not show.
+        git(path, "checkout", "--quiet", "--force", work.branch)
+        git(path, "reset", "--quiet", "--hard", work.head_commit or "HEAD")
         git(path, "clean", "-fdq", *(f"--exclude={p}" for p in keep or []))
 
     def edits(self, work: Work) -> list[str]:
