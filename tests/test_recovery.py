@@ -107,6 +107,24 @@ def test_a_task_that_cannot_be_recovered_fails_and_the_scheduler_goes_on(cairn, 
     }))
     result = cairn("up", "--until-idle", timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "task 1: error while recovering it" in result.stdout
-    assert state_of(home, 1)["state"] == "failed"
+    state = state_of(home, 1)
+    assert state["state"] == "failed" and "runner died" in state["reason"]
     assert state_of(home, 2)["state"] == "review", "the rest of the crew carries on"
+
+
+def test_an_error_handling_one_task_is_contained_and_fails_that_task(cairn, repo, home):
+    from cairn.config.load import resolve
+    from cairn.engine.scheduler import MAX_LAUNCHES, Scheduler
+
+    cairn("queue", "-a", "demo", "write a.txt: a")
+    said: list[str] = []
+    scheduler = Scheduler(resolve(repo), max_agents=1, until_idle=True, say=said.append)
+
+    def explode(task_id: int) -> None:
+        raise RuntimeError("disk on fire")
+
+    for _ in range(MAX_LAUNCHES):
+        scheduler._contained(1, "starting it", explode, 1)
+    assert said.count("task 1: error while starting it: disk on fire") == MAX_LAUNCHES
+    state = state_of(home, 1)
+    assert state["state"] == "failed" and "disk on fire" in state["reason"]

@@ -163,7 +163,12 @@ def _save_work(
     except CairnError as error:
         _log(log, f"could not commit the agent's work: {error}")
         return work, DiffStat(), f"the work could not be committed: {error}"
-    proposal = backend.proposal(work)
+    try:
+        proposal = backend.proposal(work)
+    except CairnError as error:
+        # The work is committed; only describing it failed. The task must still end.
+        _log(log, f"could not describe the work: {error}")
+        return work, DiffStat(), f"the work is committed on {work.branch} but could not be described: {error}"
     layout = store.layout
     atomic.write_text(layout.preview_diff(task_id), proposal.diff)
     atomic.write_text(layout.preview_stat(task_id), proposal.stat)
