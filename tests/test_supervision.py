@@ -163,3 +163,19 @@ def test_a_relative_cairn_home_works_for_runners(cairn, repo):
     cairn("queue", "-a", "demo", "write r.txt: r", extra_env=relative)
     assert cairn("spawn", "1", "--wait", extra_env=relative, timeout=60).returncode == 0
     assert (repo / "state" / "tasks" / "1" / "preview.diff").exists()
+
+
+def test_a_runner_terminated_during_checks_fails_the_task_saying_so(cairn, repo, home, tmp_path):
+    import os
+    import signal
+
+    started = tmp_path / "checking"
+    (repo / "cairn.toml").write_text(f'[checks]\ncommands = [["sh", "-c", "touch {started}; sleep 60"]]\n')
+    cairn("queue", "-a", "demo", "write c.txt: c")
+    cairn("spawn", "1")
+    wait_until(started.exists)
+    os.kill(state_of(home, 1)["runner_pid"], signal.SIGTERM)
+    assert cairn("wait", "1", "--timeout", "30s").returncode == 1
+    state = state_of(home, 1)
+    assert state["state"] == "failed" and "SIGTERM" in state["reason"]
+    assert git(repo, "show", "cairn/1:c.txt") == "c", "the work is committed all the same"

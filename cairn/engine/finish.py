@@ -40,7 +40,8 @@ def record_outcome(store: Store, task_id: int, outcome: Outcome) -> None:
     atomic.write_json(store.layout.exit_file(task_id), codec.encode(outcome))
 
 
-def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any = None, *, recovering: bool = False) -> str | None:
+def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any = None, *, recovering: bool = False,
+           interrupted: Any = None) -> str | None:
     """Move a running task to review, failed or cancelled; the new state's name,
     or None if it was not running any more (someone finished it already)."""
     task = store.read_task(task_id)
@@ -64,6 +65,12 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
         if outcome.ending == "exited" and cancel.exists() and not recovering:
             # Cancelled while the checks or the reviewer ran: the user's word stands.
             outcome = Outcome(ending="cancelled", finished=time.time(), exit_code=outcome.exit_code, reason="cancelled by the user")  # type: ignore[arg-type]
+        elif outcome.ending == "exited" and interrupted is not None and interrupted() is not None:
+            # The runner was told to stop while the checks or the reviewer ran:
+            # their failure says nothing about the work, so the task fails for that reason.
+            _, why = interrupted()
+            outcome = Outcome(ending="terminated", finished=time.time(), exit_code=outcome.exit_code, reason=why)  # type: ignore[arg-type]
+            reason = describe(outcome)
         new = _next_state(outcome, seen, work, changed, reason, checks, verdict)
         if verdict == "request-changes" and work is not None and isinstance(new, Review):
             from cairn.land.reviewer import auto_retry

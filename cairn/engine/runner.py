@@ -98,7 +98,7 @@ class Runner:
         if stop_descendants():
             self._say("stopped processes the agent left behind")
         try:
-            state = finish(self.store, self.settings, self.task_id, outcome, self.log)
+            state = finish(self.store, self.settings, self.task_id, outcome, self.log, interrupted=lambda: self.stop_reason)
             self._say(f"task {self.task_id} is now {state}")
         except CairnError as error:
             self._say(f"could not finish: {error}")
