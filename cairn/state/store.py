@@ -187,7 +187,7 @@ class Store:
         if found != FORMAT:
             raise OperationFailed(
                 f"{self.layout.home} has state format {found}; this Cairn reads format {FORMAT}",
-                hint="use the Cairn version that wrote it, or `cairn migrate` when it exists",
+                hint="use the Cairn version that wrote it (newer formats are not read by older Cairns)",
             )
 
     # -- tasks ------------------------------------------------------------------
