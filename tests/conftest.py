@@ -200,3 +200,16 @@ def warm_config(repo: Path, env: dict[str, str]) -> None:
     from cairn.config.load import resolve
 
     resolve(repo)
+
+
+def run_task(cairn, prompt: str, *extra: str, must_reach_review: bool = True) -> int:
+    """Queue a task for the scripted agent and run it to its end with `cairn spawn --wait`; its id."""
+    queued = cairn("queue", "-a", "demo", *extra, prompt)
+    assert queued.returncode == 0, queued.stderr
+    task_id = int(queued.stdout)
+    spawned = cairn("spawn", str(task_id), "--wait")
+    if must_reach_review:
+        assert spawned.returncode == 0, spawned.stdout + spawned.stderr
+    else:
+        assert spawned.stdout.startswith(f"task {task_id}: "), spawned.stdout + spawned.stderr
+    return task_id

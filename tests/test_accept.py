@@ -5,16 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from conftest import git, state_of
-
-
-def run_task(cairn, prompt: str, *extra: str) -> int:
-    result = cairn("queue", "-a", "demo", *extra, prompt)
-    assert result.returncode == 0, result.stderr
-    task_id = int(result.stdout)
-    spawned = cairn("spawn", str(task_id), "--wait")
-    assert spawned.returncode == 0, spawned.stdout + spawned.stderr
-    return task_id
+from conftest import git, run_task, state_of
 
 
 def test_accept_fast_forwards_when_the_target_has_not_moved(cairn, repo, home):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, events, state_of
+from conftest import REPO, events, run_task, state_of
 
 JJ = shutil.which("jj") or (str(REPO / ".tools" / "bin" / "jj") if (REPO / ".tools" / "bin" / "jj").exists() else None)
 pytestmark = pytest.mark.skipif(JJ is None, reason="jj is not installed: .ci/tools.sh installs it (npm @smthrs/jj-linux-x64)")
@@ -65,15 +65,6 @@ def repo(request, tmp_path: Path, env: dict[str, str], monkeypatch: pytest.Monke
 
 #: For behaviour that does not depend on git sitting beside jj: one run, plain jj.
 plain_only = pytest.mark.parametrize("repo", ["plain"], indirect=True)
-
-
-def run_task(cairn, prompt: str, *extra: str) -> int:
-    queued = cairn("queue", "-a", "demo", *extra, prompt)
-    assert queued.returncode == 0, queued.stderr
-    task_id = int(queued.stdout)
-    spawned = cairn("spawn", str(task_id), "--wait")
-    assert spawned.returncode == 0, spawned.stdout + spawned.stderr
-    return task_id
 
 
 def until(condition, seconds: float = 30) -> None:

@@ -5,18 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import git, state_of
+from conftest import git, run_task, state_of
 
 pytestmark = pytest.mark.usefixtures("warm_config")
-
-
-def run_task(cairn, prompt: str, *extra: str) -> int:
-    result = cairn("queue", "-a", "demo", *extra, prompt)
-    assert result.returncode == 0, result.stderr
-    task_id = int(result.stdout)
-    spawned = cairn("spawn", str(task_id), "--wait")
-    assert spawned.returncode == 0, spawned.stdout + spawned.stderr
-    return task_id
 
 
 def test_reject_keeps_a_commit_made_on_the_branch_during_review(cairn, repo, home):

@@ -27,7 +27,7 @@ from cairn.core.model import Rejected, Review, Work
 from cairn.errors import OperationFailed, WrongState
 from cairn.land.guards import ready_to_restore
 from cairn.state.store import Store
-from cairn.vcs.git import git
+from cairn.vcs.git import commit_of, git
 from cairn.vcs.worktrees import branch_commit
 
 
@@ -87,7 +87,7 @@ def restore(store: Store, settings: Any, task_id: int) -> Review:
 
 def _trashed_commit(root: Path, task_id: int, ref: str | None, recorded: str | None) -> str:
     """The commit ``ref`` keeps for the task, if it is still the one its reject recorded."""
-    commit = git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False) if ref else ""
+    commit = commit_of(root, ref) if ref else None
     if not commit:
         raise OperationFailed(
             f"the work of task {task_id} is gone from {ref}: gc expired it",

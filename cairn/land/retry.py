@@ -75,10 +75,10 @@ def attempts(store: Store, task_id: int) -> int:
 
 def _surviving_ref(root: Any, branch_ref: str, task_id: int) -> str | None:
     """The task's branch, or where gc archived it once the branch is gone."""
-    from cairn.vcs.git import git_ok
+    from cairn.vcs.git import commit_of
 
     for ref in (branch_ref, f"refs/cairn/archive/{task_id}"):
-        if git_ok(root, "rev-parse", "--verify", "--quiet", ref):
+        if commit_of(root, ref) is not None:
             return ref
     return None
 

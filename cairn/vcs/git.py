@@ -102,3 +102,11 @@ def git_ok(cwd: Path | str, *args: str, env: dict[str, str] | None = None) -> bo
     return (
         subprocess.run(["git", *args], cwd=cwd, capture_output=True, env=git_env(env)).returncode == 0
     )
+
+
+def commit_of(cwd: Path | str, revision: str) -> str | None:
+    """The commit ``revision`` names (a branch, ref, tag or sha), or None if it names none."""
+    try:
+        return git(cwd, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}") or None
+    except GitError:
+        return None

@@ -56,17 +56,17 @@ def check_revision(current: Any, revision: str) -> str:
 
     if uses_jj(current):
         return _check_jj_revision(current.root, revision)
-    from cairn.vcs.git import GitError, git
+    from cairn.vcs.git import commit_of
 
     if revision.startswith("-"):
         raise UsageError(f"--base {revision!r} is not a revision")
-    try:
-        return git(current.root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
-    except GitError:
+    commit = commit_of(current.root, revision)
+    if commit is None:
         raise UsageError(
             f"--base {revision!r} names no commit in {current.root}",
             hint="give a branch, tag or commit that `git rev-parse` knows",
-        ) from None
+        )
+    return commit
 
 
 def _check_jj_revision(root: Path, revision: str) -> str:

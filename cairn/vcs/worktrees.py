@@ -101,9 +101,6 @@ def is_ancestor(root: Path, older: str, newer: str) -> bool:
 
 
 def branch_commit(root: Path, branch: str) -> str | None:
-    from cairn.vcs.git import GitError
+    from cairn.vcs.git import commit_of
 
-    try:
-        return git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
-    except GitError:
-        return None
+    return commit_of(root, f"refs/heads/{branch}")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cairn.core.model import DiffStat, Task, Work
 from cairn.errors import OperationFailed
-from cairn.vcs.git import GitError, git, git_ok
+from cairn.vcs.git import GitError, commit_of, git, git_ok
 from cairn.vcs.worktrees import branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, worktree_with_branch
 from cairn.workspaces.base import Proposal, branch_name
 from cairn.workspaces.pool import claim
@@ -43,13 +43,13 @@ class GitWorkspaces:
     def resolve_base(self, task: Task) -> str:
         """The commit a new workspace starts from: --continue's branch, --base, else the target's tip."""
         revision = task.continue_from or task.base or (f"refs/heads/{task.target}" if task.target else "HEAD")
-        try:
-            return git(self.root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
-        except GitError:
+        commit = commit_of(self.root, revision)
+        if commit is None:
             raise OperationFailed(
                 f"task {task.id}: cannot start from {revision!r}: no such commit in {self.root}",
                 hint="queue it again with --base naming a branch or commit that exists",
-            ) from None
+            )
+        return commit
 
     def create(self, task: Task, path: Path) -> Work:
         base = self.resolve_base(task)
