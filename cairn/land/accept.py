@@ -40,7 +40,7 @@ from cairn.land.guards import ready_to_land
 from cairn.notify import notify
 from cairn.state import lock
 from cairn.state.store import Store
-from cairn.vcs.git import GitError, git, git_ok
+from cairn.vcs.git import GitError, git, git_ok, identity_env
 from cairn.vcs.worktrees import (
     branch_commit, changed_paths, checked_out_ref, dirty_paths, is_ancestor, rebase_in_progress, rebasing_worktree,
     worktree_with_branch,
@@ -202,7 +202,7 @@ class _Landing:
         workspace = Path(self.work.workspace)
         self.say(f"rebasing {self.work.branch} onto {self.target} ({self.tip[:12]})")
         try:
-            git(workspace, "rebase", "--quiet", self.tip, env=_identity_env(workspace))
+            git(workspace, "rebase", "--quiet", self.tip, env=identity_env(workspace))
         except GitError as error:
             # A conflict stops the rebase with unmerged paths; anything else
             # (a hook, a lock, a broken repository) is git's own story to tell.
@@ -225,11 +225,11 @@ class _Landing:
             raise Conflict(self.task.id, self.target, [p for p in lines[1:] if p])
         tree = lines[0]
         message = f"Merge Cairn task {self.task.id}: {self.task.title}\n"
-        return git(self.root, "commit-tree", tree, "-p", self.tip, "-p", self.head, "-m", message, env=_identity_env(self.root))
+        return git(self.root, "commit-tree", tree, "-p", self.tip, "-p", self.head, "-m", message, env=identity_env(self.root))
 
     def _squash(self, rebased: str) -> str:
         message = commit_message(self.task.id, self.task.title)
-        return git(self.root, "commit-tree", f"{rebased}^{{tree}}", "-p", self.tip, "-m", message, env=_identity_env(self.root))
+        return git(self.root, "commit-tree", f"{rebased}^{{tree}}", "-p", self.tip, "-m", message, env=identity_env(self.root))
 
     def _checks(self, commit: str) -> None:
         config = self.settings.config.checks
@@ -328,11 +328,6 @@ def _uninterrupted() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous)
 
-
-def _identity_env(path: Path) -> dict[str, str] | None:
-    if git_ok(path, "config", "user.email"):
-        return None
-    return {"GIT_AUTHOR_NAME": "Cairn", "GIT_AUTHOR_EMAIL": "cairn@localhost", "GIT_COMMITTER_NAME": "Cairn", "GIT_COMMITTER_EMAIL": "cairn@localhost"}
 
 
 def _clean_up(landing: _Landing, *, delete_branch: bool) -> None:

@@ -110,3 +110,18 @@ def commit_of(cwd: Path | str, revision: str) -> str | None:
         return git(cwd, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}") or None
     except GitError:
         return None
+
+
+#: For commits Cairn makes when the user has no git identity configured at all.
+_FALLBACK_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Cairn",
+    "GIT_AUTHOR_EMAIL": "cairn@localhost",
+    "GIT_COMMITTER_NAME": "Cairn",
+    "GIT_COMMITTER_EMAIL": "cairn@localhost",
+}
+
+
+def identity_env(cwd: Path | str) -> dict[str, str] | None:
+    """Extra environment so a commit made in ``cwd`` has an author: None when
+    the user's own identity is configured (theirs is used)."""
+    return None if git_ok(cwd, "config", "user.email") else _FALLBACK_IDENTITY

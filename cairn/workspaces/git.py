@@ -20,19 +20,10 @@ from pathlib import Path
 
 from cairn.core.model import DiffStat, Task, Work
 from cairn.errors import OperationFailed
-from cairn.vcs.git import GitError, commit_of, git, git_ok
+from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
 from cairn.vcs.worktrees import branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, worktree_with_branch
 from cairn.workspaces.base import Proposal, branch_name
 from cairn.workspaces.pool import claim
-
-#: Used only when the user has no git identity configured at all.
-_FALLBACK_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Cairn",
-    "GIT_AUTHOR_EMAIL": "cairn@localhost",
-    "GIT_COMMITTER_NAME": "Cairn",
-    "GIT_COMMITTER_EMAIL": "cairn@localhost",
-}
-
 
 class GitWorkspaces:
     def __init__(self, root: Path, keep_out: list[str] | None = None) -> None:
@@ -76,12 +67,8 @@ class GitWorkspaces:
             raise OperationFailed(f"the workspace {path} is gone; nothing left there to commit")
         git(path, "add", "-A", "--", ".", *(f":(exclude,glob){p}" for p in exclude or []))
         if not git_ok(path, "diff", "--cached", "--quiet"):
-            git(path, "commit", "--quiet", "--no-verify", "-m", message, env=self._identity(path))
+            git(path, "commit", "--quiet", "--no-verify", "-m", message, env=identity_env(path))
         return replace(work, head_commit=git(path, "rev-parse", "HEAD"))
-
-    def _identity(self, path: Path) -> dict[str, str] | None:
-        has_identity = git_ok(path, "config", "user.email")
-        return None if has_identity else _FALLBACK_IDENTITY
 
     def proposal(self, work: Work) -> Proposal:
         head = work.head_commit or git(self.root, "rev-parse", work.branch)
@@ -140,7 +127,7 @@ class GitWorkspaces:
             path = Path(work.workspace)
             git(path, "add", "-A", "--", ".", *(f":(exclude,glob){p}" for p in self.keep_out))
             message = f"Edits made in the workspace during review (Cairn task {work.branch.rsplit('/', 1)[-1]})\n"
-            git(path, "commit", "--quiet", "--no-verify", "-m", message, env=self._identity(path))
+            git(path, "commit", "--quiet", "--no-verify", "-m", message, env=identity_env(path))
         return replace(work, head_commit=self.tip(work))
 
     def remove(self, work: Work) -> Work:
