@@ -72,7 +72,7 @@ class _Lander:
 
     def cairn(self, moved: bool) -> float:
         from cairn.core.model import DiffStat, Queued, Review, Running, Task
-        from cairn.workspaces.git import GitWorkspaces
+        from cairn.backends.git import GitBackend as GitWorkspaces
 
         now = time.time()
         task = self.store.create_task(

@@ -47,7 +47,7 @@ def rows(world: World) -> list[Row]:
 
 
 def _cairn_latency(world: World, name: str, pool: int, samples: int) -> Figures:
-    from cairn.workspaces.pool import Pool
+    from cairn.backends.git.pool import Pool
 
     repo = world.repo(name)
     home = world.home(name, repo, config(pool))

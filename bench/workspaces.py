@@ -37,8 +37,8 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 def rows(world: World) -> list[Row]:
     from cairn.core.model import Task
-    from cairn.workspaces.git import GitWorkspaces
-    from cairn.workspaces.pool import Pool
+    from cairn.backends.git import GitBackend as GitWorkspaces
+    from cairn.backends.git.pool import Pool
 
     repo = world.repo("big")
     files = world.scale.big_files

@@ -1,7 +1,7 @@
 """The warm workspace pool: a new task takes a ready worktree at the target's tip.
 
 Real git, real runners (`cairn spawn`), the real scheduler; the pool lives in
-``$CAIRN_HOME/pool`` (cairn/workspaces/pool.py).
+``$CAIRN_HOME/pool`` (cairn/backends/git/pool.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from conftest import git, state_of
 
-from cairn.workspaces.pool import Pool, is_pool_path
+from cairn.backends.git.pool import Pool, is_pool_path
 
 
 def pool_on(cairn, home: Path, size: int = 2) -> None:
@@ -25,7 +25,7 @@ def pool_on(cairn, home: Path, size: int = 2) -> None:
 
 def pool_command(home: Path, verb: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [sys.executable, "-m", "cairn.workspaces.pool", verb, str(home)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "cairn.backends.git.pool", verb, str(home)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
     return done

@@ -1,8 +1,9 @@
 """``cairn diff ID [--stat | --name-only]``: read an agent's proposal against the current target.
 
-git shows it, so the pager and colour follow the user's git settings on a
-terminal, and it is plain text when piped.  A jj task's change is shown by
-jj in git's format (``jj diff -r``), through Cairn's jj wrapper.
+The task's backend says how (cairn/backends/): git shows a git task's branch,
+so the pager and colour follow the user's git settings on a terminal, and it
+is plain text when piped; a jj task's change is shown by jj in git's format
+(``jj diff -r``).  Once only the recorded preview is left, that is shown.
 """
 
 from __future__ import annotations
@@ -28,29 +29,21 @@ def command(task_id: int, form: str | None) -> None:
     work = getattr(state, "work", None) or getattr(getattr(state, "previous", None), "work", None)
     if work is None:
         raise WrongState(f"task {task_id} is {state.state}: it has no proposal to show yet")
-    if work.backend == "jj" and state.state != "accepted":
-        from cairn.land.jj_land import proposal_text
+    from cairn.backends import backend_for
 
-        sys.stdout.write(proposal_text(current, work, form))
+    view = backend_for(current, work).diff_view(work, state, task.target, form)
+    if view.text is not None:
+        sys.stdout.write(view.text)
         return
-    from cairn.vcs.worktrees import branch_commit
-
-    root = current.root
-    head = branch_commit(root, work.branch) if state.state in ("review", "failed", "cancelled", "running") else None
-    if state.state == "rejected":
-        head = getattr(state, "trash_ref", None)
-    if head is None:
+    if view.argv is None:
         # Landed or gone: the proposal as it was recorded.
         path = current.layout.preview_diff(task_id)
         if not path.exists():
             raise WrongState(f"task {task_id} is {state.state} and its proposal is no longer kept")
         sys.stdout.write(path.read_text())
         return
-    target = task.target if task.target and branch_commit(root, task.target) else None
-    span = f"{target}...{head}" if target else f"{work.base_commit}..{head}"
-    argv = ["git", "-C", str(root), "diff", *([form] if form else []), span, "--"]
     sys.stdout.flush()
-    os.execvp("git", argv)
+    os.execvp(view.argv[0], view.argv)
 
 
 main = entrypoint(command, "diff")

@@ -19,17 +19,12 @@ from cairn.errors import UsageError
 @json_option
 def command(dry_run: bool, as_json: bool) -> None:
     current = settings()
-    from cairn.workspaces.select import uses_jj
+    if current.root is None:
+        raise UsageError(f"{current.home} is not a jj repository: jj-sync has nothing to do", hint="it serves repositories where Cairn makes jj workspaces")
+    from cairn.backends import backend_for
 
-    if current.root is None or not uses_jj(current):
-        raise UsageError(f"{current.root or current.home} is not a jj repository: jj-sync has nothing to do", hint="it serves repositories where Cairn makes jj workspaces")
-    store = store_for(current)
-    if not store.exists():
-        actions = []
-    else:
-        from cairn.land.jj_sync import sync
-
-        actions = sync(store, current, dry_run=dry_run)
+    backend = backend_for(current)
+    actions = backend.sync(store_for(current), current, dry_run=dry_run)
     if as_json:
         print_json([{"task": a.task_id, "action": a.kind, "message": a.message, "hint": a.hint, **a.data} for a in actions])
         return

@@ -54,9 +54,11 @@ def command(
         if not store.has_task(dependency):
             raise NoSuchTask(dependency, hint="--after names a task that must exist; `cairn status` lists them")
     if base is not None:
-        from cairn.vcs.revisions import check_revision
+        if current.root is None:
+            raise UsageError("--base needs a repository; run Cairn inside one")
+        from cairn.backends import backend_for
 
-        check_revision(current, base)
+        backend_for(current).check_base(base)
     store.ensure(current.root)
     target = _current_branch(current.root)
 

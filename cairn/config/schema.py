@@ -136,7 +136,7 @@ class NotifyConfig:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PoolConfig:
     __pydantic_config__ = _STRICT_KEYS
-    #: Worktrees kept ready at the target's tip under ``$CAIRN_HOME/pool`` (cairn/workspaces/pool.py); 0: no pool.
+    #: Worktrees kept ready at the target's tip under ``$CAIRN_HOME/pool`` (cairn/backends/git/pool.py); 0: no pool.
     size: Count = 0
 
 

@@ -25,10 +25,6 @@ from cairn.state import atomic
 from cairn.state.store import Store
 
 
-def commit_message(task_id: int, title: str) -> str:
-    return f"{title}\n\nCairn task {task_id}\n"
-
-
 def read_outcome(store: Store, task_id: int) -> Outcome | None:
     try:
         return codec.decode(Outcome, json.loads(store.layout.exit_file(task_id).read_bytes()))
@@ -77,13 +73,12 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
 
             # Queued before this task leaves running, so no one ever sees the
             # crew idle between the two rounds.
-            superseded = auto_retry(store, settings, task, work, log)
-            if superseded is not None:
+            retried = auto_retry(store, settings, task, work, log)
+            if retried is not None:
                 from cairn.core.model import Rejected
-                from cairn.land.reject import trash_ref
 
-                kept = trash_ref(task_id) if work.backend != "jj" else None  # jj: the abandoning operation, below
-                new = Rejected(since=time.time(), reason=f"superseded by task {superseded} after review", trash_ref=kept, previous=new)  # type: ignore[arg-type]
+                superseded, kept = retried
+                new = Rejected(since=time.time(), reason=f"superseded by task {superseded} after review", trash_ref=kept.trash_ref, previous=new)  # type: ignore[arg-type]
         if recovering:
             store.write_state(task_id, new)
     if not recovering:
@@ -100,24 +95,10 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
     if isinstance(new, Review) and changed.files == 0:
         store.journal("no-changes", task=task_id)
     notify(settings, task_id, new.state, task.title)
-    if superseded is not None and work is not None and work.backend == "jj":
-        from cairn.land.jj_land import discard_superseded
+    if superseded is not None and work is not None:
+        from cairn.land.reject import discard_superseded
 
-        discard_superseded(store, settings, task_id, work)
-    elif superseded is not None and work is not None:
-        from cairn.workspaces.select import workspaces_for
-        from cairn.vcs.git import git
-
-        from cairn.land.reject import trash_ref
-
-        try:
-            backend = workspaces_for(settings, work)
-            kept = backend.remove(work)  # edits left in the workspace are committed first
-            git(settings.root, "update-ref", "-m", f"cairn review {task_id}", trash_ref(task_id), kept.head_commit)
-            backend.delete_branch(kept, kept.head_commit)
-        except CairnError as error:
-            # The retry goes ahead; the superseded workspace stays for gc or the user.
-            _log(log, f"kept the superseded workspace: {error}")
+        discard_superseded(store, settings, task_id, work, log)  # the one reject path: trash, record, after
     return new.state
 
 
@@ -146,11 +127,11 @@ def _checks(store: Store, settings: Any, task_id: int, work: Work, log: Any) -> 
 
 def _restore_workspace(settings: Any, work: Work) -> None:
     """Checks and reviewers may leave files behind; the workspace goes back to the committed work."""
-    from cairn.workspaces.select import workspaces_for
+    from cairn.backends import backend_for
 
     try:
         bootstrap = settings.config.bootstrap
-        workspaces_for(settings, work).reset(work, keep=[*bootstrap.copy, *bootstrap.symlink])
+        backend_for(settings, work).reset(work, keep=[*bootstrap.copy, *bootstrap.symlink])
     except CairnError:
         pass
 
@@ -161,9 +142,10 @@ def _save_work(
     """Commit and describe the work; never raises for a missing workspace."""
     if work is None:
         return None, DiffStat(), None
-    from cairn.workspaces.select import workspaces_for
+    from cairn.backends import backend_for
+    from cairn.backends.base import commit_message
 
-    backend = workspaces_for(settings, work)
+    backend = backend_for(settings, work)
     bootstrap = settings.config.bootstrap
     try:
         work = backend.commit(work, commit_message(task_id, title), exclude=[*bootstrap.copy, *bootstrap.symlink])

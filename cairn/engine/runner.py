@@ -138,8 +138,8 @@ class Runner:
 
     def _prepare(self) -> tuple[list[str], dict[str, str], Path, str | None]:
         from cairn.agents.launch import agent_environment, render_argv
-        from cairn.workspaces.bootstrap import bootstrap
-        from cairn.workspaces.select import workspaces_for
+        from cairn.backends import backend_for
+        from cairn.engine.bootstrap import bootstrap
 
         task = self.store.read_task(self.task_id)
         profile = self.settings.config.agents.get(task.agent)
@@ -147,7 +147,7 @@ class Runner:
             raise CairnError(f"agent profile {task.agent!r} is no longer configured")
         path = self.settings.workspace_dir / str(self.task_id)
         self._say(f"task {self.task_id}: {task.title}")
-        work = workspaces_for(self.settings).create(task, path)
+        work = backend_for(self.settings).create(task, path)
         path = Path(work.workspace)  # a backend may place it elsewhere (jj: outside the repository's tree)
         self.store.update(self.task_id, lambda s: replace(s, work=work))  # type: ignore[arg-type]
         self._say(f"workspace {path} on {work.branch} from {work.base_commit[:12]}")
@@ -368,8 +368,8 @@ def _standby(home: Path) -> int | None:
     import cairn.config.load  # noqa: F401
     import cairn.config.schema  # noqa: F401
     import cairn.core.model  # noqa: F401
-    import cairn.workspaces.bootstrap  # noqa: F401
-    import cairn.workspaces.select  # noqa: F401
+    import cairn.backends  # noqa: F401
+    import cairn.engine.bootstrap  # noqa: F401
 
     line = sys.stdin.readline()
     if not line.strip().isdigit():

@@ -23,11 +23,10 @@ from cairn.core.schedule import plan
 from cairn.core.summary import Summary
 from cairn.engine.launch import launch
 from cairn.engine.recovery import recover, runner_alive
-from cairn.errors import OperationFailed, WrongState
+from cairn.errors import CairnError, OperationFailed, WrongState
 from cairn.state import atomic, lock
 from cairn.state.scheduler_info import running_scheduler
 from cairn.state.store import Store
-from cairn.workspaces.pool import top_up_soon
 
 #: Without inotify: how often to look.  With it: a safety net only.
 POLL = 1.0
@@ -89,8 +88,8 @@ class Scheduler:
                     self.say(f"error while looking at the tasks: {type(error).__name__}: {error}; looking again shortly")
                     idle = False
                     self.wake.wait(POLL)
-                # The warm pool, when configured: a detached refill if it runs short or stale.
-                top_up_soon(self.settings)
+                # Workspaces made ahead (git's warm pool, when configured): never fails a turn.
+                self._top_up()
                 if self.until_idle and idle:
                     break
                 self.wake.wait(SAFETY_RESCAN if observer else POLL)
@@ -101,6 +100,15 @@ class Scheduler:
             self.store.journal("scheduler-stopped", pid=os.getpid())
             os.close(fd)
         return 0
+
+    def _top_up(self) -> None:
+        """The backend of new work prepares workspaces ahead, if it does; a problem waits for the next turn."""
+        from cairn.backends import backend_for
+
+        try:
+            backend_for(self.settings).top_up(self.settings)
+        except CairnError:
+            pass
 
     def _on_signal(self, number: int, _frame: Any) -> None:
         self.stopping = True

@@ -31,8 +31,9 @@ from cairn.core.gc import (
 )
 from cairn.core.model import Rejected, State
 from cairn.errors import CairnError
-from cairn.gc import disk
-from cairn.gc import jj as jj_gc
+from cairn.backends import disk
+from cairn.backends.jj import gc as jj_gc
+from cairn.state.gc_record import read_record
 from cairn.state.lock import is_held
 from cairn.state.store import Store
 from cairn.vcs.git import git
@@ -223,16 +224,6 @@ def _starts_from(store: Store, task_id: int) -> list[str]:
 def _trash_expired(store: Store, task_id: int) -> bool:
     """A jj task's trash expires by a record in its gc.json, not by a deleted ref."""
     return read_record(store.layout.gc_record(task_id)).trash is not None
-
-
-def read_record(path: Path) -> GcRecord:
-    """``tasks/<id>/gc.json``; an empty record when there is none or it cannot be read."""
-    import json
-
-    try:
-        return codec.decode(GcRecord, json.loads(path.read_bytes()))
-    except (OSError, ValueError, codec.DecodeError):
-        return GcRecord()
 
 
 def _work_of(state: State) -> Any:

@@ -5,7 +5,7 @@ Order and checks are what keep work safe:
    be in the state it was planned in, its runner gone, and one last
    ``git status`` must show nothing uncommitted right before the directory
    goes; a jj workspace is snapshotted, what only it holds bookmarked, then
-   forgotten (cairn/gc/jj.py);
+   forgotten (cairn/backends/jj/gc.py);
 2. ``git worktree prune``, then a fresh look at which branches are still
    checked out anywhere (a workspace that stayed keeps its branch);
 3. branches in one ``git update-ref`` transaction: each archive ref is
@@ -40,9 +40,10 @@ from cairn.core.gc import (
     RotateJournal, tally, workspace_label,
 )
 from cairn.errors import CairnError
-from cairn.gc import disk
-from cairn.gc import jj as jj_gc
-from cairn.gc.collect import WORKERS, SEGMENT_PREFIX, is_git, read_record, read_repository, unsaved_work
+from cairn.backends import disk
+from cairn.backends.jj import gc as jj_gc
+from cairn.gc.collect import WORKERS, SEGMENT_PREFIX, is_git, read_repository, unsaved_work
+from cairn.state.gc_record import read_record
 from cairn.state import atomic
 from cairn.state.lock import LockTimeout, is_held
 from cairn.state.store import Store
@@ -78,8 +79,6 @@ class Context:
     #: What bootstrap copies or links into a workspace: never part of the work.
     exclude: list[str]
     stopping: Callable[[], bool] = lambda: False
-    #: The bootstrap configuration, for jj workspaces (their snapshots leave its files untracked).
-    bootstrap: Any = None
     #: Keep no copies: a jj workspace goes without bookmarking what only it holds.
     purge: bool = False
 
@@ -152,7 +151,7 @@ def _remove_checked(action: RemoveWorkspace, context: Context) -> Outcome:
     if action.end_processes:
         disk.end_processes(action.end_processes, action.path)
     if action.jj_workspace is not None:
-        return jj_gc.remove_workspace(context.root, action, bootstrap=context.bootstrap, purge=context.purge)
+        return jj_gc.remove_workspace(context.root, action, untracked=context.exclude, purge=context.purge)
     freed, problem = _remove_worktree(action, context)
     return freed, problem, []
 

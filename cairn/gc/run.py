@@ -95,7 +95,7 @@ def _run(store: Store, settings: Any, options: Options, stopping: Callable[[], b
     if options.dry_run:
         freed = sum(a.bytes for a in chosen.actions if isinstance(a, (RemoveWorkspace, DropLog)))
         return Report(dry_run=True, done=list(chosen.actions), notes=list(chosen.notes), bytes_freed=freed)
-    report = perform(chosen, facts, Context(store, settings.root, exclude, stopping, bootstrap=bootstrap, purge=policy.purge))
+    report = perform(chosen, facts, Context(store, settings.root, exclude, stopping, purge=policy.purge))
     store.journal("gc-run", **report.counts(), skipped=sum(1 for n in report.notes if n.kind == "skipped"))
     return report
 

@@ -7,18 +7,23 @@ A retry of a task still in review supersedes it: the old attempt is rejected
 from __future__ import annotations
 
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from cairn.backends import backend_for
 from cairn.core.lifecycle import wrong_state_message
 from cairn.core.model import Queued, Task
 from cairn.core.retry import retry_prompt
 from cairn.errors import OperationFailed, WrongState
 from cairn.state.store import Store
 
+if TYPE_CHECKING:
+    from cairn.config.load import Settings
+
 RETRYABLE = ("review", "failed", "rejected", "cancelled")
 
 
-def retry(store: Store, settings: Any, task_id: int, *, feedback: str | None, continuing: bool, agent: str | None = None) -> Task:
+def retry(store: Store, settings: Settings, task_id: int, *, feedback: str | None, continuing: bool, agent: str | None = None) -> Task:
     original = store.read_task(task_id)
     state = store.read_state(task_id)
     if state.state not in RETRYABLE:
@@ -32,9 +37,8 @@ def retry(store: Store, settings: Any, task_id: int, *, feedback: str | None, co
         state = reject(store, settings, task_id, "superseded by a retry")
     start_from = None
     if continuing:
-        start_from = _work_ref(state, task_id)
-        if start_from is not None and start_from.startswith("refs/heads/"):
-            start_from = _surviving_ref(settings.root, start_from, task_id)
+        work = getattr(state, "work", None) or getattr(getattr(state, "previous", None), "work", None)
+        start_from = backend_for(settings, work).continue_from(task_id, state) if work is not None else None
         if start_from is None:
             raise OperationFailed(f"task {task_id} left no work to continue from", hint="retry without --continue")
     return queue_retry(store, original, feedback=feedback, start_from=start_from, stat=stat, diff=diff, agent=agent)
@@ -73,28 +77,7 @@ def attempts(store: Store, task_id: int) -> int:
     return count
 
 
-def _surviving_ref(root: Any, branch_ref: str, task_id: int) -> str | None:
-    """The task's branch, or where gc archived it once the branch is gone."""
-    from cairn.vcs.git import commit_of
-
-    for ref in (branch_ref, f"refs/cairn/archive/{task_id}"):
-        if commit_of(root, ref) is not None:
-            return ref
-    return None
-
-
-def _work_ref(state: Any, task_id: int) -> str | None:
-    work = getattr(state, "work", None) or getattr(getattr(state, "previous", None), "work", None)
-    if work is not None and work.backend == "jj":
-        # The commit id: a rejected change is hidden, not gone, and jj still finds it by id.
-        return work.head_commit
-    if getattr(state, "trash_ref", None):
-        return state.trash_ref
-    work = getattr(state, "work", None)
-    return f"refs/heads/{work.branch}" if work is not None else None
-
-
-def _read(path: Any) -> str:
+def _read(path: Path) -> str:
     try:
         return path.read_text()
     except OSError:

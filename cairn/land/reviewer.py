@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn.agents import children
+from cairn.backends.base import Trashed
 from cairn.core.model import Task, Work
 from cairn.state.store import Store
 
@@ -75,29 +76,25 @@ def review(store: Store, settings: Any, task: Task, work: Work, log: Any) -> str
     return verdict
 
 
-def auto_retry(store: Store, settings: Any, task: Task, work: Work, log: Any) -> int | None:
+def auto_retry(store: Store, settings: Any, task: Task, work: Work, log: Any) -> tuple[int, Trashed] | None:
     """Queue the next round when the rounds allow: the retry starts from this
-    attempt's work, kept under its trash ref.  The new task's id, or None."""
-    from cairn.land.reject import trash_ref
+    attempt's work, kept by its backend until gc.  The new task's id and
+    where this attempt's work is kept (it is superseded), or None."""
+    from cairn.backends import backend_for
     from cairn.land.retry import attempts, queue_retry
-    from cairn.vcs.git import git
 
     rounds = settings.config.reviewer.auto_retry
     if attempts(store, task.id) > rounds:
         if rounds:
             _say(log, f"the reviewer asked for changes; {rounds} automatic retries used, a human decides now")
         return None
-    if work.backend == "jj":
-        ref = work.head_commit  # jj keeps the commit findable by id once the change is abandoned
-    else:
-        ref = trash_ref(task.id)
-        git(settings.root, "update-ref", "-m", f"cairn review {task.id}", ref, work.head_commit or work.branch)
+    ref, kept = backend_for(settings, work).keep_for_retry(task.id, work)
     layout = store.layout
     feedback = "A reviewer requested changes:\n\n" + _read(layout.review_file(task.id))
     new = queue_retry(store, task, feedback=feedback, start_from=ref, stat=_read(layout.preview_stat(task.id)), diff=_read(layout.preview_diff(task.id)))
     store.journal("auto-retry", task=task.id, retry=new.id)
     _say(log, f"the reviewer asked for changes: retry queued as task {new.id}")
-    return new.id
+    return new.id, kept
 
 
 def _read(path: Path) -> str:

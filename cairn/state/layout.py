@@ -153,7 +153,7 @@ class Layout:
         """Every name Cairn may put at the top of the directory (and
         ``config.toml``, which a user may write before the first command)."""
         files = (self.meta, self.gitignore, self.config_file, self.events, self.next_id, self.scheduler_info)
-        # "pool": the warm worktrees of cairn/workspaces/pool.py.
+        # "pool": the warm worktrees of cairn/backends/git/pool.py.
         return frozenset([*(p.name for p in (*files, *self.directories())), "pool"])
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from cairn.errors import UsageError
 
 
 def current_branch(root: Path, cwd: Path | None = None) -> str | None:
@@ -46,36 +43,3 @@ def git_dir_of(worktree: Path) -> Path:
         if pointer.startswith("gitdir:"):
             return worktree / pointer.removeprefix("gitdir:").strip()
     return dot_git
-
-
-def check_revision(current: Any, revision: str) -> str:
-    """The commit ``revision`` names in the user's repository, or a UsageError."""
-    if current.root is None:
-        raise UsageError("--base needs a repository; run Cairn inside one")
-    from cairn.workspaces.select import uses_jj
-
-    if uses_jj(current):
-        return _check_jj_revision(current.root, revision)
-    from cairn.vcs.git import commit_of
-
-    if revision.startswith("-"):
-        raise UsageError(f"--base {revision!r} is not a revision")
-    commit = commit_of(current.root, revision)
-    if commit is None:
-        raise UsageError(
-            f"--base {revision!r} names no commit in {current.root}",
-            hint="give a branch, tag or commit that `git rev-parse` knows",
-        )
-    return commit
-
-
-def _check_jj_revision(root: Path, revision: str) -> str:
-    from cairn.vcs.jj import JjError, records
-
-    try:
-        found = records(root, revision, {"commit_id": "commit_id"})
-    except JjError as error:
-        raise UsageError(f"--base {revision!r}: {error}", hint="give a bookmark, change or revset that `jj log -r` knows") from None
-    if len(found) != 1:
-        raise UsageError(f"--base {revision!r} names {len(found)} commits; a workspace starts from one")
-    return str(found[0]["commit_id"])

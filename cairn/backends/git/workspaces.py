@@ -22,8 +22,9 @@ from cairn.core.model import DiffStat, Task, Work
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
 from cairn.vcs.worktrees import branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, worktree_with_branch
-from cairn.workspaces.base import Proposal, branch_name
-from cairn.workspaces.pool import claim
+from cairn.backends.base import Proposal, branch_name
+from cairn.backends.git.pool import claim
+
 
 class GitWorkspaces:
     def __init__(self, root: Path, keep_out: list[str] | None = None) -> None:

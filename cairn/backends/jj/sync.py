@@ -12,7 +12,7 @@ jj users rewrite history by hand, and that is fine: this notices it.
   divergent changes and stale workspaces with what to do.
 
 Idempotent: a second run finds nothing to do and repeats only the reports.
-A running task's change is never rewritten (see cairn/land/jj_land.py); it
+A running task's change is never rewritten (see cairn/backends/jj/landing.py); it
 is only looked at.  The whole sync holds ``locks/accept.lock``, so it never
 mistakes an accept in progress (or one being undone) for a hand-made change.
 """
@@ -29,7 +29,8 @@ from cairn.errors import CairnError, OperationFailed
 from cairn.state import lock
 from cairn.state.store import Store
 from cairn.vcs.jj import JjError, evolution, jj, operation_mentioning, records
-from cairn.workspaces.jj import JjWorkspaces, description_for, divergent_hint, divergent_message, task_message
+from cairn.backends.jj.landing import refuse_if_agents_below
+from cairn.backends.jj.workspaces import JjWorkspaces, description_for, divergent_hint, divergent_message, task_message
 
 #: How many of the newest visible commits are searched for a squashed change.
 SEARCH_DEPTH = 50
@@ -219,8 +220,6 @@ def apply(store: Store, settings: Any, action: Action) -> Action:
 
 
 def _describe(store: Store, settings: Any, action: Action) -> None:
-    from cairn.land.jj_land import refuse_if_agents_below
-
     root = settings.root
     commit = action.data["commit_id"]
     refuse_if_agents_below(store, root, f"commit_id({commit})", action.task_id)
@@ -270,4 +269,4 @@ def _move_rejected(store: Store, settings: Any, action: Action) -> None:
 
 def _forget_workspace(settings: Any, work: Work | None) -> None:
     if work is not None:
-        JjWorkspaces(settings.root, settings.config.bootstrap).remove(work)
+        JjWorkspaces(settings.root, [*settings.config.bootstrap.copy, *settings.config.bootstrap.symlink]).remove(work)

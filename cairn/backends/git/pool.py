@@ -21,7 +21,7 @@ Who does what:
   worktree as if there were no pool.  The pool never fails a task.
 - the scheduler, after each turn, calls ``top_up_soon``: a listdir and a few
   stats; when the pool is short, stale (the target moved) or disabled with
-  entries left, it starts ``python -m cairn.workspaces.pool refill HOME``,
+  entries left, it starts ``python -m cairn.backends.git.pool refill HOME``,
   detached, at low priority.  The scheduler and not the runner, because a
   runner is a child subreaper that stops every process it leaves behind: a
   refill it started would die with it.
@@ -39,7 +39,7 @@ claim never waits for a checkout.
 Invariants: a name under pool/ without a leading dot is a registered worktree
 of the repository, detached at the commit it names, with no changes; entries
 change names only under ``lock``.  pool/ belongs to the pool: gc leaves it
-alone, and ``python -m cairn.workspaces.pool drain`` (or ``size = 0`` with a
+alone, and ``python -m cairn.backends.git.pool drain`` (or ``size = 0`` with a
 scheduler running) empties it.  The pool and the workspaces must be on one
 filesystem, since claiming is a rename.  The entries show in ``git worktree
 list`` as detached worktrees under the state directory.
@@ -359,7 +359,7 @@ def top_up_soon(settings: Any) -> bool:
         pool.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(pool.dir / "refill.log", "wb") as log:
             _refiller = subprocess.Popen(
-                [sys.executable, "-m", "cairn.workspaces.pool", "refill", str(home)],
+                [sys.executable, "-m", "cairn.backends.git.pool", "refill", str(home)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, cwd=home,
             )
@@ -370,10 +370,10 @@ def top_up_soon(settings: Any) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m cairn.workspaces.pool refill|drain|list [HOME]``."""
+    """``python -m cairn.backends.git.pool refill|drain|list [HOME]``."""
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] not in ("refill", "drain", "list"):
-        print("usage: python -m cairn.workspaces.pool refill|drain|list [CAIRN_HOME]", file=sys.stderr)
+        print("usage: python -m cairn.backends.git.pool refill|drain|list [CAIRN_HOME]", file=sys.stderr)
         return 2
     if len(args) > 1:
         os.environ["CAIRN_HOME"] = args[1]

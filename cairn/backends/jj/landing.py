@@ -1,6 +1,6 @@
-"""Accept, reject and restore for tasks whose work is a jj change.
+"""Landing, rejecting and restoring a task whose work is a jj change.
 
-Accept (one at a time per repository, under ``locks/accept.lock`` and the
+Landing (the caller, cairn/land/accept.py, holds ``locks/accept.lock`` and the
 task's lock):
 
 1. snapshot the task's workspace, so last touches made there land too, and
@@ -12,7 +12,7 @@ task's lock):
    without a target, ``-B @``: just below the user's working copy);
 4. after every rewrite, look for conflicts jj recorded in what was
    rewritten: new ones are reported with their paths and undone;
-5. run the checks in the task's workspace on exactly that commit;
+5. the checks gate, in the task's workspace, on exactly that commit;
 6. squash (default) into the destination, or move the target bookmark;
 7. bring the default workspace's files up to date (``update-stale``).
 
@@ -34,63 +34,42 @@ tasks' changes.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING
 
-from cairn.core.lifecycle import wrong_state_message
-from cairn.core.model import Accepted, Rejected, Review, Task, Work
-from cairn.errors import CairnError, OperationFailed, UsageError, WrongState
-from cairn.state import lock
+from cairn.backends.base import Conflict, Gate, Landed, Say, Trashed
+from cairn.backends.jj.workspaces import JjWorkspaces, divergent_hint, divergent_message, task_message
+from cairn.core.model import Rejected, Task, Work
+from cairn.errors import CairnError, OperationFailed, UsageError
+from cairn.state.gc_record import read_record
 from cairn.state.store import Store
 from cairn.vcs.jj import JjError, current_operation, jj, operation_mentioning, records
-from cairn.land.guards import ready_to_land, ready_to_restore
-from cairn.workspaces.jj import JjWorkspaces, task_message
+
+if TYPE_CHECKING:
+    from cairn.backends.jj.backend import JjBackend
 
 STRATEGIES = ("squash", "rebase")
 
 
-def accept(store: Store, settings: Any, task_id: int, *, strategy: str | None, into: str | None, check: bool, say: Callable[[str], None]) -> Any:
-    from cairn.land.accept import Conflict
-
-    chosen = strategy or "squash"
-    if chosen not in STRATEGIES:
-        raise UsageError(f"task {task_id} is a jj change: it lands by squash (the default) or --rebase, not --{chosen}")
-    task = store.read_task(task_id)
-    with lock.held(store.layout.accept_lock, timeout=600):
-        with store.locked(task_id) as current:
-            state, work = ready_to_land(task_id, current)
-            landing = _Landing(store, settings, task, work, check, say)
-            try:
-                landed = landing.run(chosen, into)
-            except Conflict as conflict:
-                store.write_state(task_id, replace(state, conflict=conflict.paths))
-                store.journal("conflict", task=task_id, target=landing.target, paths=conflict.paths, operation=landing.before)
-                raise
-            store.write_state(
-                task_id,
-                Accepted(since=time.time(), strategy=chosen, target=landing.target, commit=landed.commit, work=landing.work),  # type: ignore[arg-type]
-            )
-        store.journal("accepted", task=task_id, previous="review", strategy=chosen, target=landing.target, commit=landed.commit, operation=landing.before)
-    _notify(settings, task_id, "accepted", task.title)
-    landing.workspaces.remove(landing.work)
-    return landed
-
-
-class _Landing:
-    def __init__(self, store: Store, settings: Any, task: Task, work: Work, check: bool, say: Callable[[str], None]) -> None:
-        self.store, self.settings, self.task, self.work = store, settings, task, work
-        self.root: Path = settings.root
-        self.check, self.say = check, say
-        self.workspaces = JjWorkspaces(self.root, settings.config.bootstrap)
+class JjLanding:
+    def __init__(self, backend: JjBackend, store: Store, task: Task, work: Work, *, strategy: str, into: str | None,
+                 gate: Gate | None, say: Say) -> None:
+        self.store, self.task, self.work = store, task, work
+        self.root = backend.root
+        self.strategy, self.into, self.gate, self.say = strategy, into, gate, say
+        self.workspaces = backend
         self.change = f"change_id({work.change_id})"
         self.target = "@"
         self.before: str | None = None
 
-    def run(self, strategy: str, into: str | None) -> Any:
-        from cairn.land.accept import Landed
+    @property
+    def journal(self) -> dict[str, str | None]:
+        """The operation recorded before the first rewrite: ``jj op restore`` to it undoes the accept."""
+        return {"operation": self.before}
 
+    def run(self) -> Landed:
+        strategy, into = self.strategy, self.into
         workspace = Path(self.work.workspace)
         if workspace.is_dir():
             self.workspaces.snapshot(workspace, self.workspaces.untracked_config())
@@ -108,7 +87,13 @@ class _Landing:
             self._undo()
             raise
         self.work = replace(self.work, head_commit=self._commit_of(self.change) if strategy == "rebase" else self.work.head_commit)
-        return Landed(self.task.id, strategy, self.target, commit, True)
+        return Landed(self.task.id, strategy, self.target, commit, True, work=self.work, journal=self.journal)
+
+    def clean_up(self, landed: Landed, *, delete_branch: bool) -> None:
+        try:
+            self.workspaces.remove(self.work)
+        except CairnError as error:
+            self.say(f"the workspace {self.work.workspace} stays: {error}")
 
     # -- strategies ---------------------------------------------------------------
 
@@ -154,8 +139,6 @@ class _Landing:
     def _rewrite(self, watched: str, known: dict[str, list[str]], *args: str) -> None:
         """One jj rewrite, then the conflicts it made in ``watched`` and its
         descendants (those there before do not count)."""
-        from cairn.land.accept import Conflict
-
         jj(self.root, *args, quiet_wc=True)
         now = conflicted(self.root, f"({watched})::")
         new = sorted({path for change, paths in now.items() if change not in known for path in paths})
@@ -163,25 +146,17 @@ class _Landing:
             raise Conflict(self.task.id, _label(self.target), new)
 
     def _checks(self) -> None:
-        config = self.settings.config.checks
-        if not self.check or not config.commands:
+        if self.gate is None:
             return
-        from cairn.land.checks import run_checks, summary_line
-
         workspace = Path(self.work.workspace)
         if not workspace.is_dir():
             self.work = self.workspaces.attach(self.work, task_message(self.task.id, self.task.title))
         jj(workspace, "workspace", "update-stale")
         commit = self._commit_of(self.change)
-        self.say(f"running checks on {commit[:12]}")
-        result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id))
-        self.workspaces.reset(replace(self.work, head_commit=commit), keep=self.workspaces.untracked)
-        self.store.journal("checks", task=self.task.id, status=result.status, at="accept")
-        if result.status == "failed":
-            raise OperationFailed(
-                f"task {self.task.id} not accepted: {summary_line(result)}",
-                hint=f"the output is in {self.store.layout.checks_log(self.task.id)}; `cairn retry {self.task.id} --feedback ...` or --no-check",
-            )
+        try:
+            self.gate(workspace, commit)
+        finally:
+            self.workspaces.reset(replace(self.work, head_commit=commit), keep=self.workspaces.untracked)
 
     def _undo(self) -> None:
         """Back to the operation recorded before the first rewrite; the
@@ -223,22 +198,7 @@ class _Landing:
         return f"change {str(self.work.change_id)[:12]}"
 
 
-def reject(store: Store, settings: Any, task_id: int, reason: str | None) -> Rejected:
-    root: Path = settings.root
-    workspaces = JjWorkspaces(root, settings.config.bootstrap)
-    with store.locked(task_id) as state:
-        if not isinstance(state, Review):
-            raise WrongState(wrong_state_message(task_id, state.state, "reject"))
-        work, operation = state.work, None
-        if work is not None:
-            work, operation = discard(store, workspaces, task_id, work)
-        new = Rejected(since=time.time(), reason=reason, operation=operation, previous=replace(state, conflict=[], work=work))  # type: ignore[arg-type]
-        store.write_state(task_id, new)
-    store.journal("rejected", task=task_id, previous="review", reason=reason, operation=operation)
-    return new
-
-
-def discard(store: Store, workspaces: JjWorkspaces, task_id: int, work: Work) -> tuple[Work, str | None]:
+def discard(store: Store, workspaces: JjWorkspaces, task_id: int, work: Work) -> Trashed:
     """Forget the task's workspace, then abandon its change.  The Work as it
     was last (its commit id names the hidden commit) and the operation that
     abandoned it, for ``cairn restore``."""
@@ -251,46 +211,35 @@ def discard(store: Store, workspaces: JjWorkspaces, task_id: int, work: Work) ->
             pass  # the change keeps what was recorded before
     found = workspaces.commits_of(str(work.change_id))
     if len(found) > 1:
-        from cairn.workspaces.jj import divergent_hint, divergent_message
-
         raise OperationFailed(divergent_message(work, found), hint=divergent_hint(work, found))
     if found:
         refuse_if_agents_below(store, root, f"commit_id({found[0]['commit_id']})", task_id)
     before = current_operation(root, snapshot=False)
     workspaces.remove(work)
     if not found:
-        return work, None  # gone already (squashed or abandoned by hand)
+        return Trashed(work)  # gone already (squashed or abandoned by hand)
     head = str(found[0]["commit_id"])
     jj(root, "abandon", f"commit_id({head})", quiet_wc=True)
-    return replace(work, head_commit=head, operation=before), operation_mentioning(root, head)
+    return Trashed(replace(work, head_commit=head, operation=before), operation=operation_mentioning(root, head))
 
 
-def restore(store: Store, settings: Any, task_id: int) -> Review:
-    root: Path = settings.root
-    workspaces = JjWorkspaces(root, settings.config.bootstrap)
-    task = store.read_task(task_id)
-    with store.locked(task_id) as current:
-        state, previous = ready_to_restore(task_id, current)
-        work = previous.work
-        if work is not None:
-            _refuse_if_expired(store, task_id, work)
-            if work.change_id and not workspaces.commits_of(work.change_id) and state.operation:
-                try:
-                    jj(root, "op", "revert", state.operation, quiet_wc=True)
-                except JjError:
-                    pass  # the operation is gone from jj's log: the content is brought back below
-            work = workspaces.attach(work, task_message(task_id, task.title))
-        new = replace(previous, since=time.time(), work=work)
-        store.write_state(task_id, new)
-    store.journal("review", task=task_id, previous="rejected", restored=True)
-    return new
+def untrash(store: Store, workspaces: JjWorkspaces, task: Task, rejected: Rejected, work: Work) -> Work:
+    """The rejected change visible again in a workspace of its own: the
+    abandoning operation reverted while jj's log has it, else the content
+    brought back from the hidden commit."""
+    _refuse_if_expired(store, task.id, work)
+    if work.change_id and not workspaces.commits_of(work.change_id) and rejected.operation:
+        try:
+            jj(workspaces.root, "op", "revert", rejected.operation, quiet_wc=True)
+        except JjError:
+            pass  # the operation is gone from jj's log: the content is brought back below
+    return workspaces.attach(work, task_message(task.id, task.title))
 
 
 def _refuse_if_expired(store: Store, task_id: int, work: Work) -> None:
     """Rejected work is restorable until gc expires it (gc.max_age.rejected).
     jj may hold the hidden commit for longer, but Cairn no longer promises it."""
     from cairn.core.codec import instant_to_text
-    from cairn.gc.collect import read_record
 
     expired = read_record(store.layout.gc_record(task_id)).trash
     if expired is None:
@@ -347,31 +296,10 @@ def _label(target: str) -> str:
     return {"@": "your working copy (@)", "@-": "the parent of your working copy (@-)"}.get(target, target)
 
 
-def _notify(settings: Any, task_id: int, state: str, title: str) -> None:
-    from cairn.notify import notify
-
-    notify(settings, task_id, state, title)
-
-
-def discard_superseded(store: Store, settings: Any, task_id: int, work: Work) -> None:
-    """A task the reviewer's automatic retry took over is rejected already;
-    abandon its change and note the operation, so it stays restorable."""
-    workspaces = JjWorkspaces(settings.root, settings.config.bootstrap)
-    try:
-        kept, operation = discard(store, workspaces, task_id, work)
-    except CairnError:
-        return  # the change stays visible; `cairn jj-sync` reports it
-    store.update(
-        task_id,
-        lambda s: replace(s, operation=operation, previous=replace(s.previous, work=kept)) if isinstance(s, Rejected) and s.previous else None,
-    )
-
-
-def proposal_text(settings: Any, work: Work, form: str | None) -> str:
+def proposal_text(workspaces: JjWorkspaces, work: Work, form: str | None) -> str:
     """``cairn diff`` of a jj task: its change against its parent, as git would
     print it (``--stat``, ``--name-only`` alike).  A rejected change is hidden
     and found by its commit id."""
-    workspaces = JjWorkspaces(settings.root, settings.config.bootstrap)
     revision = workspaces.revision(work)
     shape = {"--stat": ["--stat"], "--name-only": ["--name-only"]}.get(form or "", ["--git"])
-    return jj(settings.root, "diff", "-r", revision, *shape, quiet_wc=True, strip=False)
+    return jj(workspaces.root, "diff", "-r", revision, *shape, quiet_wc=True, strip=False)

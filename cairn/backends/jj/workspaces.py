@@ -9,7 +9,7 @@ What must always hold:
   so ``jj log`` tells whose it is while the agent works, and is described
   again after it ends if the agent changed that.
 - Only the task's own workspace snapshots it; Cairn never rewrites it from
-  outside while the agent runs (cairn/land/jj_land.py guards that), because
+  outside while the agent runs (cairn/backends/jj/landing.py guards that), because
   edits a stale workspace had not yet recorded end up in a divergent copy.
 - What bootstrap copied or linked in (``.env``, ``node_modules``) is never
   tracked: the workspace's own jj config excludes it from auto-tracking, so
@@ -28,7 +28,7 @@ from typing import Any
 from cairn.core.model import DiffStat, Task, Work
 from cairn.errors import OperationFailed
 from cairn.vcs.jj import JjError, jj, records, toml_string
-from cairn.workspaces.base import Proposal
+from cairn.backends.base import Proposal, commit_message
 
 _COMMIT = {"change_id": "change_id", "commit_id": "commit_id", "description": "description"}
 
@@ -38,17 +38,16 @@ def workspace_name(task_id: int) -> str:
 
 
 def task_message(task_id: int, title: str) -> str:
-    from cairn.engine.finish import commit_message
-
     return commit_message(task_id, title)
 
 
 class JjWorkspaces:
-    def __init__(self, root: Path, bootstrap: Any = None) -> None:
+    def __init__(self, root: Path, untracked: list[str] | None = None) -> None:
         self.root = root
-        self.untracked = [*bootstrap.copy, *bootstrap.symlink] if bootstrap is not None else []
+        #: Globs of what bootstrap puts in a workspace: never tracked, never the work.
+        self.untracked = list(untracked or [])
 
-    # -- the interface (cairn/workspaces/base.py) ------------------------------
+    # -- the workspace side of the Backend protocol (cairn/backends/base.py) ------------------------------
 
     def create(self, task: Task, path: Path) -> Work:
         name = workspace_name(task.id)

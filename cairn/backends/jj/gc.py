@@ -39,7 +39,8 @@ from cairn.core.gc import (
 )
 from cairn.core.model import Rejected
 from cairn.errors import CairnError
-from cairn.gc import disk
+from cairn.backends import disk
+from cairn.backends.jj.workspaces import JjWorkspaces
 from cairn.vcs.jj import is_jj_repository, jj, local_bookmarks, records, workspace_roots
 
 #: One jj write at a time within a gc run.
@@ -67,8 +68,6 @@ def read_jj(root: Path, workspace_dir: Path) -> JjRepository | None:
     """None when the repository is not a jj repository."""
     if not is_jj_repository(root):
         return None
-    from cairn.workspaces.jj import JjWorkspaces
-
     try:
         workspaces = {name: os.path.realpath(path) for name, path in workspace_roots(root).items()}
         bookmarks = archive_bookmarks(root)
@@ -160,15 +159,13 @@ def look(root: Path, workspace: Workspace) -> Workspace:
 
 
 def remove_workspace(
-    root: Path, action: RemoveWorkspace, *, bootstrap: Any, purge: bool
+    root: Path, action: RemoveWorkspace, *, untracked: list[str], purge: bool
 ) -> tuple[int, str | None, list[ArchiveChange]]:
     """(bytes freed, None, archives made) when it went; (0, why, archives made) when it stays."""
-    from cairn.workspaces.jj import JjWorkspaces
-
     name = action.jj_workspace
     assert name is not None
     path = Path(action.path)
-    backend = JjWorkspaces(root, bootstrap)
+    backend = JjWorkspaces(root, untracked)
     archived: list[ArchiveChange] = []
     with _WRITES:
         try:

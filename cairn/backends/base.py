@@ -1,0 +1,221 @@
+"""The seam between Cairn and where a task's work lives.
+
+A backend owns a task's work from its workspace to its landing: it resolves
+revisions, makes the workspace at a base, commits what the agent left,
+resets it, describes the proposal, lands it on a target, trashes and
+untrashes it (reject, restore), tells gc what it holds and removes it, and
+syncs with hand-made changes.  Everything around that (locks, state moves,
+the journal, notifications, the checks gate, the reviewer) is the caller's
+and is the same for every backend: cairn/land/, cairn/gc/, cairn/engine/.
+
+What must always hold, for every backend:
+- ``remove`` never runs before the agent's work is committed to the task's
+  branch (git) or change (jj); a workspace whose changes cannot be put there
+  is refused, never deleted;
+- a failed ``land`` leaves the work and the target as they were;
+- what ``trash`` returns is enough for ``untrash`` to bring the work back
+  until gc expires it;
+- work keeps the backend it was made with: ``backend_for(settings, work)``
+  (cairn/backends/__init__.py) picks by the record, never by the setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from cairn.errors import OperationFailed
+
+if TYPE_CHECKING:
+    from cairn.config.load import Settings
+    from cairn.core.model import DiffStat, Rejected, State, Task, Work
+    from cairn.state.store import Store
+
+#: The checks gate, passed in by the caller: runs the checks in ``workspace``
+#: (which holds exactly ``commit``) and raises if they fail.
+Gate = Callable[[Path, str], None]
+#: One line of progress for the user.
+Say = Callable[[str], None]
+
+
+def branch_name(task_id: int) -> str:
+    """The git branch that holds a task's work in the user's repository."""
+    return f"cairn/{task_id}"
+
+
+def commit_message(task_id: int, title: str) -> str:
+    """How Cairn describes a task's work: its title, a blank line, ``Cairn task N``."""
+    return f"{title}\n\nCairn task {task_id}\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    head_commit: str
+    changed: DiffStat
+    diff: str
+    stat: str
+
+
+class Conflict(OperationFailed):
+    """The work does not land cleanly on the target; nothing was changed."""
+
+    def __init__(self, task_id: int, target: str, paths: list[str]) -> None:
+        super().__init__(
+            f"task {task_id} conflicts with {target} in: {', '.join(paths) or '(unknown paths)'}",
+            hint=f"nothing was changed; `cairn retry {task_id}` asks the agent to redo it on the current {target}",
+        )
+        self.paths = paths
+
+
+@dataclass(frozen=True, slots=True)
+class Landed:
+    task_id: int
+    strategy: str
+    target: str
+    commit: str | None
+    moved: bool  # False: the target had not moved, no rebase was needed
+    #: The work as it stands once landed (recorded in the Accepted state).
+    work: Work | None = None
+    #: Extra fields for the ``accepted`` and ``conflict`` events (jj: the operation to undo it).
+    journal: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Trashed:
+    """What a rejected task keeps: its work as it was last, and where it is kept."""
+
+    work: Work
+    #: git: ``refs/cairn/trash/<id>``; None when nothing was recorded to keep.
+    trash_ref: str | None = None
+    #: jj: the operation that abandoned the change (``jj op revert`` brings it back).
+    operation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiffView:
+    """How ``cairn diff`` shows a proposal: a command to run (the user's pager
+    and colours follow), text to print, or None when only the recorded
+    preview is left."""
+
+    argv: list[str] | None = None
+    text: str | None = None
+
+
+class SyncAction(Protocol):
+    """One thing ``cairn jj-sync`` did or would do, or reports."""
+
+    kind: str
+    task_id: int
+    message: str
+    hint: str | None
+
+    @property
+    def report_only(self) -> bool: ...
+
+    @property
+    def data(self) -> dict[str, object]: ...
+
+
+class Landing(Protocol):
+    """One accept in progress: made by ``Backend.landing``, run under the locks."""
+
+    #: Where it lands, as the user should read it (``main``, ``your working copy (@)``).
+    target: str
+    #: Extra journal fields, also when it fails (jj: the operation recorded before).
+    journal: dict[str, str | None]
+
+    def run(self) -> Landed:
+        """Land the work; raises ``Conflict`` (nothing changed) or another CairnError."""
+        ...
+
+    def clean_up(self, landed: Landed, *, delete_branch: bool) -> None:
+        """After the Accepted state is written: remove the workspace (and the
+        branch, if asked).  Reports problems through ``say``; never raises."""
+        ...
+
+
+class Backend(Protocol):
+    """Where a task's work lives.  One implementation per folder under cairn/backends/."""
+
+    #: The name recorded in ``work.backend``.
+    name: str
+    root: Path
+
+    # -- revisions and workspaces --------------------------------------------------
+
+    def check_base(self, revision: str) -> str:
+        """The commit ``revision`` names (``cairn queue --base``), or a UsageError."""
+        ...
+
+    def create(self, task: Task, path: Path) -> Work:
+        """A new workspace at ``path`` (or where the backend must place it) at the task's base."""
+        ...
+
+    def commit(self, work: Work, message: str, exclude: list[str] | None = None) -> Work:
+        """Commit everything in the workspace but ``exclude``; the returned Work has ``head_commit``."""
+        ...
+
+    def reset(self, work: Work, keep: list[str] | None = None) -> None:
+        """Put the workspace back to its committed work (checks and reviewers leave files)."""
+        ...
+
+    def proposal(self, work: Work) -> Proposal:
+        """The work against its base: diff, stat and counts."""
+        ...
+
+    def changed_paths(self, work: Work) -> list[str]:
+        """The paths the work changes against its base."""
+        ...
+
+    def diff_view(self, work: Work, state: State, target: str | None, form: str | None) -> DiffView:
+        """What ``cairn diff`` shows for the task in ``state``."""
+        ...
+
+    def top_up(self, settings: Settings) -> bool:
+        """For the scheduler after each turn: prepare workspaces ahead (git's warm pool)."""
+        ...
+
+    # -- landing ---------------------------------------------------------------------
+
+    def landing(self, store: Store, task: Task, work: Work, *, strategy: str | None, configured: str,
+                into: str | None, gate: Gate | None, say: Say) -> Landing:
+        """An accept of ``work`` by ``strategy`` (None: the backend's default,
+        ``configured`` if it has that one) onto ``into`` (None: the task's
+        target): checks both (a UsageError names what this backend can do) and
+        changes nothing yet."""
+        ...
+
+    # -- reject and restore -------------------------------------------------------------
+
+    def trash(self, store: Store, task_id: int, work: Work) -> Trashed:
+        """Reject: the workspace goes, the work is kept where ``untrash`` finds it."""
+        ...
+
+    def after_trash(self, trashed: Trashed) -> None:
+        """Once the Rejected state is written: drop what only the live task needed (git: its branch)."""
+        ...
+
+    def untrash(self, store: Store, task: Task, rejected: Rejected, work: Work) -> Work:
+        """Restore: the workspace back with the trashed work; all or nothing."""
+        ...
+
+    def after_untrash(self, store: Store, rejected: Rejected) -> None:
+        """Once the Review state is written again: drop the trash copy unless a queued task starts from it."""
+        ...
+
+    def keep_for_retry(self, task_id: int, work: Work) -> tuple[str, Trashed]:
+        """For the reviewer's automatic retry: the revision the retry starts
+        from, kept until gc, and where it is kept (the superseded attempt's trash)."""
+        ...
+
+    def continue_from(self, task_id: int, state: State) -> str | None:
+        """Where ``retry --continue`` of a task in ``state`` starts, or None if nothing is left."""
+        ...
+
+    # -- gc and sync -----------------------------------------------------------------------
+
+    def sync(self, store: Store, settings: Settings, *, dry_run: bool) -> list[SyncAction]:
+        """``cairn jj-sync``: reconcile records with hand-made changes (a UsageError where there is nothing to sync)."""
+        ...

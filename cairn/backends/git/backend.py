@@ -1,0 +1,136 @@
+"""The git backend: a worktree of the user's repository per task, on branch ``cairn/<id>``.
+
+The workspace side is cairn/backends/git/workspaces.py (and the warm pool,
+pool.py); landing is landing.py; reject and restore keep the work under a
+trash ref (trash.py); gc's facts are gc.py.  This class puts them behind
+the ``Backend`` protocol.  The clone backend (cairn/backends/clone/) is
+this one with another kind of workspace: everything from the branch in the
+user's repository on is shared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cairn.backends.base import DiffView, Gate, Say, Trashed
+from cairn.backends.git import trash
+from cairn.backends.git.landing import STRATEGIES, GitLanding
+from cairn.backends.git.workspaces import GitWorkspaces
+from cairn.core.model import Rejected, State, Task, Work
+from cairn.errors import UsageError
+from cairn.state.store import Store
+from cairn.vcs.git import commit_of, git
+from cairn.vcs.worktrees import branch_commit, changed_paths
+
+if TYPE_CHECKING:
+    from cairn.backends.base import SyncAction
+    from cairn.config.load import Settings
+
+
+class GitBackend(GitWorkspaces):
+    name = "git"
+
+    def check_base(self, revision: str) -> str:
+        if revision.startswith("-"):
+            raise UsageError(f"--base {revision!r} is not a revision")
+        commit = commit_of(self.root, revision)
+        if commit is None:
+            raise UsageError(
+                f"--base {revision!r} names no commit in {self.root}",
+                hint="give a branch, tag or commit that `git rev-parse` knows",
+            )
+        return commit
+
+    def changed_paths(self, work: Work) -> list[str]:
+        head = self.tip(work)
+        return changed_paths(self.root, work.base_commit, head) if head else []
+
+    def diff_view(self, work: Work, state: State, target: str | None, form: str | None) -> DiffView:
+        head: str | None = None
+        if state.state in ("review", "failed", "cancelled", "running"):
+            head = branch_commit(self.root, work.branch)
+        elif isinstance(state, Rejected):
+            head = state.trash_ref
+        if head is None:
+            return DiffView()  # landed or gone: the proposal as it was recorded
+        onto = target if target and branch_commit(self.root, target) else None
+        span = f"{onto}...{head}" if onto else f"{work.base_commit}..{head}"
+        return DiffView(argv=["git", "-C", str(self.root), "diff", *([form] if form else []), span, "--"])
+
+    def top_up(self, settings: Settings) -> bool:
+        from cairn.backends.git.pool import top_up_soon
+
+        return top_up_soon(settings)
+
+    # -- landing -------------------------------------------------------------------
+
+    def landing(self, store: Store, task: Task, work: Work, *, strategy: str | None, configured: str,
+                into: str | None, gate: Gate | None, say: Say) -> GitLanding:
+        chosen = strategy or configured
+        if chosen not in STRATEGIES:
+            raise UsageError(f"unknown strategy {chosen!r}: a git task lands by {', '.join(STRATEGIES)}")
+        target = into or task.target
+        if not target:
+            raise UsageError(f"task {task.id} was queued on a detached HEAD: say where it lands with --into BRANCH")
+        tip = branch_commit(self.root, target)
+        if tip is None:
+            raise UsageError(
+                f"the target branch {target!r} does not exist (any more)",
+                hint=f"land it elsewhere with `cairn accept {task.id} --into BRANCH`",
+            )
+        return GitLanding(self, task, work, strategy=chosen, target=target, tip=tip, gate=gate, say=say)
+
+    def ensure_workspace(self, work: Work) -> None:
+        """A workspace on the task's branch again, if it was deleted (an accept needs one to rebase in)."""
+        path = Path(work.workspace)
+        if not path.is_dir():
+            git(self.root, "worktree", "prune")
+            git(self.root, "worktree", "add", "--quiet", str(path), work.branch)
+
+    def publish(self, work: Work, *, check: bool = True) -> None:
+        """Make the workspace's branch the user's repository's: a worktree's already is."""
+
+    # -- reject and restore -----------------------------------------------------------
+
+    def trash(self, store: Store, task_id: int, work: Work) -> Trashed:
+        # Edits committed to the branch and the workspace gone before the
+        # task changes: a workspace that cannot go stops the reject here.
+        work = self.remove(work)
+        if work.head_commit is None:  # the branch is gone and no commit was ever recorded
+            return Trashed(work)
+        return Trashed(work, trash_ref=trash.keep(self.root, task_id, work.head_commit, "reject"))
+
+    def after_trash(self, trashed: Trashed) -> None:
+        self.delete_branch(trashed.work, trashed.work.head_commit)
+
+    def untrash(self, store: Store, task: Task, rejected: Rejected, work: Work) -> Work:
+        commit = trash.trashed_commit(self.root, task.id, rejected.trash_ref, work.head_commit)
+        trash.recreate(self.root, task.id, work, commit, lambda: self.add_workspace(work))
+        return replace(work, head_commit=commit)
+
+    def add_workspace(self, work: Work) -> None:
+        """A workspace on the task's existing branch, at its recorded place."""
+        git(self.root, "worktree", "prune")
+        git(self.root, "worktree", "add", "--quiet", work.workspace, work.branch)
+
+    def after_untrash(self, store: Store, rejected: Rejected) -> None:
+        trash.drop_unless_needed(store, self.root, rejected.trash_ref)
+
+    def keep_for_retry(self, task_id: int, work: Work) -> tuple[str, Trashed]:
+        ref = trash.keep(self.root, task_id, work.head_commit or work.branch, "review")
+        return ref, Trashed(work, trash_ref=ref)
+
+    def continue_from(self, task_id: int, state: State) -> str | None:
+        if isinstance(state, Rejected) and state.trash_ref:
+            return state.trash_ref
+        work = getattr(state, "work", None)
+        if work is None:
+            return None
+        return trash.surviving_ref(self.root, f"refs/heads/{work.branch}", task_id)
+
+    # -- sync --------------------------------------------------------------------------
+
+    def sync(self, store: Store, settings: Settings, *, dry_run: bool) -> list[SyncAction]:
+        raise UsageError(f"{self.root} is not a jj repository: jj-sync has nothing to do", hint="it serves repositories where Cairn makes jj workspaces")

@@ -1,0 +1,86 @@
+"""The jj backend: each task is one jj change, the working-copy commit of its
+own workspace ``cairn-<id>``.
+
+The workspace side is workspaces.py; landing, reject and restore are
+landing.py (rewrites guarded against running agents); gc's facts and
+removal are gc.py; ``cairn jj-sync`` is sync.py.  This class puts them behind
+the ``Backend`` protocol (cairn/backends/base.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cairn.backends.base import DiffView, Gate, Say, Trashed
+from cairn.backends.jj import landing as jj_landing
+from cairn.backends.jj.workspaces import JjWorkspaces
+from cairn.core.model import Rejected, State, Task, Work
+from cairn.errors import UsageError
+from cairn.state.store import Store
+
+if TYPE_CHECKING:
+    from cairn.backends.base import SyncAction
+    from cairn.config.load import Settings
+
+
+class JjBackend(JjWorkspaces):
+    name = "jj"
+
+    def check_base(self, revision: str) -> str:
+        from cairn.vcs.jj import JjError, records
+
+        try:
+            found = records(self.root, revision, {"commit_id": "commit_id"})
+        except JjError as error:
+            raise UsageError(f"--base {revision!r}: {error}", hint="give a bookmark, change or revset that `jj log -r` knows") from None
+        if len(found) != 1:
+            raise UsageError(f"--base {revision!r} names {len(found)} commits; a workspace starts from one")
+        return str(found[0]["commit_id"])
+
+    def changed_paths(self, work: Work) -> list[str]:
+        from cairn.vcs.jj import jj
+
+        out = jj(self.root, "diff", "-r", self.revision(work), "--name-only", quiet_wc=True)
+        return [line for line in out.splitlines() if line]
+
+    def diff_view(self, work: Work, state: State, target: str | None, form: str | None) -> DiffView:
+        if state.state == "accepted":
+            return DiffView()  # squashed into its destination: the proposal as it was recorded
+        return DiffView(text=jj_landing.proposal_text(self, work, form))
+
+    def top_up(self, settings: Settings) -> bool:
+        return False  # a jj workspace is cheap to make: nothing is prepared ahead
+
+    def landing(self, store: Store, task: Task, work: Work, *, strategy: str | None, configured: str,
+                into: str | None, gate: Gate | None, say: Say) -> jj_landing.JjLanding:
+        chosen = strategy or "squash"
+        if chosen not in jj_landing.STRATEGIES:
+            raise UsageError(f"task {task.id} is a jj change: it lands by squash (the default) or --rebase, not --{chosen}")
+        return jj_landing.JjLanding(self, store, task, work, strategy=chosen, into=into, gate=gate, say=say)
+
+    def trash(self, store: Store, task_id: int, work: Work) -> Trashed:
+        return jj_landing.discard(store, self, task_id, work)
+
+    def after_trash(self, trashed: Trashed) -> None:
+        """Nothing: the abandoned change is hidden, and jj keeps it until its own gc."""
+
+    def untrash(self, store: Store, task: Task, rejected: Rejected, work: Work) -> Work:
+        return jj_landing.untrash(store, self, task, rejected, work)
+
+    def after_untrash(self, store: Store, rejected: Rejected) -> None:
+        """Nothing: the change is visible again, no copy was kept."""
+
+    def keep_for_retry(self, task_id: int, work: Work) -> tuple[str, Trashed]:
+        # The commit id: jj keeps the commit findable by id once the change is abandoned.
+        return str(work.head_commit), Trashed(work)
+
+    def continue_from(self, task_id: int, state: State) -> str | None:
+        work = getattr(state, "work", None) or getattr(getattr(state, "previous", None), "work", None)
+        return work.head_commit if work is not None else None
+
+    def sync(self, store: Store, settings: Settings, *, dry_run: bool) -> list[SyncAction]:
+        if not store.exists():
+            return []  # no tasks yet: nothing to reconcile
+        from cairn.backends.jj.sync import sync
+
+        return list(sync(store, settings, dry_run=dry_run))

@@ -1,1 +1,0 @@
-"""Isolated workspaces, one per task, behind one interface (``base.Workspaces``)."""
