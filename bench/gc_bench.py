@@ -58,7 +58,7 @@ def sh(argv: list[str], cwd: Path, env: dict[str, str], **kwargs: object) -> sub
 def make_set(root: Path, name: str, tasks: int, files: int, env: dict[str, str]) -> tuple[Path, list[Path], list[str]]:
     """A repository whose state directory holds ``tasks`` failed tasks, each with worktree and branch."""
     sys.path.insert(0, str(CHECKOUT))
-    from cairn.core.model import Failed, Task, Work
+    from cairn.core.model import Failed, Task, GitWork
     from cairn.state.layout import Layout
     from cairn.state.store import Store
 
@@ -95,7 +95,7 @@ def make_set(root: Path, name: str, tasks: int, files: int, env: dict[str, str])
         branch = f"cairn/{task_id}"
         workspace = store.layout.workspaces / str(task_id)
         sh(["git", "worktree", "add", "--quiet", str(workspace), branch], repo, env)
-        work = Work(workspace=str(workspace), branch=branch, base_commit=base, head_commit=heads[branch])
+        work = GitWork(workspace=str(workspace), branch=branch, base_commit=base, head_commit=heads[branch])
         store.create_task(
             lambda new_id: Task(id=new_id, title=f"task {new_id}", prompt="x", agent="claude", created=finished - 600, target="main"),  # type: ignore[arg-type]
             lambda _task: Failed(since=finished, reason="the agent exited with status 1", started=finished - 600, exit_code=1, work=work),  # type: ignore[arg-type]

@@ -63,7 +63,7 @@ def _worktrees(tasks: int) -> int:
 def _make_set(world: World, name: str) -> tuple[Path, Path, list[int]]:
     """A repository and a state directory holding the finished tasks."""
     from cairn.core import codec
-    from cairn.core.model import Failed, Task, Work
+    from cairn.core.model import Failed, Task, GitWork
 
     repo = world.repo(name)
     home = world.home(name, repo)
@@ -90,7 +90,7 @@ def _make_set(world: World, name: str) -> tuple[Path, Path, list[int]]:
         if task_id <= _worktrees(tasks):
             run(["git", "worktree", "add", "--quiet", str(workspace), branch], world.env, repo)
         task = Task(id=task_id, title=f"gc {task_id}", prompt="x", agent="claude", created=finished - 60, target="main")  # type: ignore[arg-type]
-        work = Work(workspace=str(workspace), branch=branch, base_commit=base, head_commit=heads[branch])
+        work = GitWork(workspace=str(workspace), branch=branch, base_commit=base, head_commit=heads[branch])
         state = Failed(since=finished, reason="bench: failed long ago", started=finished - 60, exit_code=1, work=work)  # type: ignore[arg-type]
         directory = home / "tasks" / str(task_id)
         directory.mkdir(mode=0o700)

@@ -116,8 +116,8 @@ in
     workspaceDir = unset types.str
       "Where task workspaces are created (`CAIRN_WORKSPACE_DIR`). null: `$CAIRN_HOME/workspaces`.";
 
-    vcs = unset (types.enum [ "auto" "git" "jj" "copy" ])
-      "How workspaces are made (`CAIRN_VCS`): git worktrees, jj workspaces or plain copies. null: cairn.toml or `auto`.";
+    vcs = unset (types.enum [ "auto" "git" "clone" "jj" ])
+      "How workspaces are made (`CAIRN_VCS`): git worktrees, git clones (objects shared) or jj workspaces. null: cairn.toml or `auto`.";
 
     agents = mkOption {
       type = types.attrsOf agent;

@@ -137,10 +137,10 @@ def set_running(store, repo: Path):
     without starting anything (no agent, no workspace, no runner lock)."""
     import time
 
-    from cairn.core.model import Running, Work
+    from cairn.core.model import Running, GitWork
 
     def move(task_id: int) -> None:
-        work = Work(
+        work = GitWork(
             workspace=str(store.layout.workspaces / str(task_id)),
             branch=f"cairn/{task_id}",
             base_commit=git(repo, "rev-parse", "HEAD"),

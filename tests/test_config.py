@@ -129,7 +129,7 @@ BAD_REPO_CONFIG = [
     pytest.param("[gc]\nbogus = 1", ["gc.bogus", "unknown setting", "interval", "max_age"], id="unknown-nested-key"),
     pytest.param('[agents.x]\ncommand = ["x"]\nbogus = 1', ["agents.x.bogus", "unknown setting", "command, description, env, stdin"], id="unknown-agent-key"),
     pytest.param("max_agents = 0", ["max_agents", "at least 1", "got 0"], id="zero-agents"),
-    pytest.param('vcs = "hg"', ["vcs", "'hg'", "'auto'", "'git'", "'jj'", "'copy'"], id="vcs-hg"),
+    pytest.param('vcs = "hg"', ["vcs", "'hg'", "'auto'", "'git'", "'clone'", "'jj'"], id="vcs-hg"),
     pytest.param('tmux = "sometimes"', ["tmux", "'always'", "'never'"], id="bad-tmux"),
     pytest.param('timeout = "5 parsecs"', ["timeout", "cannot read '5 parsecs' as a duration", "90s"], id="bad-duration"),
     pytest.param('[gc.max_age]\naccepted = "soon"', ["gc.max_age.accepted", "as a duration"], id="bad-nested-duration"),

@@ -17,7 +17,8 @@ from cairn.core.codec import DecodeError, decode, encode
 from cairn.core.durations import format_duration, parse_duration, parse_size
 from cairn.core.globs import first_overlap, globs_overlap
 from cairn.core.model import (
-    Accepted, Cancelled, CheckResult, Checks, DiffStat, Failed, Queued, Rejected, Review, Running, State, Task, Work,
+    Accepted, Cancelled, CheckResult, Checks, CloneKept, CloneWork, DiffStat, Failed, GitKept, GitWork, JjKept, JjWork, Queued,
+    Rejected, Review, Running, State, Task,
 )
 from cairn.core.schedule import plan, queue_order
 from cairn.core.summary import Summary, summarize
@@ -93,7 +94,7 @@ def test_parse_size_refuses_what_it_cannot_read(text: str) -> None:
 # -- the codec --------------------------------------------------------------------
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z
-WORK = Work(backend="git", workspace="/w/3", branch="cairn/3", base_commit="a" * 40, head_commit="b" * 40)
+WORK = GitWork(workspace="/w/3", branch="cairn/3", base_commit="a" * 40, head_commit="b" * 40)
 REVIEW = Review(
     since=T0 + 60.5, started=T0 + 1.25, work=WORK, exit_code=0, changed=DiffStat(files=2, insertions=10, deletions=3),
     checks=Checks(status="failed", results=[
@@ -107,13 +108,17 @@ REVIEW = Review(
 EVERY_STATE: list[State] = [
     Queued(since=T0),
     Running(
-        since=T0 + 1.001, work=dataclasses.replace(WORK, head_commit=None, change_id="zzzz"), runner_pid=4242,
+        since=T0 + 1.001, work=JjWork(workspace="/j/3", name="cairn-3", base_commit="a" * 40, change_id="zzzz", operation="0" * 128), runner_pid=4242,
         agent_pid=4243, agent_started=123456.78, tmux_session="cairn-3", idle_since=T0 + 30.0, deadline=T0 + 7200.0,
     ),
     REVIEW,
     Failed(since=T0 + 2, reason="the agent exited with 1", started=T0 + 1, exit_code=1, work=WORK, changed=DiffStat(files=1)),
     Accepted(since=T0 + 3, strategy="squash", target="main", commit="c" * 40, work=WORK),
-    Rejected(since=T0 + 4, reason="wrong approach", trash_ref="refs/cairn/trash/3", previous=REVIEW),
+    Rejected(since=T0 + 4, reason="wrong approach", kept=GitKept(ref="refs/cairn/trash/3"), previous=REVIEW),
+    Rejected(since=T0 + 4, reason=None, kept=JjKept(operation="1" * 128), previous=None),
+    Cancelled(since=T0 + 5, reason="cancelled", work=CloneWork(workspace="/c/3", branch="cairn/3", base_commit="a" * 40)),
+    Accepted(since=T0 + 3, strategy="squash", target="main", work=GitWork(workspace="/w/4", branch="cairn/4", base_commit="a" * 40)),
+    Rejected(since=T0 + 4, kept=CloneKept(ref="refs/cairn/trash/5")),
     Cancelled(since=T0 + 5, reason="cancelled by the user", work=WORK),
 ]
 
@@ -183,7 +188,7 @@ def _task_data(**changes: object) -> dict:
         (Task, [1, 2], "", "expected a table, got list"),
         (State, {"state": "exploded"}, "state", "expected one of queued, running"),
         (State, "queued", "state", "expected one of"),
-        (State, {**encode(EVERY_STATE[1]), "work": {"workspace": "w"}}, "work.branch", "missing"),
+        (State, {**encode(EVERY_STATE[1]), "work": {"backend": "git", "workspace": "w"}}, "work.branch", "missing"),
         (State, {**encode(EVERY_STATE[1]), "work": {**encode(WORK), "backend": "svn"}}, "work.backend", "expected one of"),
         (State, {**encode(REVIEW), "checks": {"status": "passed", "results": [{"command": "make", "exit_code": 0, "seconds": 1}]}},
          "checks.results[0].command", "expected a list"),
@@ -228,7 +233,7 @@ def test_any_task_round_trips_through_json(task: Task) -> None:
         st.builds(Queued, since=instants),
         st.builds(Failed, since=instants, reason=text, started=st.none() | instants, exit_code=st.none() | st.integers(-255, 255)),
         st.builds(Cancelled, since=instants, reason=text),
-        st.builds(Rejected, since=instants, reason=st.none() | text, trash_ref=st.none() | text),
+        st.builds(Rejected, since=instants, reason=st.none() | text, kept=st.none() | st.builds(GitKept, ref=text) | st.builds(JjKept, operation=st.none() | text)),
     )
 )
 def test_any_state_round_trips_through_json(state: State) -> None:

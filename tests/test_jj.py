@@ -87,7 +87,7 @@ def test_a_task_is_a_described_change_in_its_own_workspace_outside_the_tree(cair
     state = state_of(home, task)
     assert state["state"] == "review" and state["changed"] == {"files": 1, "insertions": 1, "deletions": 0}
     work = state["work"]
-    assert work["backend"] == "jj" and work["branch"] == f"cairn-{task}"
+    assert work["backend"] == "jj" and work["name"] == f"cairn-{task}" and "branch" not in work
     workspace = Path(work["workspace"])
     assert repo not in workspace.parents, "the workspace lies outside the repository's tree"
     assert (workspace / "feature.txt").read_text() == "new feature\n"
@@ -251,7 +251,7 @@ def test_reject_abandons_the_change_and_restore_brings_it_back(cairn, repo, home
     rejected = cairn("reject", str(task), "--reason", "not now")
     assert rejected.returncode == 0, rejected.stderr
     state = state_of(home, task)
-    assert state["state"] == "rejected" and state["operation"]
+    assert state["state"] == "rejected" and state["kept"]["operation"]
     assert log(repo, f"change_id({work['change_id']})") == [], "abandoned"
     assert f"cairn-{task}" not in jj(repo, "workspace", "list", "-T", 'name ++ "\\n"')
     assert not Path(work["workspace"]).exists()
@@ -274,7 +274,7 @@ def test_restore_works_from_the_hidden_commit_once_the_operation_is_gone(cairn, 
     # As if `jj op abandon` had trimmed the log: the abandon can no longer be reverted.
     path = home / "tasks" / str(task) / "state.json"
     state = json.loads(path.read_text())
-    state["operation"] = "0" * 128
+    state["kept"]["operation"] = "0" * 128
     path.write_text(json.dumps(state))
     restored = cairn("restore", str(task))
     assert restored.returncode == 0, restored.stderr
@@ -346,7 +346,7 @@ def test_jj_sync_records_what_the_user_squashed_or_abandoned_by_hand(cairn, repo
     assert f"task {undescribed}: described its change" in synced.stdout
     assert state_of(home, squashed)["state"] == "accepted"
     assert state_of(home, squashed)["commit"] == log(repo, "@")[0]
-    assert state_of(home, abandoned)["state"] == "rejected" and state_of(home, abandoned)["operation"]
+    assert state_of(home, abandoned)["state"] == "rejected" and state_of(home, abandoned)["kept"]["operation"]
     (text,) = log(repo, f"change_id({change[undescribed]})", 'json(description) ++ "\\n"')
     assert json.loads(text) == f"Describe me\n\nCairn task {undescribed}\n"
     assert state_of(home, undescribed)["work"]["head_commit"] == log(repo, f"change_id({change[undescribed]})")[0]
@@ -423,7 +423,7 @@ def test_a_reviewer_sends_jj_work_back_and_the_retry_continues_from_it(cairn, re
     cairn("queue", "-a", "demo", "write code.txt: code")
     assert cairn("up", "--until-idle").returncode == 0
     first, second = state_of(home, 1), state_of(home, 2)
-    assert first["state"] == "rejected" and first["operation"] and first["trash_ref"] is None
+    assert first["state"] == "rejected" and first["kept"]["backend"] == "jj" and first["kept"]["operation"]
     assert log(repo, f"change_id({first['previous']['work']['change_id']})") == [], "the superseded change is abandoned"
     assert second["state"] == "review" and second["verdict"] == "approve"
     files = cairn("diff", "2", "--name-only").stdout.split()

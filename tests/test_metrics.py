@@ -129,9 +129,9 @@ def at(seconds: float) -> str:
 
 
 def records():
-    from cairn.core.model import Accepted, Checks, DiffStat, Failed, Review, Task, Work
+    from cairn.core.model import Accepted, Checks, DiffStat, Failed, Review, Task, GitWork
 
-    work = Work(workspace="/w", branch="cairn/x", base_commit="abc")
+    work = GitWork(workspace="/w", branch="cairn/x", base_commit="abc")
 
     def task(task_id: int, agent: str, created: float, retry_of: int | None = None) -> Task:
         return Task(id=task_id, title=f"t{task_id}", prompt="p", agent=agent, created=T0 + created, retry_of=retry_of)  # type: ignore[arg-type]

@@ -193,7 +193,7 @@ def test_disabled_sets_nothing(nix: Nix) -> None:
     [
         ("maxAgents = 0;", "services.cairn.maxAgents' is not of type `null or positive integer, meaning >0'"),
         ('maxAgents = "4";', "services.cairn.maxAgents' is not of type"),
-        ('vcs = "svn";', 'services.cairn.vcs\' is not of type `null or one of "auto", "git", "jj", "copy"\''),
+        ('vcs = "svn";', 'services.cairn.vcs\' is not of type `null or one of "auto", "git", "clone", "jj"\''),
         ('defaultAgent = "";', "services.cairn.defaultAgent' is not of type `null or non-empty string'"),
         ('gc.interval = "ten minutes";', "services.cairn.gc.interval' is not of type"),
         ('gc.maxSize = "lots";', "services.cairn.gc.maxSize' is not of type"),

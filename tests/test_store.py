@@ -354,12 +354,12 @@ def test_every_journal_line_is_a_json_record(cairn, home: Path) -> None:
 def test_a_move_the_lifecycle_forbids_changes_nothing(add_task, store) -> None:
     import time
 
-    from cairn.core.model import Review, Work
+    from cairn.core.model import Review, GitWork
     from cairn.errors import WrongState
 
     add_task("not started")
     before = store.layout.state_file(1).read_bytes()
-    work = Work(workspace="w", branch="b", base_commit="c")
+    work = GitWork(workspace="w", branch="b", base_commit="c")
 
     with pytest.raises(WrongState, match="task 1 is queued"):
         store.move(1, "review", lambda s: Review(since=time.time(), started=time.time(), work=work))

@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Protocol
 from cairn.errors import OperationFailed
 
 if TYPE_CHECKING:
+    from cairn.backends.git.gc import Repository
     from cairn.config.load import Settings
-    from cairn.core.model import DiffStat, Rejected, State, Task, Work
+    from cairn.core.model import DiffStat, Kept, Rejected, State, Task, Work
     from cairn.state.store import Store
 
 #: The checks gate, passed in by the caller: runs the checks in ``workspace``
@@ -84,13 +85,11 @@ class Landed:
 
 @dataclass(frozen=True, slots=True)
 class Trashed:
-    """What a rejected task keeps: its work as it was last, and where it is kept."""
+    """What a rejected task keeps: its work as it was last, and where it is
+    kept (recorded as the Rejected state's ``kept``; None: nothing to keep)."""
 
     work: Work
-    #: git: ``refs/cairn/trash/<id>``; None when nothing was recorded to keep.
-    trash_ref: str | None = None
-    #: jj: the operation that abandoned the change (``jj op revert`` brings it back).
-    operation: str | None = None
+    kept: Kept | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +172,10 @@ class Backend(Protocol):
         """What ``cairn diff`` shows for the task in ``state``."""
         ...
 
+    def difftool(self, work: Work, target: str | None) -> list[str]:
+        """The command ``cairn open --difftool`` runs: the work against its target in the user's difftool."""
+        ...
+
     def top_up(self, settings: Settings) -> bool:
         """For the scheduler after each turn: prepare workspaces ahead (git's warm pool)."""
         ...
@@ -205,6 +208,10 @@ class Backend(Protocol):
         """Once the Review state is written again: drop the trash copy unless a queued task starts from it."""
         ...
 
+    def kept_note(self, task_id: int, rejected: Rejected) -> str:
+        """For the user, after a reject: where the work is kept and how it comes back."""
+        ...
+
     def keep_for_retry(self, task_id: int, work: Work) -> tuple[str, Trashed]:
         """For the reviewer's automatic retry: the revision the retry starts
         from, kept until gc, and where it is kept (the superseded attempt's trash)."""
@@ -215,6 +222,16 @@ class Backend(Protocol):
         ...
 
     # -- gc and sync -----------------------------------------------------------------------
+
+    def gc_blocker(self, path: str, repository: Repository, workspace_root: str) -> str | None:
+        """What keeps the task's workspace at ``path`` from gc whatever else is
+        found (cheap, from the facts read once per run), or None."""
+        ...
+
+    def gc_unsaved(self, path: str, exclude: list[str]) -> str | None:
+        """The last look before gc deletes the workspace at ``path``: why that
+        would lose something, or None.  ``exclude``: what bootstrap put there."""
+        ...
 
     def sync(self, store: Store, settings: Settings, *, dry_run: bool) -> list[SyncAction]:
         """``cairn jj-sync``: reconcile records with hand-made changes (a UsageError where there is nothing to sync)."""

@@ -23,8 +23,10 @@ def command(task_id: int, difftool: bool) -> None:
     if work is None or not os.path.isdir(work.workspace):
         raise WrongState(f"task {task_id} is {state.state} and has no workspace to open")
     if difftool:
-        span = f"{task.target}...{work.branch}" if task.target else f"{work.base_commit}..{work.branch}"
-        os.execvp("git", ["git", "-C", str(current.root), "difftool", "-d", span])
+        from cairn.backends import backend_for
+
+        argv = backend_for(current, work).difftool(work, task.target)
+        os.execvp(argv[0], argv)
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not editor:
         raise UsageError("set $VISUAL or $EDITOR to open a workspace", hint=f"or look yourself: cd {work.workspace}")

@@ -14,7 +14,7 @@ from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings
 def command(ids: tuple[int, ...], reason: str | None, as_json: bool) -> None:
     current = settings()
     store = store_for(current)
-    from cairn.land.reject import reject
+    from cairn.land.reject import kept_note, reject
 
     for task_id in ids:
         store.read_task(task_id)
@@ -23,10 +23,7 @@ def command(ids: tuple[int, ...], reason: str | None, as_json: bool) -> None:
         state = reject(store, current, task_id, reason)
         results.append({"id": task_id, "state": "rejected", "trash_ref": state.trash_ref, **({"operation": state.operation} if state.operation else {})})
         if not as_json:
-            kept = f"; its work is kept in {state.trash_ref}" if state.trash_ref else ""
-            if state.operation:  # jj: the change is abandoned, and that operation can be reverted
-                kept = f"; its change was abandoned in jj operation {state.operation[:12]}: `cairn restore {task_id}` brings it back"
-            click.echo(f"rejected task {task_id}{kept}")
+            click.echo(f"rejected task {task_id}{kept_note(current, task_id, state)}")
     if as_json:
         print_json(results)
 

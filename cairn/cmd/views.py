@@ -90,6 +90,7 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     if task.retry_of:
         lines.append(f"  retry of   {task.retry_of}")
     detail = codec.encode(state)
+    detail["trash_ref"] = getattr(state, "trash_ref", None)
     for key in ("reason", "exit_code", "strategy", "commit", "trash_ref", "agent_pid", "tmux_session", "conflict", "verdict"):
         value = detail.get(key)
         if value not in (None, [], ""):
@@ -97,7 +98,10 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     work = detail.get("work")
     if work:
         lines.append(f"  workspace  {work['workspace']}")
-        lines.append(f"  branch     {work['branch']}")
+        if "branch" in work:
+            lines.append(f"  branch     {work['branch']}")
+        else:
+            lines.append(f"  jj name    {work['name']}")
     changed = detail.get("changed")
     if changed and state.state in ("review", "failed"):
         lines.append(f"  changed    {changed['files']} files, +{changed['insertions']} -{changed['deletions']}")

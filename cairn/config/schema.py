@@ -147,7 +147,7 @@ class Config:
     home: str | None = None
     default_agent: str = "claude"
     max_agents: Positive = 4
-    vcs: Literal["auto", "git", "jj", "copy"] = "auto"
+    vcs: Literal["auto", "git", "clone", "jj"] = "auto"
     #: Where task workspaces live; default ``$CAIRN_HOME/workspaces``.
     workspace_dir: str | None = None
     #: Default time an agent may run; None: no limit.

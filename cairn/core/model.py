@@ -69,20 +69,90 @@ class CheckResult:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Work:
-    """Where a task's work lives once it has a workspace."""
+class GitWork:
+    """A git worktree of the user's repository, on branch ``cairn/<id>``."""
 
-    backend: Literal["git", "jj", "copy"] = "git"
+    backend: Literal["git"] = "git"
     workspace: str
     branch: str
     base_commit: str
     #: The commit holding the agent's work (set once it is committed).
     head_commit: str | None = None
-    #: jj only: the task's change id.
-    change_id: str | None = None
-    #: jj only: the operation id recorded just before Cairn last rewrote the
-    #: change (accept, reject); ``jj op restore`` to it undoes that rewrite.
+
+    @property
+    def label(self) -> str:
+        """Where the work is, for a message: the branch."""
+        return self.branch
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CloneWork:
+    """A repository of its own (``git clone --shared``); its branch ``cairn/<id>``
+    is handed back to the user's repository under the same name."""
+
+    backend: Literal["clone"] = "clone"
+    workspace: str
+    branch: str
+    base_commit: str
+    head_commit: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.branch
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JjWork:
+    """A jj workspace whose working-copy commit is the task's one change."""
+
+    backend: Literal["jj"] = "jj"
+    workspace: str
+    #: The jj workspace's name, ``cairn-<id>`` (``<name>@`` is its working copy).
+    name: str
+    base_commit: str
+    head_commit: str | None = None
+    change_id: str
+    #: The operation id recorded just before Cairn last rewrote the change
+    #: (accept, reject); ``jj op restore`` to it undoes that rewrite.
     operation: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"jj workspace {self.name}"
+
+
+#: Where a task's work lives once it has a workspace: one record per backend,
+#: told apart by ``backend`` (cairn/backends/).
+Work = Union[GitWork, CloneWork, JjWork]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GitKept:
+    """A rejected git task's work: kept under a ref until gc expires it."""
+
+    backend: Literal["git"] = "git"
+    #: ``refs/cairn/trash/<id>``.
+    ref: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CloneKept:
+    backend: Literal["clone"] = "clone"
+    ref: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JjKept:
+    """A rejected jj task's work: the abandoned change (its commit is the
+    previous review's ``head_commit``) and the operation that abandoned it,
+    which ``cairn restore`` reverts while jj's operation log holds it."""
+
+    backend: Literal["jj"] = "jj"
+    operation: str | None = None
+
+
+#: What a rejected task keeps, per backend.
+Kept = Union[GitKept, CloneKept, JjKept]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -158,13 +228,19 @@ class Rejected:
     format: int = FORMAT
     since: Instant
     reason: str | None = None
-    #: Where the work is kept until gc (``refs/cairn/trash/<id>``), and the
-    #: record needed to bring it back to review.
-    trash_ref: str | None = None
-    #: jj only: the operation that abandoned the change; ``cairn restore``
-    #: reverts it while jj's operation log still holds it.
-    operation: str | None = None
+    #: Where the work is kept until gc; None when nothing was recorded to keep.
+    kept: Kept | None = None
     previous: Review | None = None
+
+    @property
+    def trash_ref(self) -> str | None:
+        """git and clone: the ref keeping the work (``refs/cairn/trash/<id>``)."""
+        return self.kept.ref if isinstance(self.kept, (GitKept, CloneKept)) else None
+
+    @property
+    def operation(self) -> str | None:
+        """jj: the operation that abandoned the change."""
+        return self.kept.operation if isinstance(self.kept, JjKept) else None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -4,7 +4,8 @@ classes: what ``cairn status`` and ``cairn queue`` import on their fast path."""
 from __future__ import annotations
 
 #: Version of the state-directory format (``meta.json`` and every record).
-FORMAT = 1
+#: Records of format 1 are read too (cairn/core/migrate.py).
+FORMAT = 2
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 STATES = ("queued", "running", "review", "failed", "accepted", "rejected", "cancelled")

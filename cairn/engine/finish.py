@@ -78,7 +78,7 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
                 from cairn.core.model import Rejected
 
                 superseded, kept = retried
-                new = Rejected(since=time.time(), reason=f"superseded by task {superseded} after review", trash_ref=kept.trash_ref, previous=new)  # type: ignore[arg-type]
+                new = Rejected(since=time.time(), reason=f"superseded by task {superseded} after review", kept=kept.kept, previous=new)  # type: ignore[arg-type]
         if recovering:
             store.write_state(task_id, new)
     if not recovering:
@@ -157,14 +157,14 @@ def _save_work(
     except CairnError as error:
         # The work is committed; only describing it failed. The task must still end.
         _log(log, f"could not describe the work: {error}")
-        return work, DiffStat(), f"the work is committed on {work.branch} but could not be described: {error}"
+        return work, DiffStat(), f"the work is committed on {work.label} but could not be described: {error}"
     layout = store.layout
     atomic.write_text(layout.preview_diff(task_id), proposal.diff)
     atomic.write_text(layout.preview_stat(task_id), proposal.stat)
     if proposal.changed.files == 0:
         _log(log, "the agent changed nothing")
     else:
-        _log(log, f"committed to {work.branch}: {proposal.changed.files} files, +{proposal.changed.insertions} -{proposal.changed.deletions}")
+        _log(log, f"committed to {work.label}: {proposal.changed.files} files, +{proposal.changed.insertions} -{proposal.changed.deletions}")
     return replace(work, head_commit=proposal.head_commit), proposal.changed, None
 
 

@@ -150,7 +150,7 @@ class Runner:
         work = backend_for(self.settings).create(task, path)
         path = Path(work.workspace)  # a backend may place it elsewhere (jj: outside the repository's tree)
         self.store.update(self.task_id, lambda s: replace(s, work=work))  # type: ignore[arg-type]
-        self._say(f"workspace {path} on {work.branch} from {work.base_commit[:12]}")
+        self._say(f"workspace {path} on {work.label} from {work.base_commit[:12]}")
         prompt_file = self.layout.prompt_file(self.task_id)
         prompt_file.write_text(task.prompt)
         env = agent_environment(

@@ -18,25 +18,28 @@ may have changed): each task's workspace is looked at by its own backend.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.core import codec
 from cairn.core.gc import (
     BOOKMARK_PREFIX, BRANCH_PREFIX, FINISHED, Branch, Facts, GcRecord, JjTrash, JournalFile, LogFile, Ref, SignalFile, Stray,
     TaskFacts, Workspace,
 )
-from cairn.core.model import Rejected, State
+from cairn.core.model import Rejected, State, Work
 from cairn.errors import CairnError
-from cairn.backends import disk
+from cairn.backends import backend_for, disk
+from cairn.backends.git.gc import Repository, merged_into, read_repository, unsaved_work, worktree_blocker
 from cairn.backends.jj import gc as jj_gc
 from cairn.state.gc_record import read_record
 from cairn.state.lock import is_held
 from cairn.state.store import Store
-from cairn.vcs.git import git
+
+if TYPE_CHECKING:
+    from cairn.config.load import Settings
 
 #: Parallel git calls and directory walks: they wait on the disk and on git, not on Python.
 WORKERS = 8
@@ -44,71 +47,6 @@ WORKERS = 8
 LOG_NAMES = ("agent.log", "checks.log")
 #: Rotated journal segments beside events.jsonl: ``events-<UTC time>.jsonl[.gz]``.
 SEGMENT_PREFIX = "events-"
-
-
-@dataclass(frozen=True, slots=True)
-class Worktree:
-    path: str
-    head: str | None
-    branch: str | None
-    locked: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Repository:
-    """What git says, read once per run."""
-
-    root: Path
-    worktrees: dict[str, Worktree]
-    #: ``refs/heads/cairn/*`` by branch name -> commit.
-    branches: dict[str, str]
-    #: Every ref under ``refs/cairn/`` -> commit.
-    refs: dict[str, str]
-
-
-def is_git(root: Path) -> bool:
-    """Whether git has a repository at ``root`` (a plain jj repository has none)."""
-    return os.path.exists(root / ".git")
-
-
-def read_repository(root: Path) -> Repository:
-    worktrees: dict[str, Worktree] = {}
-    if not is_git(root):
-        return Repository(root, worktrees, {}, {})
-    for block in git(root, "worktree", "list", "--porcelain", "-z", strip=False).split("\0\0"):
-        fields = [f for f in block.split("\0") if f]
-        if not fields or not fields[0].startswith("worktree "):
-            continue
-        path = os.path.realpath(fields[0].removeprefix("worktree "))
-        head = branch = None
-        locked = False
-        for item in fields[1:]:
-            if item.startswith("HEAD "):
-                head = item.removeprefix("HEAD ")
-            elif item.startswith("branch refs/heads/"):
-                branch = item.removeprefix("branch refs/heads/")
-            elif item == "locked" or item.startswith("locked "):
-                locked = True
-        worktrees[path] = Worktree(path, head, branch, locked)
-    branches: dict[str, str] = {}
-    refs: dict[str, str] = {}
-    listing = git(root, "for-each-ref", "--format=%(refname)%00%(objectname)", f"refs/heads/{BRANCH_PREFIX}", "refs/cairn/")
-    for line in listing.splitlines():
-        name, _, commit = line.partition("\0")
-        if name.startswith("refs/heads/"):
-            branches[name.removeprefix("refs/heads/")] = commit
-        else:
-            refs[name] = commit
-    return Repository(root, worktrees, branches, refs)
-
-
-def merged_into(root: Path, target: str | None, names: Iterable[str]) -> set[str]:
-    """Which of the ``cairn/*`` branches ``names`` have their tip on ``target``."""
-    wanted = set(names)
-    if not target or not wanted:
-        return set()
-    out = git(root, "for-each-ref", f"--merged={target}", "--format=%(refname)", f"refs/heads/{BRANCH_PREFIX}", check=False)
-    return {line.removeprefix("refs/heads/") for line in out.splitlines()} & wanted
 
 
 def gather(store: Store, settings: Any, *, measure_all: bool, now: float) -> Facts:
@@ -141,7 +79,8 @@ def gather(store: Store, settings: Any, *, measure_all: bool, now: float) -> Fac
         jj_path = jj_repository.workspaces.get(jj_name) if jj_repository is not None and jj_name else None
         paths = [p for p in (recorded, jj_path, default) if p]
         claimed.update(paths)
-        branch_name = work.branch if work is not None else f"{BRANCH_PREFIX}{summary.id}"
+        # A git or clone task's branch; a jj task has none (its bookmarks are gc's own).
+        branch_name = getattr(work, "branch", None) or f"{BRANCH_PREFIX}{summary.id}"
         named_branches.add(branch_name)
         present = next((p for p in paths if os.path.isdir(p)), None)
         if jj_name is not None:
@@ -160,7 +99,7 @@ def gather(store: Store, settings: Any, *, measure_all: bool, now: float) -> Fac
         if present is not None and jj_name is not None:
             workspace = Workspace(present, blocked=_holds_precious(present, untouchable) or jj_gc.static_blocker(present, jj_name, jj_repository), jj=jj_name)
         elif present is not None:
-            workspace = Workspace(present, blocked=_static_blocker(present, work, repository, workspace_root, untouchable))
+            workspace = Workspace(present, blocked=_static_blocker(present, work, settings, repository, workspace_root, untouchable))
         branch = None
         if branch_name in repository.branches:
             elsewhere = checked_out.get(branch_name)
@@ -226,26 +165,22 @@ def _trash_expired(store: Store, task_id: int) -> bool:
     return read_record(store.layout.gc_record(task_id)).trash is not None
 
 
-def _work_of(state: State) -> Any:
+def _work_of(state: State) -> Work | None:
     if isinstance(state, Rejected):
         return state.previous.work if state.previous is not None else None
     return getattr(state, "work", None)
 
 
-def _static_blocker(path: str, work: Any, repository: Repository, workspace_root: str, untouchable: list[str]) -> str | None:
-    """What keeps a workspace whatever else is found: cheap, from facts in hand."""
+def _static_blocker(path: str, work: Work | None, settings: Settings, repository: Repository, workspace_root: str, untouchable: list[str]) -> str | None:
+    """What keeps a workspace whatever else is found: cheap, from facts in hand.
+    A task's workspace is judged by its own backend; one no work was recorded
+    for (an interrupted start) is looked at as a git worktree."""
     precious = _holds_precious(path, untouchable)
     if precious:
         return precious
-    if work is not None and work.backend != "git":
-        return f"a {work.backend} workspace: gc removes git worktrees only"
-    worktree = repository.worktrees.get(path)
-    if worktree is None:
-        where = "under the workspace directory" if path.startswith(workspace_root + "/") else "anywhere gc may remove"
-        return f"not a git worktree of this repository (and {where}): look inside, then remove it yourself"
-    if worktree.locked:
-        return f"locked with `git worktree lock`; `git worktree unlock {path}` lets gc remove it"
-    return None
+    if work is not None:
+        return backend_for(settings, work).gc_blocker(path, repository, workspace_root)
+    return worktree_blocker(path, repository, workspace_root)
 
 
 def _holds_precious(path: str, untouchable: list[str]) -> str | None:
@@ -347,7 +282,7 @@ def _measure(paths: list[str]) -> dict[str, int]:
 
 
 def check(
-    store: Store, root: Path, workspaces: list[tuple[int | None, Workspace]], *, exclude: list[str], measure: bool
+    store: Store, root: Path, workspaces: list[tuple[int | None, Workspace]], *, unsaved: Unsaved, measure: bool
 ) -> dict[str, Workspace]:
     """Each workspace with what stops its removal now: a runner still
     finishing, uncommitted changes, a HEAD on no branch, a filesystem mounted
@@ -368,7 +303,7 @@ def check(
             looked = jj_gc.look(root, workspace)
             blocked, workspace = looked.blocked, looked
         elif blocked is None:
-            blocked = unsaved_work(root, workspace.path, exclude)
+            blocked = unsaved(task, workspace.path)
         size = disk.tree_bytes(workspace.path) if measure and workspace.bytes is None else workspace.bytes
         return replace(workspace, blocked=blocked, processes=inside.get(workspace.path, ()), bytes=size)
 
@@ -376,40 +311,26 @@ def check(
         return {w.path: checked for (_, w), checked in zip(workspaces, pool.map(one, workspaces))}
 
 
-def unsaved_work(root: Path, path: str, exclude: list[str]) -> str | None:
-    """Why removing the worktree at ``path`` would lose something, or None.
-
-    Uncommitted changes (but for what bootstrap put there, which never
-    belongs to the work), and a detached HEAD whose commits no ref holds.
-    """
-    from cairn.vcs.git import GitError
-
-    try:
-        # --no-optional-locks: a look must not rewrite the worktree's index (a dry run changes nothing).
-        status = git(path, "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ".", *(f":(exclude,glob){p}" for p in exclude), strip=False)
-        changed = len(dirty_entries(status))
-        if changed:
-            return f"uncommitted changes in it ({changed} path{'s' if changed != 1 else ''}): commit or discard them"
-        branch = git(path, "symbolic-ref", "--quiet", "HEAD", check=False)
-        if not branch:
-            head = git(path, "rev-parse", "HEAD")
-            if not git(root, "for-each-ref", "--count=1", f"--contains={head}", "--format=%(refname)"):
-                return f"its HEAD ({head[:12]}) holds commits on no branch: `git branch NAME {head[:12]}` keeps them"
-    except GitError as error:
-        return f"git cannot read it: {error}"
-    return None
+#: Why removing the workspace at a path (of a task, or a stray) would lose something, or None.
+Unsaved = Callable[[int | None, str], str | None]
 
 
-def dirty_entries(status: str) -> list[str]:
-    """Paths in ``git status --porcelain=v1 -z`` output; a rename's source is not counted twice."""
-    entries = status.split("\0")
-    paths, index = [], 0
-    while index < len(entries):
-        entry = entries[index]
-        index += 1
-        if len(entry) < 4:
-            continue
-        paths.append(entry[3:])
-        if "R" in entry[:2] or "C" in entry[:2]:
-            index += 1
-    return paths
+def unsaved_checker(store: Store, settings: Settings, exclude: list[str]) -> Unsaved:
+    """The last look before a workspace goes, by the backend of the task's
+    work (read afresh: the caller may hold the task's lock); a stray is a git
+    worktree or a directory, looked at as git would."""
+    root = settings.root
+    assert root is not None
+
+    def unsaved(task_id: int | None, path: str) -> str | None:
+        work = None
+        if task_id is not None:
+            try:
+                work = _work_of(store.read_state(task_id))
+            except CairnError as error:
+                return f"its task's record cannot be read: {error}"
+        if work is None:
+            return unsaved_work(root, path, exclude)
+        return backend_for(settings, work).gc_unsaved(path, exclude)
+
+    return unsaved

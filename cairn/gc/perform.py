@@ -42,7 +42,8 @@ from cairn.core.gc import (
 from cairn.errors import CairnError
 from cairn.backends import disk
 from cairn.backends.jj import gc as jj_gc
-from cairn.gc.collect import WORKERS, SEGMENT_PREFIX, is_git, read_repository, unsaved_work
+from cairn.backends.git.gc import is_git, read_repository
+from cairn.gc.collect import SEGMENT_PREFIX, WORKERS, Unsaved
 from cairn.state.gc_record import read_record
 from cairn.state import atomic
 from cairn.state.lock import LockTimeout, is_held
@@ -78,6 +79,8 @@ class Context:
     root: Path
     #: What bootstrap copies or links into a workspace: never part of the work.
     exclude: list[str]
+    #: The last look before a workspace goes, by its task's backend (cairn/gc/collect.py).
+    unsaved: Unsaved
     stopping: Callable[[], bool] = lambda: False
     #: Keep no copies: a jj workspace goes without bookmarking what only it holds.
     purge: bool = False
@@ -160,7 +163,7 @@ def _remove_worktree(action: RemoveWorkspace, context: Context) -> tuple[int, st
     if not os.path.isdir(action.path):
         return 0, None  # gone already: nothing left to lose
     # The last look, right before the directory goes: nothing uncommitted.
-    problem = unsaved_work(context.root, action.path, context.exclude)
+    problem = context.unsaved(action.task, action.path)
     if problem:
         return 0, problem
     try:

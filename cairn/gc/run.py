@@ -20,7 +20,7 @@ from typing import Any
 
 from cairn.core.gc import FINISHED, DropLog, Facts, Plan, Policy, RemoveWorkspace, plan
 from cairn.errors import OperationFailed, UsageError
-from cairn.gc.collect import check, gather
+from cairn.gc.collect import Unsaved, check, gather, unsaved_checker
 from cairn.gc.perform import Context, Report, perform
 from cairn.state import lock
 from cairn.state.store import Store
@@ -91,16 +91,17 @@ def _run(store: Store, settings: Any, options: Options, stopping: Callable[[], b
     facts = gather(store, settings, measure_all=policy.max_size is not None, now=now)
     bootstrap = settings.config.bootstrap
     exclude = [*bootstrap.copy, *bootstrap.symlink]
-    facts, chosen = settle(store, settings.root, facts, policy, now, exclude=exclude, measure=options.dry_run)
+    unsaved = unsaved_checker(store, settings, exclude)
+    facts, chosen = settle(store, settings.root, facts, policy, now, unsaved=unsaved, measure=options.dry_run)
     if options.dry_run:
         freed = sum(a.bytes for a in chosen.actions if isinstance(a, (RemoveWorkspace, DropLog)))
         return Report(dry_run=True, done=list(chosen.actions), notes=list(chosen.notes), bytes_freed=freed)
-    report = perform(chosen, facts, Context(store, settings.root, exclude, stopping, purge=policy.purge))
+    report = perform(chosen, facts, Context(store, settings.root, exclude, unsaved, stopping, purge=policy.purge))
     store.journal("gc-run", **report.counts(), skipped=sum(1 for n in report.notes if n.kind == "skipped"))
     return report
 
 
-def settle(store: Store, root: Any, facts: Facts, policy: Policy, now: float, *, exclude: list[str], measure: bool) -> tuple[Facts, Plan]:
+def settle(store: Store, root: Any, facts: Facts, policy: Policy, now: float, *, unsaved: Unsaved, measure: bool) -> tuple[Facts, Plan]:
     """Plan until every workspace the plan would remove has been checked; the
     facts as checked and the final plan."""
     checked: set[str] = set()
@@ -111,7 +112,7 @@ def settle(store: Store, root: Any, facts: Facts, policy: Policy, now: float, *,
         if not fresh:
             return facts, chosen
         workspaces = {w.path: w for w in _workspaces(facts)}
-        found = check(store, root, [(owners.get(a.path), workspaces[a.path]) for a in fresh], exclude=exclude, measure=measure)
+        found = check(store, root, [(owners.get(a.path), workspaces[a.path]) for a in fresh], unsaved=unsaved, measure=measure)
         checked.update(found)
         facts = facts.with_workspaces(found)
 

@@ -44,8 +44,7 @@ def reject(store: Store, settings: Settings, task_id: int, reason: str | None) -
             trashed = backend.trash(store, task_id, work)
             work = trashed.work
         new = Rejected(
-            since=time.time(), reason=reason,  # type: ignore[arg-type]
-            trash_ref=trashed.trash_ref if trashed else None, operation=trashed.operation if trashed else None,
+            since=time.time(), reason=reason, kept=trashed.kept if trashed else None,  # type: ignore[arg-type]
             previous=replace(state, conflict=[], work=work),
         )
         store.write_state(task_id, new)
@@ -72,13 +71,19 @@ def discard_superseded(store: Store, settings: Settings, task_id: int, work: Wor
     def record(state: object) -> Rejected | None:
         if not isinstance(state, Rejected) or state.previous is None:
             return None
-        return replace(
-            state, trash_ref=trashed.trash_ref or state.trash_ref, operation=trashed.operation,
-            previous=replace(state.previous, work=trashed.work),
-        )
+        return replace(state, kept=trashed.kept or state.kept, previous=replace(state.previous, work=trashed.work))
 
     store.update(task_id, record)  # type: ignore[arg-type]
     backend.after_trash(trashed)
+
+
+def kept_note(settings: Settings, task_id: int, state: Rejected) -> str:
+    """"; " and where the work is kept, in its backend's words; "" when nothing was kept."""
+    work = state.previous.work if state.previous is not None else None
+    if work is None:
+        return ""
+    note = backend_for(settings, work).kept_note(task_id, state)
+    return f"; {note}" if note else ""
 
 
 def restore(store: Store, settings: Settings, task_id: int) -> Review:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from cairn.core import codec
 from cairn.core.lifecycle import can_move, wrong_state_message
 from cairn.core.vocabulary import FORMAT
+from cairn.core.migrate import READABLE
 from cairn.core.summary import Summary, summarize
 from cairn.errors import CairnError, NoSuchTask, OperationFailed, UsageError, WrongState
 from cairn.state import atomic, lock
@@ -83,7 +84,7 @@ class Store:
             # The state directory lives in the repository by default; git must never see it.
             atomic.write_text(layout.gitignore, "# Cairn's state directory: never committed.\n*\n")
         if layout.meta.exists():
-            self.check_format()
+            self._upgrade_header()
             self._record_home(repo)
             return False
         header = {
@@ -106,7 +107,7 @@ class Store:
         if not self.exists():
             self.init(repo)
         else:
-            self.check_format()
+            self._upgrade_header()
             # A subdirectory someone removed (or a copy that dropped empty
             # ones) is made again rather than failing every command.
             for directory in self.layout.directories():
@@ -175,7 +176,8 @@ class Store:
         except OSError:
             pass  # a repository we cannot write to only loses the guard
 
-    def check_format(self) -> None:
+    def check_format(self) -> int:
+        """The directory's format, or an error when this Cairn cannot read it."""
         try:
             meta = json.loads(self.layout.meta.read_text())
             found = meta["format"]
@@ -184,11 +186,23 @@ class Store:
                 f"{self.layout.meta} is not a Cairn state-directory header ({error})",
                 hint="if this directory is not Cairn's, point CAIRN_HOME elsewhere",
             ) from None
-        if found != FORMAT:
+        if found not in READABLE:
             raise OperationFailed(
-                f"{self.layout.home} has state format {found}; this Cairn reads format {FORMAT}",
+                f"{self.layout.home} has state format {found}; this Cairn reads formats {', '.join(map(str, READABLE))}",
                 hint="use the Cairn version that wrote it (newer formats are not read by older Cairns)",
             )
+        return found
+
+    def _upgrade_header(self) -> None:
+        """A directory of an older format takes this Cairn's records from now
+        on: its header says so first, so an older Cairn refuses it rather than
+        misreading them.  Its old records are migrated as they are read."""
+        if self.check_format() == FORMAT:
+            return
+        meta = json.loads(self.layout.meta.read_text())
+        meta["format"] = FORMAT
+        atomic.write_json(self.layout.meta, meta)
+        self.journal("format-upgraded", format=FORMAT)
 
     # -- tasks ------------------------------------------------------------------
 
@@ -235,11 +249,12 @@ class Store:
         return self._read(self.layout.task_file(task_id), Task, task_id)
 
     def read_state(self, task_id: int) -> State:
+        from cairn.core.migrate import upgrade
         from cairn.core.model import State
 
-        return self._read(self.layout.state_file(task_id), State, task_id)
+        return self._read(self.layout.state_file(task_id), State, task_id, upgrade)
 
-    def _read(self, path: Path, kind: Any, task_id: int) -> Any:
+    def _read(self, path: Path, kind: Any, task_id: int, upgrade: Callable[[Any], Any] | None = None) -> Any:
         try:
             data = json.loads(path.read_bytes())
         except FileNotFoundError:
@@ -251,7 +266,7 @@ class Store:
         except OSError as error:  # e.g. tasks/<id> is a file, or unreadable
             raise CorruptRecord(f"task {task_id}: cannot read {path}: {error.strerror}") from None
         try:
-            return codec.decode(kind, data)
+            return codec.decode(kind, upgrade(data) if upgrade is not None else data)
         except codec.DecodeError as error:
             raise CorruptRecord(f"task {task_id}: {path}: {error}") from None
 

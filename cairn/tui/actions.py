@@ -29,11 +29,10 @@ def accept_task(store: Any, settings: Any, task_id: int, say: Callable[[str], No
 
 
 def reject_task(store: Any, settings: Any, task_id: int, reason: str | None) -> str:
-    from cairn.land.reject import reject
+    from cairn.land.reject import kept_note, reject
 
     state = reject(store, settings, task_id, reason)
-    kept = f"; its work is kept in {state.trash_ref}" if state.trash_ref else ""
-    return f"rejected task {task_id}{kept}"
+    return f"rejected task {task_id}{kept_note(settings, task_id, state)}"
 
 
 def retry_task(store: Any, settings: Any, task_id: int, feedback: str | None) -> str:

@@ -26,8 +26,10 @@ from pathlib import Path
 
 from cairn.backends.base import branch_name
 from cairn.backends.clone import repository
+from cairn.backends.clone.repository import is_clone_of
 from cairn.backends.git.backend import GitBackend
-from cairn.core.model import Task, Work
+from cairn.backends.git.gc import Repository, unsaved_work
+from cairn.core.model import CloneKept, CloneWork, Kept, Task, Work
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, git, git_ok, identity_env
 from cairn.vcs.worktrees import branch_commit, checked_out_ref
@@ -35,6 +37,9 @@ from cairn.vcs.worktrees import branch_commit, checked_out_ref
 
 class CloneBackend(GitBackend):
     name = "clone"
+
+    def kept(self, ref: str) -> Kept:
+        return CloneKept(ref=ref)
 
     def create(self, task: Task, path: Path) -> Work:
         base = self.resolve_base(task)
@@ -53,7 +58,7 @@ class CloneBackend(GitBackend):
         if existing is None:
             git(self.root, "update-ref", "-m", f"cairn task {task.id}", f"refs/heads/{branch}", base, "")
         self._clone(path, branch, base)
-        return Work(backend="clone", workspace=str(path), branch=branch, base_commit=base)
+        return CloneWork(workspace=str(path), branch=branch, base_commit=base)
 
     def commit(self, work: Work, message: str, exclude: list[str] | None = None) -> Work:
         """Commit what the agent left on whatever it has checked out, make
@@ -100,7 +105,7 @@ class CloneBackend(GitBackend):
         path = Path(work.workspace)
         if not path.exists():
             return work
-        if not repository.is_clone_of(path, self.root):
+        if not is_clone_of(path, self.root):
             raise OperationFailed(
                 f"{path} is not a clone of {self.root} any more; Cairn will not delete what is in it",
                 hint="look inside, keep what you need, then remove the directory yourself",
@@ -111,6 +116,32 @@ class CloneBackend(GitBackend):
 
         shutil.rmtree(path)
         return work
+
+    # -- gc ----------------------------------------------------------------------------
+
+    def gc_blocker(self, path: str, repository: Repository, workspace_root: str) -> str | None:
+        if not is_clone_of(Path(path), self.root):
+            return f"not a clone of {self.root}: look inside, then remove it yourself"
+        return None
+
+    def gc_unsaved(self, path: str, exclude: list[str]) -> str | None:
+        """As for a worktree, and: every commit of the clone's own is in the
+        user's repository (its branch handed back, no branch of its own ahead)."""
+        problem = unsaved_work(self.root, path, exclude)
+        if problem:
+            return problem
+        try:
+            branch = git(Path(path), "symbolic-ref", "--quiet", "--short", "HEAD")
+            lost = repository.branches_not_on(Path(path), branch)
+            if lost:
+                return f"its branches {', '.join(lost)} hold commits {branch} does not: merge or delete them there"
+            ours = git(Path(path), "rev-parse", f"refs/heads/{branch}")
+            theirs = branch_commit(self.root, branch)
+            if theirs is None or (theirs != ours and not git_ok(self.root, "merge-base", "--is-ancestor", ours, theirs)):
+                return f"its {branch} has commits {self.root} does not: `cairn accept`, `cairn reject`, or fetch them by hand"
+        except GitError as error:
+            return f"git cannot read it: {error}"
+        return None
 
     # -- details ---------------------------------------------------------------------
 

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 from cairn.backends.base import DiffView, Gate, Say, Trashed
 from cairn.backends.git import trash
+from cairn.backends.git.gc import Repository, unsaved_work, worktree_blocker
 from cairn.backends.git.landing import STRATEGIES, GitLanding
 from cairn.backends.git.workspaces import GitWorkspaces
-from cairn.core.model import Rejected, State, Task, Work
+from cairn.core.model import GitKept, Kept, Rejected, State, Task, Work
 from cairn.errors import UsageError
 from cairn.state.store import Store
 from cairn.vcs.git import commit_of, git
@@ -58,6 +59,10 @@ class GitBackend(GitWorkspaces):
         onto = target if target and branch_commit(self.root, target) else None
         span = f"{onto}...{head}" if onto else f"{work.base_commit}..{head}"
         return DiffView(argv=["git", "-C", str(self.root), "diff", *([form] if form else []), span, "--"])
+
+    def difftool(self, work: Work, target: str | None) -> list[str]:
+        span = f"{target}...{work.branch}" if target else f"{work.base_commit}..{work.branch}"
+        return ["git", "-C", str(self.root), "difftool", "-d", span]
 
     def top_up(self, settings: Settings) -> bool:
         from cairn.backends.git.pool import top_up_soon
@@ -100,7 +105,13 @@ class GitBackend(GitWorkspaces):
         work = self.remove(work)
         if work.head_commit is None:  # the branch is gone and no commit was ever recorded
             return Trashed(work)
-        return Trashed(work, trash_ref=trash.keep(self.root, task_id, work.head_commit, "reject"))
+        return Trashed(work, self.kept(trash.keep(self.root, task_id, work.head_commit, "reject")))
+
+    def kept(self, ref: str) -> Kept:
+        return GitKept(ref=ref)
+
+    def kept_note(self, task_id: int, rejected: Rejected) -> str:
+        return f"its work is kept in {rejected.trash_ref}" if rejected.trash_ref else ""
 
     def after_trash(self, trashed: Trashed) -> None:
         self.delete_branch(trashed.work, trashed.work.head_commit)
@@ -120,7 +131,7 @@ class GitBackend(GitWorkspaces):
 
     def keep_for_retry(self, task_id: int, work: Work) -> tuple[str, Trashed]:
         ref = trash.keep(self.root, task_id, work.head_commit or work.branch, "review")
-        return ref, Trashed(work, trash_ref=ref)
+        return ref, Trashed(work, self.kept(ref))
 
     def continue_from(self, task_id: int, state: State) -> str | None:
         if isinstance(state, Rejected) and state.trash_ref:
@@ -129,6 +140,14 @@ class GitBackend(GitWorkspaces):
         if work is None:
             return None
         return trash.surviving_ref(self.root, f"refs/heads/{work.branch}", task_id)
+
+    # -- gc ----------------------------------------------------------------------------
+
+    def gc_blocker(self, path: str, repository: Repository, workspace_root: str) -> str | None:
+        return worktree_blocker(path, repository, workspace_root)
+
+    def gc_unsaved(self, path: str, exclude: list[str]) -> str | None:
+        return unsaved_work(self.root, path, exclude)
 
     # -- sync --------------------------------------------------------------------------
 

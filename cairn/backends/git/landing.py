@@ -192,8 +192,9 @@ class GitLanding:
             self.gate(workspace, commit)
         finally:
             # What the checks left is theirs (the workspace had no edits when
-            # the accept began): dropped, so it never reaches the branch.
-            self.backend.reset(self.work, keep=self.backend.keep_out)
+            # the accept began): dropped, so it never reaches the branch, which
+            # stays where the landing put it (rebased, or as it was).
+            self.backend.reset(replace(self.work, head_commit=current), keep=self.backend.keep_out)
             if current != commit:
                 git(workspace, "checkout", "--quiet", self.work.branch)
 

@@ -18,7 +18,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from cairn.core.model import DiffStat, Task, Work
+from cairn.core.model import DiffStat, GitWork, Task, Work
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
 from cairn.vcs.worktrees import branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, worktree_with_branch
@@ -58,7 +58,7 @@ class GitWorkspaces:
             git(self.root, "worktree", "add", "--quiet", str(path), branch)
         elif not claim(self.root, branch, base, path):  # a warm worktree from the pool, if one is ready at base
             git(self.root, "worktree", "add", "--quiet", "-b", branch, str(path), base)
-        return Work(backend="git", workspace=str(path), branch=branch, base_commit=base)
+        return GitWork(workspace=str(path), branch=branch, base_commit=base)
 
     def commit(self, work: Work, message: str, exclude: list[str] | None = None) -> Work:
         """Commit everything but ``exclude`` (what bootstrap copied or linked in:

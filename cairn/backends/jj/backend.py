@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 from cairn.backends.base import DiffView, Gate, Say, Trashed
 from cairn.backends.jj import landing as jj_landing
 from cairn.backends.jj.workspaces import JjWorkspaces
-from cairn.core.model import Rejected, State, Task, Work
+from cairn.core.model import JjKept, Rejected, State, Task, Work
 from cairn.errors import UsageError
 from cairn.state.store import Store
 
 if TYPE_CHECKING:
     from cairn.backends.base import SyncAction
+    from cairn.backends.git.gc import Repository
     from cairn.config.load import Settings
 
 
@@ -48,6 +49,10 @@ class JjBackend(JjWorkspaces):
             return DiffView()  # squashed into its destination: the proposal as it was recorded
         return DiffView(text=jj_landing.proposal_text(self, work, form))
 
+    def difftool(self, work: Work, target: str | None) -> list[str]:
+        # jj's own diff tool support: ui.diff-editor / merge-tools, as the user configured them.
+        return ["jj", "-R", str(self.root), "--ignore-working-copy", "diff", "--tool", "git", "-r", self.revision(work)]
+
     def top_up(self, settings: Settings) -> bool:
         return False  # a jj workspace is cheap to make: nothing is prepared ahead
 
@@ -70,13 +75,25 @@ class JjBackend(JjWorkspaces):
     def after_untrash(self, store: Store, rejected: Rejected) -> None:
         """Nothing: the change is visible again, no copy was kept."""
 
+    def kept_note(self, task_id: int, rejected: Rejected) -> str:
+        if not rejected.operation:
+            return ""
+        return f"its change was abandoned in jj operation {rejected.operation[:12]}: `cairn restore {task_id}` brings it back"
+
     def keep_for_retry(self, task_id: int, work: Work) -> tuple[str, Trashed]:
         # The commit id: jj keeps the commit findable by id once the change is abandoned.
-        return str(work.head_commit), Trashed(work)
+        return str(work.head_commit), Trashed(work, JjKept())
 
     def continue_from(self, task_id: int, state: State) -> str | None:
         work = getattr(state, "work", None) or getattr(getattr(state, "previous", None), "work", None)
         return work.head_commit if work is not None else None
+
+    def gc_blocker(self, path: str, repository: Repository, workspace_root: str) -> str | None:
+        # jj's own facts decide about a jj workspace (cairn/backends/jj/gc.py); reaching here means jj has no such workspace.
+        return "a jj workspace jj does not list: look inside, then remove it yourself"
+
+    def gc_unsaved(self, path: str, exclude: list[str]) -> str | None:
+        return "a jj workspace: only jj's own look (cairn/backends/jj/gc.py) may clear it"
 
     def sync(self, store: Store, settings: Settings, *, dry_run: bool) -> list[SyncAction]:
         if not store.exists():

@@ -37,7 +37,7 @@ from typing import Any
 from cairn.core.gc import (
     BOOKMARK_PREFIX, ArchiveChange, Commit, JjTrash, RemoveWorkspace, Stray, Workspace, archive_base, archive_name,
 )
-from cairn.core.model import Rejected
+from cairn.core.model import JjWork, Rejected
 from cairn.errors import CairnError
 from cairn.backends import disk
 from cairn.backends.jj.workspaces import JjWorkspaces
@@ -89,7 +89,7 @@ def task_workspace_name(task_id: int, work: Any, repository: JjRepository | None
     """The jj workspace of a task: its recorded one, or for a task that
     never recorded work (an interrupted start), ``cairn-<id>`` if jj has it."""
     if work is not None:
-        return str(work.branch) if work.backend == "jj" else None
+        return work.name if isinstance(work, JjWork) else None
     name = f"cairn-{task_id}"
     return name if repository is not None and name in repository.workspaces else None
 
@@ -115,7 +115,7 @@ def trash_of(state: Any) -> JjTrash | None:
     if not isinstance(state, Rejected) or state.previous is None:
         return None
     work = state.previous.work
-    if work is None or work.backend != "jj" or not work.head_commit:
+    if not isinstance(work, JjWork) or not work.head_commit:
         return None
     return JjTrash(work.head_commit, state.operation)
 

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from cairn.backends.base import Conflict, Gate, Landed, Say, Trashed
 from cairn.backends.jj.workspaces import JjWorkspaces, divergent_hint, divergent_message, task_message
-from cairn.core.model import Rejected, Task, Work
+from cairn.core.model import JjKept, JjWork, Rejected, Task
 from cairn.errors import CairnError, OperationFailed, UsageError
 from cairn.state.gc_record import read_record
 from cairn.state.store import Store
@@ -53,7 +53,7 @@ STRATEGIES = ("squash", "rebase")
 
 
 class JjLanding:
-    def __init__(self, backend: JjBackend, store: Store, task: Task, work: Work, *, strategy: str, into: str | None,
+    def __init__(self, backend: JjBackend, store: Store, task: Task, work: JjWork, *, strategy: str, into: str | None,
                  gate: Gate | None, say: Say) -> None:
         self.store, self.task, self.work = store, task, work
         self.root = backend.root
@@ -198,8 +198,8 @@ class JjLanding:
         return f"change {str(self.work.change_id)[:12]}"
 
 
-def discard(store: Store, workspaces: JjWorkspaces, task_id: int, work: Work) -> Trashed:
-    """Forget the task's workspace, then abandon its change.  The Work as it
+def discard(store: Store, workspaces: JjWorkspaces, task_id: int, work: JjWork) -> Trashed:
+    """Forget the task's workspace, then abandon its change.  The JjWork as it
     was last (its commit id names the hidden commit) and the operation that
     abandoned it, for ``cairn restore``."""
     root = workspaces.root
@@ -217,13 +217,13 @@ def discard(store: Store, workspaces: JjWorkspaces, task_id: int, work: Work) ->
     before = current_operation(root, snapshot=False)
     workspaces.remove(work)
     if not found:
-        return Trashed(work)  # gone already (squashed or abandoned by hand)
+        return Trashed(work, JjKept())  # gone already (squashed or abandoned by hand)
     head = str(found[0]["commit_id"])
     jj(root, "abandon", f"commit_id({head})", quiet_wc=True)
-    return Trashed(replace(work, head_commit=head, operation=before), operation=operation_mentioning(root, head))
+    return Trashed(replace(work, head_commit=head, operation=before), JjKept(operation=operation_mentioning(root, head)))
 
 
-def untrash(store: Store, workspaces: JjWorkspaces, task: Task, rejected: Rejected, work: Work) -> Work:
+def untrash(store: Store, workspaces: JjWorkspaces, task: Task, rejected: Rejected, work: JjWork) -> JjWork:
     """The rejected change visible again in a workspace of its own: the
     abandoning operation reverted while jj's log has it, else the content
     brought back from the hidden commit."""
@@ -236,7 +236,7 @@ def untrash(store: Store, workspaces: JjWorkspaces, task: Task, rejected: Reject
     return workspaces.attach(work, task_message(task.id, task.title))
 
 
-def _refuse_if_expired(store: Store, task_id: int, work: Work) -> None:
+def _refuse_if_expired(store: Store, task_id: int, work: JjWork) -> None:
     """Rejected work is restorable until gc expires it (gc.max_age.rejected).
     jj may hold the hidden commit for longer, but Cairn no longer promises it."""
     from cairn.core.codec import instant_to_text
@@ -277,7 +277,7 @@ def running_changes(store: Store) -> dict[str, int]:
             work = getattr(store.read_state(summary.id), "work", None)
         except CairnError:
             continue
-        if work is not None and work.backend == "jj" and work.change_id:
+        if isinstance(work, JjWork):
             found[work.change_id] = summary.id
     return found
 
@@ -296,7 +296,7 @@ def _label(target: str) -> str:
     return {"@": "your working copy (@)", "@-": "the parent of your working copy (@-)"}.get(target, target)
 
 
-def proposal_text(workspaces: JjWorkspaces, work: Work, form: str | None) -> str:
+def proposal_text(workspaces: JjWorkspaces, work: JjWork, form: str | None) -> str:
     """``cairn diff`` of a jj task: its change against its parent, as git would
     print it (``--stat``, ``--name-only`` alike).  A rejected change is hidden
     and found by its commit id."""

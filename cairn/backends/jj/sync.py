@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cairn.core.model import Accepted, Rejected, Review, Work
+from cairn.core.model import Accepted, JjKept, JjWork, Rejected, Review, Work
 from cairn.errors import CairnError, OperationFailed
 from cairn.state import lock
 from cairn.state.store import Store
@@ -87,7 +87,7 @@ def observe(store: Store, settings: Any) -> list[Observed]:
         except CairnError:
             continue
         work = getattr(state, "work", None) or getattr(getattr(state, "previous", None), "work", None)
-        if work is not None and work.backend == "jj" and work.change_id:
+        if isinstance(work, JjWork):
             tasks.append((summary, work))
     if not tasks:
         return []
@@ -159,7 +159,7 @@ def plan(observed: list[Observed]) -> list[Action]:
             if not commits:
                 actions.append(Action(
                     "missing", o.task_id, f"the change {str(work.change_id)[:12]} was squashed or abandoned while its agent still works",
-                    f"`cairn cancel {o.task_id}`, or let it finish and look at `jj log -r {work.branch}@`",
+                    f"`cairn cancel {o.task_id}`, or let it finish and look at `jj log -r {work.name}@`",
                 ))
             continue  # never rewritten while its agent runs
         if o.state == "rejected":
@@ -235,7 +235,7 @@ def _describe(store: Store, settings: Any, action: Action) -> None:
 def _record(store: Store, task_id: int, commit: str) -> None:
     def change(state: Any) -> Any:
         work = getattr(state, "work", None)
-        if work is None or work.backend != "jj" or work.head_commit == commit:
+        if not isinstance(work, JjWork) or work.head_commit == commit:
             return None
         return replace(state, work=replace(work, head_commit=commit))
 
@@ -260,7 +260,7 @@ def _move_rejected(store: Store, settings: Any, action: Action) -> None:
     def change(state: Any) -> Any:
         if not isinstance(state, Review):
             raise OperationFailed(f"task {action.task_id} is {state.state} now")
-        return Rejected(since=time.time(), reason="its change was abandoned in jj", operation=operation, previous=replace(state, conflict=[]))  # type: ignore[arg-type]
+        return Rejected(since=time.time(), reason="its change was abandoned in jj", kept=JjKept(operation=operation), previous=replace(state, conflict=[]))  # type: ignore[arg-type]
 
     new = store.move(action.task_id, "rejected", change, verb="record as rejected", by="jj-sync", operation=operation)
     previous = getattr(new, "previous", None)

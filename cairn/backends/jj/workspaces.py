@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from cairn.core.model import DiffStat, Task, Work
+from cairn.core.model import DiffStat, JjWork, Task
 from cairn.errors import OperationFailed
 from cairn.vcs.jj import JjError, jj, records, toml_string
 from cairn.backends.base import Proposal, commit_message
@@ -49,7 +49,7 @@ class JjWorkspaces:
 
     # -- the workspace side of the Backend protocol (cairn/backends/base.py) ------------------------------
 
-    def create(self, task: Task, path: Path) -> Work:
+    def create(self, task: Task, path: Path) -> JjWork:
         name = workspace_name(task.id)
         path = self.place(path, task.id)
         base = self._start_from(task)
@@ -72,10 +72,10 @@ class JjWorkspaces:
             # the two attempts stay independent (rejecting one never moves the other).
             jj(path, "restore", "--from", f"commit_id({task.continue_from})")
         (head,) = records(self.root, f"{name}@", _COMMIT)
-        return Work(backend="jj", workspace=str(path), branch=name, base_commit=base, head_commit=head["commit_id"], change_id=head["change_id"])
+        return JjWork(workspace=str(path), name=name, base_commit=base, head_commit=head["commit_id"], change_id=head["change_id"])
 
-    def commit(self, work: Work, message: str, exclude: list[str] | None = None) -> Work:
-        """Snapshot the workspace and describe the change; the returned Work has its commit id."""
+    def commit(self, work: JjWork, message: str, exclude: list[str] | None = None) -> JjWork:
+        """Snapshot the workspace and describe the change; the returned JjWork has its commit id."""
         path = Path(work.workspace)
         config = self._track_config(exclude)
         if path.is_dir():
@@ -89,7 +89,7 @@ class JjWorkspaces:
             head = self.change(work)
         return replace(work, head_commit=head["commit_id"])
 
-    def proposal(self, work: Work) -> Proposal:
+    def proposal(self, work: JjWork) -> Proposal:
         revision = self.revision(work)
         (info,) = records(self.root, revision, {
             "commit_id": "commit_id",
@@ -102,7 +102,7 @@ class JjWorkspaces:
         changed = DiffStat(files=info["files"], insertions=info["added"], deletions=info["removed"])
         return Proposal(head_commit=info["commit_id"], changed=changed, diff=diff, stat=stat)
 
-    def reset(self, work: Work, keep: list[str] | None = None) -> None:
+    def reset(self, work: JjWork, keep: list[str] | None = None) -> None:
         """Back to the described work: what checks or a reviewer left in the
         workspace is dropped (ignored files and ``keep`` stay)."""
         path = Path(work.workspace)
@@ -110,11 +110,11 @@ class JjWorkspaces:
             return
         jj(path, "restore", "--from", f"commit_id({work.head_commit})", config=self._track_config(keep))
 
-    def remove(self, work: Work) -> None:
+    def remove(self, work: JjWork) -> None:
         """Forget the workspace and delete its directory; the change stays
         (jj abandons it only if it is empty)."""
         path = Path(work.workspace)
-        config_dir = self.forget(work.branch, path)
+        config_dir = self.forget(work.name, path)
         if path.exists():
             shutil.rmtree(path, ignore_errors=True)
         if config_dir is not None:
@@ -129,12 +129,12 @@ class JjWorkspaces:
             jj(self.root, "workspace", "forget", name, quiet_wc=True)
         return config_dir
 
-    def attach(self, work: Work, message: str) -> Work:
+    def attach(self, work: JjWork, message: str) -> JjWork:
         """A workspace for the task's work again (restore; an accept whose
         workspace was deleted): on the change itself while it is visible,
         else a new change holding the last recorded commit's content (jj keeps
         hidden commits until its gc)."""
-        name, path = work.branch, Path(work.workspace)
+        name, path = work.name, Path(work.workspace)
         if name in self.workspace_names():
             self._clear_leftover(name)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -177,26 +177,26 @@ class JjWorkspaces:
         squashed away, two or more when it is divergent."""
         return records(self.root, f"change_id({change_id})", _COMMIT)
 
-    def change(self, work: Work) -> dict[str, Any]:
+    def change(self, work: JjWork) -> dict[str, Any]:
         """The task's change as it is now: exactly one visible commit, or an error saying what to do."""
         assert work.change_id
         found = self.commits_of(work.change_id)
         if not found:
             raise OperationFailed(
-                f"the change {work.change_id[:12]} of {work.branch} is no longer in the repository (squashed or abandoned by hand?)",
+                f"the change {work.change_id[:12]} of {work.name} is no longer in the repository (squashed or abandoned by hand?)",
                 hint="`cairn jj-sync` records what became of it",
             )
         if len(found) > 1:
             raise OperationFailed(divergent_message(work, found), hint=divergent_hint(work, found))
         return found[0]
 
-    def revision(self, work: Work) -> str:
+    def revision(self, work: JjWork) -> str:
         """A revset for the task's work: its change while visible, else the last commit recorded."""
         if work.change_id and len(self.commits_of(work.change_id)) == 1:
             return f"change_id({work.change_id})"
         if work.head_commit:
             return f"commit_id({work.head_commit})"
-        raise OperationFailed(f"the work of {work.branch} is no longer in the repository")
+        raise OperationFailed(f"the work of {work.name} is no longer in the repository")
 
     def workspace_names(self) -> list[str]:
         return jj(self.root, "workspace", "list", "-T", 'name ++ "\\n"', quiet_wc=True).splitlines()
@@ -269,18 +269,18 @@ class JjWorkspaces:
             pass
         shutil.rmtree(path, ignore_errors=True)
 
-    def _fold_agent_commits(self, work: Work, path: Path) -> None:
+    def _fold_agent_commits(self, work: JjWork, path: Path) -> None:
         """An agent that ran ``jj commit`` or ``jj new`` left its work in
         several changes: fold them back into the task's one change."""
         change = work.change_id
-        (at,) = records(self.root, f"{work.branch}@", {"change_id": "change_id"})
+        (at,) = records(self.root, f"{work.name}@", {"change_id": "change_id"})
         if at["change_id"] == change:
             return
-        later = records(self.root, f"(change_id({change}):: & ::{work.branch}@) ~ change_id({change})", {"commit_id": "commit_id"})
+        later = records(self.root, f"(change_id({change}):: & ::{work.name}@) ~ change_id({change})", {"commit_id": "commit_id"})
         if not later:
             raise OperationFailed(
-                f"the agent moved workspace {work.branch} off the task's change {change[:12]}",
-                hint=f"look with `jj log -r '{work.branch}@ | change_id({change})'` and move the work back by hand",
+                f"the agent moved workspace {work.name} off the task's change {change[:12]}",
+                hint=f"look with `jj log -r '{work.name}@ | change_id({change})'` and move the work back by hand",
             )
         revset = " | ".join(f"commit_id({c['commit_id']})" for c in later)
         jj(path, "squash", "--from", revset, "--into", f"change_id({change})", "--use-destination-message")
@@ -333,10 +333,10 @@ def description_for(current: str, message: str) -> str | None:
     return f"{current.rstrip()}\n\n{marker}\n"
 
 
-def divergent_message(work: Work, found: list[dict[str, Any]]) -> str:
+def divergent_message(work: JjWork, found: list[dict[str, Any]]) -> str:
     commits = ", ".join(c["commit_id"][:12] for c in found)
-    return f"the change {str(work.change_id)[:12]} of {work.branch} is divergent: {len(found)} commits ({commits})"
+    return f"the change {str(work.change_id)[:12]} of {work.name} is divergent: {len(found)} commits ({commits})"
 
 
-def divergent_hint(work: Work, found: list[dict[str, Any]]) -> str:
+def divergent_hint(work: JjWork, found: list[dict[str, Any]]) -> str:
     return f"compare them with `jj log -r 'change_id({work.change_id})'`, `jj abandon` the one you do not want, then run the command again"
