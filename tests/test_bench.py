@@ -40,6 +40,7 @@ def test_the_bench_runs_on_a_tiny_configuration(env, tmp_path: Path):
     assert {"nproc", "cpu", "python"} <= report["machine"].keys()
     rows = {row["key"]: row for row in report["rows"]}
     expected = {"queue-vs-python", "status-vs-python", "latency-pool", "latency", "workspace", "workspace-pool",
+                "workspace-clone", "workspace-clone-disk",
                 "accept-ff", "accept-rebase", "throughput", "gc", "scheduler-rss", "scheduler-idle-cpu"}
     assert expected <= rows.keys()
     for row in rows.values():

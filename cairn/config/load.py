@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +102,8 @@ class Settings:
 class Source:
     name: str  # for messages: a path or "environment"
     data: dict[str, Any]
+    #: The environment source: each key's variable, for messages (``max_agents`` -> ``CAIRN_MAX_AGENTS``).
+    variables: dict[str, str] = field(default_factory=dict)
 
 
 def main_worktree(root: Path) -> Path:
@@ -251,7 +253,7 @@ def _read_sources(
         if environment.get(variable, "") != ""
     }
     if env_data:
-        sources.append(Source("environment", env_data))
+        sources.append(Source("environment", env_data, {key: variable for variable, key in ENVIRONMENT_KEYS.items()}))
     return sources, files, home
 
 

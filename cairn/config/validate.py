@@ -10,17 +10,17 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from cairn.config.load import Source
-from cairn.config.load import ENVIRONMENT_KEYS
 from cairn.config.schema import Config
 from cairn.errors import ConfigError
 
+if TYPE_CHECKING:  # load.py imports this module: the record type only, no circle at run time
+    from cairn.config.load import Source
+
 _ADAPTER = TypeAdapter(Config)
-_VARIABLE_FOR_KEY = {key: variable for variable, key in ENVIRONMENT_KEYS.items()}
 
 
 def validate(sources: list[Source]) -> Config:
@@ -60,7 +60,7 @@ def _describe(error: dict[str, Any], source: Source | None) -> str:
     location = [str(part) for part in error["loc"]]
     key = ".".join(location)
     if source is not None and source.name == "environment" and location:
-        where = f"environment variable {_VARIABLE_FOR_KEY.get(location[0], location[0])}"
+        where = f"environment variable {source.variables.get(location[0], location[0])}"
     elif source is not None:
         where = f"{source.name}: {key}"
     else:
@@ -129,6 +129,6 @@ def _origin(sources: list[Source], *path: str) -> str:
             data = data.get(part) if isinstance(data, dict) else None
         if data is not None:
             if source.name == "environment":
-                return f"environment variable {_VARIABLE_FOR_KEY.get(path[0], path[0])}"
+                return f"environment variable {source.variables.get(path[0], path[0])}"
             return source.name
     return "configuration"

@@ -361,15 +361,32 @@ def _read_reason(path: Path) -> str:
         return "cancelled"
 
 
+def _preload() -> None:
+    """Import, while no task waits, every module this file imports inside its
+    functions (they are there to keep a command that never runs a task fast):
+    read from this file itself, so the list can never fall behind the code.
+    The backend of new work is loaded too: ``backend_for`` imports it on use."""
+    import ast
+    import importlib
+
+    tree = ast.parse(Path(__file__).read_text())
+    for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+        for node in ast.walk(function):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("cairn."):
+                importlib.import_module(node.module)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("cairn."):
+                        importlib.import_module(alias.name)
+    from cairn.backends import NAMES
+
+    for name in NAMES:
+        importlib.import_module(f"cairn.backends.{name}")
+
+
 def _standby(home: Path) -> int | None:
     """Import everything a run needs, then wait for a task id on stdin (None: dismissed)."""
-    import cairn.agents.launch  # noqa: F401 — loaded now, while no task waits
-    import cairn.agents.processes  # noqa: F401
-    import cairn.config.load  # noqa: F401
-    import cairn.config.schema  # noqa: F401
-    import cairn.core.model  # noqa: F401
-    import cairn.backends  # noqa: F401
-    import cairn.engine.bootstrap  # noqa: F401
+    _preload()
 
     line = sys.stdin.readline()
     if not line.strip().isdigit():
