@@ -26,9 +26,10 @@ AGENTS = REPO / ".tools" / "agents" / "bin"
 
 pytestmark = pytest.mark.contract
 
-#: Seconds each agent may take, here, to reach a failed state without credentials.
-#: Measured on a 2-core CI machine shared with the rest of the suite, with margin.
-BOUND = {"claude": 60, "codex": 60, "gemini": 90, "opencode": 180, "amp": 60, "aider": 60}
+#: Seconds each agent may take to reach a failed state without credentials, on a
+#: 2-core machine shared with the rest of the suite: a few times what each took
+#: alone (docs/agents.md).  Gemini, Aider and OpenCode start slowly.
+BOUND = {"claude": 60, "codex": 60, "gemini": 120, "opencode": 240, "amp": 60, "aider": 120}
 
 #: The agent's own words (or the stuck rule that read them) in the task's reason.
 OWN_REASON = {
@@ -95,6 +96,7 @@ def test_a_long_prompt_that_begins_with_options_reaches_the_agent_and_the_task_f
     assert not MISREAD.search(log), log[-3000:]
     assert "Argument list too long" not in log
     assert elapsed < BOUND[agent], f"{agent} took {elapsed:.1f}s to fail"
+    print(f"{agent}: failed after {elapsed:.1f}s: {reason}")
 
 
 def test_aider_leaves_no_files_of_its_own_in_the_proposal(cairn, home: Path, repo: Path, no_credentials: None) -> None:
