@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from cairn.cmd._cli import TASK_ID, Choice, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 from cairn.core import queueing
 from cairn.core.vocabulary import PRIORITIES
 from cairn.errors import NoSuchTask, UsageError
+
+TYPE_CHECKING = False  # typing is not imported at run time on the hot path (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @verb("Record a task for an agent and print its id. The prompt is the arguments joined "

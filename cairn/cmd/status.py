@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
 from cairn.cmd._cli import TASK_ID, Choice, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 from cairn.core.vocabulary import STATES
 from cairn.errors import EXIT_FAILED
+
+TYPE_CHECKING = False  # typing is not imported at run time on the hot path (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @verb("List tasks (newest last), or show the given tasks in full.")
