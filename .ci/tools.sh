@@ -49,14 +49,15 @@ if ! command -v jj >/dev/null 2>&1 && [ ! -x "$TOOLS/jj" ]; then
 fi
 
 # The coding agents behind Cairn's built-in profiles, for the contract tests
-# (tests/test_agent_contract.py).  Pinned; each lives in its own folder under
-# .tools/agents/ and is linked into .tools/agents/bin, which only those tests
-# put on PATH.  To bump one: change its pin here, run `sh .ci/tools.sh`, run
-# `pytest -m contract`, then refresh its fixtures (tests/fixtures/agents/).
-# Amp: the newest @sourcegraph/amp releases ship no linux-x64 binary, so the
-# pin is the newest that does.
-AGENTS="$PWD/.tools/agents"
-mkdir -p "$AGENTS/bin"
+# (tests/test_agent_contract.py).  Pinned; each is installed once into a
+# folder of its own under the per-user cache (a fresh CI clone reuses it) and
+# linked into .tools/agents/bin, which only those tests put on PATH.  To bump
+# one: change its pin here, run `sh .ci/tools.sh`, run `pytest -m contract`,
+# then refresh its fixtures (tests/fixtures/agents/).  Amp: the newest
+# @sourcegraph/amp releases ship no linux-x64 binary, so the pin is the newest
+# that does.
+AGENTS="${CAIRN_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cairn-tools}/agents"
+mkdir -p "$AGENTS" "$PWD/.tools/agents/bin"
 npm_agent() {  # npm_agent COMMAND PACKAGE@VERSION
     command=$1; spec=$2; dir="$AGENTS/$(echo "$spec" | tr '/@' '__')"
     if [ ! -x "$dir/node_modules/.bin/$command" ]; then
@@ -69,10 +70,10 @@ npm_agent() {  # npm_agent COMMAND PACKAGE@VERSION
             echo "tools: $command from $spec" >&2
         else
             echo "tools: could not install $spec (registry unreachable?); the $command contract tests will skip" >&2
-            rm -rf "$dir"; rm -f "$AGENTS/bin/$command"; return 0
+            rm -rf "$dir"; rm -f "$PWD/.tools/agents/bin/$command"; return 0
         fi
     fi
-    ln -sfn "$dir/node_modules/.bin/$command" "$AGENTS/bin/$command"
+    ln -sfn "$dir/node_modules/.bin/$command" "$PWD/.tools/agents/bin/$command"
 }
 CLAUDE_PACKAGE="@anthropic-ai/claude-code@2.1.197"
 CODEX_PACKAGE="@openai/codex@0.171.0"
@@ -96,8 +97,8 @@ if [ "${1:-}" != bench ]; then
             echo "tools: aider from $AIDER_PACKAGE" >&2
         else
             echo "tools: could not install $AIDER_PACKAGE (registry unreachable?); the aider contract tests will skip" >&2
-            rm -rf "$aider_dir"; rm -f "$AGENTS/bin/aider"
+            rm -rf "$aider_dir"; rm -f "$PWD/.tools/agents/bin/aider"
         fi
     fi
-    if [ -x "$aider_dir/bin/aider" ]; then ln -sfn "$aider_dir/bin/aider" "$AGENTS/bin/aider"; fi
+    if [ -x "$aider_dir/bin/aider" ]; then ln -sfn "$aider_dir/bin/aider" "$PWD/.tools/agents/bin/aider"; fi
 fi

@@ -246,7 +246,7 @@ class Runner:
             if code is not None:
                 if self.master is not None:
                     self._drain()
-                return self._exited(code)
+                return self._exited(code, stuck.feed(self._new_output()))
             stuck_reason = stuck.feed(self._new_output())
             if stuck_reason is not None and self.stop_reason is None:
                 self._stop(process, stuck_reason)
@@ -290,8 +290,12 @@ class Runner:
         self.scanned += len(data)
         return data.decode(errors="replace")
 
-    def _exited(self, code: int) -> Outcome:
-        """The agent exited: in its own words, what went wrong, if anything."""
+    def _exited(self, code: int, stuck: str | None) -> Outcome:
+        """The agent exited: in its own words, what went wrong, if anything.
+
+        ``stuck``: a stuck rule matched its last output (amp takes a prompt on
+        standard input for the login code it waits for, and gives up): that
+        rule's reason says it best."""
         from cairn.core.agent_output import failure_in, last_words
 
         try:
@@ -303,7 +307,7 @@ class Runner:
             said = ""
         error = failure_in(self.profile.failure_output, said, self.profile.success_output)
         if error is None and code != 0:
-            error = last_words(said)
+            error = stuck or last_words(said)
         return Outcome(ending="exited", finished=time.time(), exit_code=code, agent_error=error)  # type: ignore[arg-type]
 
     def _wait(self, seconds: float) -> None:
