@@ -14,10 +14,9 @@ use: a command that never touches work never loads one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cairn.errors import UsageError
 
+TYPE_CHECKING = False  # `cairn queue --base` comes through here: no typing at run time
 if TYPE_CHECKING:
     from cairn.backends.base import Backend
     from cairn.config.load import Settings

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import TASK_ID, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 
 
-@click.command(help="Reject a task in review. Its work is kept (refs/cairn/trash/ID) until gc; `cairn restore` brings it back.")
-@click.argument("ids", nargs=-1, required=True, type=TaskId())
-@click.option("--reason", help="Why, for the record (and for `cairn retry`).")
+@verb("Reject a task in review. Its work is kept (refs/cairn/trash/ID) until gc; `cairn restore` brings it back.")
+@argument("ids", many=True, required=True, type=TASK_ID)
+@option("--reason", help="Why, for the record (and for `cairn retry`).")
 @json_option
 def command(ids: tuple[int, ...], reason: str | None, as_json: bool) -> None:
     current = settings()
@@ -23,7 +21,7 @@ def command(ids: tuple[int, ...], reason: str | None, as_json: bool) -> None:
         state = reject(store, current, task_id, reason)
         results.append({"id": task_id, "state": "rejected", "trash_ref": state.trash_ref, **({"operation": state.operation} if state.operation else {})})
         if not as_json:
-            click.echo(f"rejected task {task_id}{kept_note(current, task_id, state)}")
+            echo(f"rejected task {task_id}{kept_note(current, task_id, state)}")
     if as_json:
         print_json(results)
 

@@ -11,7 +11,9 @@ migrated as they are read; the next write of a task's state stores format 2.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # read by every store, `cairn status` included: no typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The formats whose records ``upgrade`` turns into the current one.
 READABLE = (1, 2)
