@@ -41,9 +41,11 @@ def _hints(cls: type) -> dict[str, Any]:
 
 @cache
 def _discriminators(union: Any) -> tuple[str, dict[str, type]]:
-    """For a union of dataclasses: the tag field's name and tag -> class."""
+    """For a union of dataclasses: the tag field's name (the first field that
+    is a ``Literal`` of one value) and tag -> class."""
     members = [m for m in get_args(union) if m is not type(None)]
-    field_name = dataclasses.fields(members[0])[0].name
+    hints = _hints(members[0])
+    field_name = next(f.name for f in dataclasses.fields(members[0]) if get_origin(hints[f.name]) is Literal)
     table: dict[str, type] = {}
     for member in members:
         (tag,) = get_args(_hints(member)[field_name])

@@ -69,10 +69,9 @@ class CheckResult:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class GitWork:
-    """A git worktree of the user's repository, on branch ``cairn/<id>``."""
+class BranchWork:
+    """What git and clone work share: a branch ``cairn/<id>`` of the user's repository."""
 
-    backend: Literal["git"] = "git"
     workspace: str
     branch: str
     base_commit: str
@@ -86,19 +85,18 @@ class GitWork:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class CloneWork:
+class GitWork(BranchWork):
+    """A git worktree of the user's repository, on branch ``cairn/<id>``."""
+
+    backend: Literal["git"] = "git"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CloneWork(BranchWork):
     """A repository of its own (``git clone --shared``); its branch ``cairn/<id>``
     is handed back to the user's repository under the same name."""
 
     backend: Literal["clone"] = "clone"
-    workspace: str
-    branch: str
-    base_commit: str
-    head_commit: str | None = None
-
-    @property
-    def label(self) -> str:
-        return self.branch
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

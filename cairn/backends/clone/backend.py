@@ -44,18 +44,13 @@ class CloneBackend(GitBackend):
     def create(self, task: Task, path: Path) -> Work:
         base = self.resolve_base(task)
         branch = branch_name(task.id)
-        existing = branch_commit(self.root, branch)
-        if existing is not None and existing != base:
-            raise OperationFailed(
-                f"branch {branch} already exists with other work; Cairn will not overwrite it",
-                hint=f"inspect it with `git log {branch}`, then delete or rename it",
-            )
+        leftover = self.leftover_branch(branch, base)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise OperationFailed(
                 f"{path} already exists and is not empty; Cairn will not overwrite it",
                 hint=f"look inside, remove it, then start task {task.id} again",
             )
-        if existing is None:
+        if not leftover:
             git(self.root, "update-ref", "-m", f"cairn task {task.id}", f"refs/heads/{branch}", base, "")
         self._clone(path, branch, base)
         return CloneWork(workspace=str(path), branch=branch, base_commit=base)

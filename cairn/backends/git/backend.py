@@ -36,13 +36,9 @@ class GitBackend(GitWorkspaces):
     def check_base(self, revision: str) -> str:
         if revision.startswith("-"):
             raise UsageError(f"--base {revision!r} is not a revision")
-        commit = commit_of(self.root, revision)
-        if commit is None:
-            raise UsageError(
-                f"--base {revision!r} names no commit in {self.root}",
-                hint="give a branch, tag or commit that `git rev-parse` knows",
-            )
-        return commit
+        return self.commit_named(revision, UsageError(
+            f"--base {revision!r} names no commit in {self.root}", hint="give a branch, tag or commit that `git rev-parse` knows",
+        ))
 
     def changed_paths(self, work: Work) -> list[str]:
         head = self.tip(work)

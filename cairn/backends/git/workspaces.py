@@ -35,30 +35,38 @@ class GitWorkspaces:
     def resolve_base(self, task: Task) -> str:
         """The commit a new workspace starts from: --continue's branch, --base, else the target's tip."""
         revision = task.continue_from or task.base or (f"refs/heads/{task.target}" if task.target else "HEAD")
-        commit = commit_of(self.root, revision)
+        return self.commit_named(revision, OperationFailed(
+            f"task {task.id}: cannot start from {revision!r}: no such commit in {self.root}",
+            hint="queue it again with --base naming a branch or commit that exists",
+        ))
+
+    def commit_named(self, revision: str, otherwise: Exception) -> str:
+        """The commit ``revision`` names; ``otherwise`` is raised when it names none."""
+        commit = commit_of(self.root, revision) if not revision.startswith("-") else None
         if commit is None:
-            raise OperationFailed(
-                f"task {task.id}: cannot start from {revision!r}: no such commit in {self.root}",
-                hint="queue it again with --base naming a branch or commit that exists",
-            )
+            raise otherwise
         return commit
 
     def create(self, task: Task, path: Path) -> Work:
         base = self.resolve_base(task)
         branch = branch_name(task.id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if git_ok(self.root, "show-ref", "--verify", "--quiet", f"refs/heads/{branch}"):
-            # Left by an earlier attempt at this very task (a crash before it
-            # ran): reuse it only if it holds nothing beyond the base.
-            if git(self.root, "rev-parse", branch) != base:
-                raise OperationFailed(
-                    f"branch {branch} already exists with other work; Cairn will not overwrite it",
-                    hint=f"inspect it with `git log {branch}`, then delete or rename it",
-                )
+        if self.leftover_branch(branch, base):
             git(self.root, "worktree", "add", "--quiet", str(path), branch)
         elif not claim(self.root, branch, base, path):  # a warm worktree from the pool, if one is ready at base
             git(self.root, "worktree", "add", "--quiet", "-b", branch, str(path), base)
         return GitWork(workspace=str(path), branch=branch, base_commit=base)
+
+    def leftover_branch(self, branch: str, base: str) -> bool:
+        """Whether an earlier attempt at this very task (a crash before it ran)
+        left its branch: reused only if it holds nothing beyond the base."""
+        existing = branch_commit(self.root, branch)
+        if existing is not None and existing != base:
+            raise OperationFailed(
+                f"branch {branch} already exists with other work; Cairn will not overwrite it",
+                hint=f"inspect it with `git log {branch}`, then delete or rename it",
+            )
+        return existing is not None
 
     def commit(self, work: Work, message: str, exclude: list[str] | None = None) -> Work:
         """Commit everything but ``exclude`` (what bootstrap copied or linked in:

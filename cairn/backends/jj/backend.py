@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from cairn.backends.base import DiffView, Gate, Say, Trashed
 from cairn.backends.jj import landing as jj_landing
-from cairn.backends.jj.workspaces import JjWorkspaces
+from cairn.backends.jj.workspaces import JjWorkspaces, one_commit
 from cairn.core.model import JjKept, Rejected, State, Task, Work
 from cairn.errors import UsageError
 from cairn.state.store import Store
@@ -28,15 +28,7 @@ class JjBackend(JjWorkspaces):
     name = "jj"
 
     def check_base(self, revision: str) -> str:
-        from cairn.vcs.jj import JjError, records
-
-        try:
-            found = records(self.root, revision, {"commit_id": "commit_id"})
-        except JjError as error:
-            raise UsageError(f"--base {revision!r}: {error}", hint="give a bookmark, change or revset that `jj log -r` knows") from None
-        if len(found) != 1:
-            raise UsageError(f"--base {revision!r} names {len(found)} commits; a workspace starts from one")
-        return str(found[0]["commit_id"])
+        return one_commit(self.root, revision, "--base", "give one bookmark, change or revset that `jj log -r` knows")
 
     def changed_paths(self, work: Work) -> list[str]:
         from cairn.vcs.jj import jj

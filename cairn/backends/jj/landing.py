@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cairn.backends.base import Conflict, Gate, Landed, Say, Trashed
-from cairn.backends.jj.workspaces import JjWorkspaces, divergent_hint, divergent_message, task_message
+from cairn.backends.jj.workspaces import JjWorkspaces, divergent_hint, divergent_message, one_commit, task_message
 from cairn.core.model import JjKept, JjWork, Rejected, Task
 from cairn.errors import CairnError, OperationFailed, UsageError
 from cairn.state.gc_record import read_record
@@ -175,13 +175,7 @@ class JjLanding:
     # -- questions ------------------------------------------------------------------
 
     def _one(self, revision: str, doing: str) -> str:
-        try:
-            found = records(self.root, revision, {"commit_id": "commit_id"})
-        except JjError as error:
-            raise UsageError(f"cannot {doing} {revision!r}: {error}", hint="name a bookmark or a revision `jj log` shows") from None
-        if len(found) != 1:
-            raise UsageError(f"cannot {doing} {revision!r}: it names {len(found)} commits, not one")
-        commit = str(found[0]["commit_id"])
+        commit = one_commit(self.root, revision, f"cannot {doing}", "name a bookmark or a revision `jj log` shows")
         if records(self.root, f"commit_id({commit}) & {self.change}::", {"commit_id": "commit_id"}):
             raise UsageError(f"cannot {doing} {revision!r}: it is task {self.task.id}'s change or lies on top of it")
         return commit

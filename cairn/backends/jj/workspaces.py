@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn.core.model import DiffStat, JjWork, Task
-from cairn.errors import OperationFailed
+from cairn.errors import OperationFailed, UsageError
 from cairn.vcs.jj import JjError, jj, records, toml_string
 from cairn.backends.base import Proposal, commit_message
 
@@ -316,6 +316,17 @@ class JjWorkspaces:
             return Path(jj(path, "config", "path", "--workspace", quiet_wc=True)).parent
         except OperationFailed:
             return None
+
+
+def one_commit(root: Path, revision: str, what: str, hint: str) -> str:
+    """The one commit ``revision`` names, or a UsageError that starts with ``what``."""
+    try:
+        found = records(root, revision, {"commit_id": "commit_id"})
+    except JjError as error:
+        raise UsageError(f"{what} {revision!r}: {error}", hint=hint) from None
+    if len(found) != 1:
+        raise UsageError(f"{what} {revision!r} names {len(found)} commits, not one", hint=hint)
+    return str(found[0]["commit_id"])
 
 
 def description_for(current: str, message: str) -> str | None:
