@@ -21,7 +21,8 @@ def become_subreaper() -> bool:
     find and reap them when the agent exits.  Linux only; harmless elsewhere."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        done: int = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # ctypes calls are untyped: prctl returns an int
+        return done == 0
     except (OSError, AttributeError):
         return False
 

@@ -18,6 +18,8 @@ from cairn.errors import UsageError
 
 TYPE_CHECKING = False  # `cairn queue --base` comes through here: no typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     from cairn.backends.base import Backend
     from cairn.config.load import Settings
     from cairn.core.model import Work
@@ -44,7 +46,7 @@ def new_work_backend(settings: Settings) -> str:
     return vcs
 
 
-def backend_for(settings: Settings, work: Work | None = None) -> Backend:
+def backend_for(settings: Settings, work: Work | None = None) -> Backend[Any]:
     """The backend that serves ``work`` (the one it was made with), or new work when None."""
     root = settings.root
     if root is None:

@@ -24,15 +24,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cairn.errors import OperationFailed
 
 if TYPE_CHECKING:
     from cairn.backends.git.gc import Repository
     from cairn.config.load import Settings
-    from cairn.core.model import DiffStat, Kept, Rejected, State, Task, Work
+    from cairn.core.model import DiffStat, Kept, Rejected, State, Strategy, Task, Work
     from cairn.state.store import Store
+
+#: The work records a backend serves: ``GitWork`` and ``CloneWork`` (a branch of
+#: the user's repository, ``BranchWork``) for git and clone, ``JjWork`` for jj.
+W = TypeVar("W", bound="Work")
 
 #: The checks gate, passed in by the caller: runs the checks in ``workspace``
 #: (which holds exactly ``commit``) and raises if they fail.
@@ -73,7 +77,7 @@ class Conflict(OperationFailed):
 @dataclass(frozen=True, slots=True)
 class Landed:
     task_id: int
-    strategy: str
+    strategy: Strategy
     target: str
     commit: str | None
     moved: bool  # False: the target had not moved, no rebase was needed
@@ -105,25 +109,37 @@ class DiffView:
 class SyncAction(Protocol):
     """One thing ``cairn jj-sync`` did or would do, or reports."""
 
-    kind: str
-    task_id: int
-    message: str
-    hint: str | None
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def task_id(self) -> int: ...
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def hint(self) -> str | None: ...
 
     @property
     def report_only(self) -> bool: ...
 
     @property
-    def data(self) -> dict[str, object]: ...
+    def data(self) -> dict[str, Any]: ...
 
 
 class Landing(Protocol):
     """One accept in progress: made by ``Backend.landing``, run under the locks."""
 
-    #: Where it lands, as the user should read it (``main``, ``your working copy (@)``).
-    target: str
-    #: Extra journal fields, also when it fails (jj: the operation recorded before).
-    journal: dict[str, str | None]
+    @property
+    def target(self) -> str:
+        """Where it lands, as the user should read it (``main``, ``your working copy (@)``)."""
+        ...
+
+    @property
+    def journal(self) -> dict[str, str | None]:
+        """Extra journal fields, also when it fails (jj: the operation recorded before)."""
+        ...
 
     def run(self) -> Landed:
         """Land the work; raises ``Conflict`` (nothing changed) or another CairnError."""
@@ -135,7 +151,7 @@ class Landing(Protocol):
         ...
 
 
-class Backend(Protocol):
+class Backend(Protocol[W]):
     """Where a task's work lives.  One implementation per folder under cairn/backends/."""
 
     #: The name recorded in ``work.backend``.
@@ -148,31 +164,31 @@ class Backend(Protocol):
         """The commit ``revision`` names (``cairn queue --base``), or a UsageError."""
         ...
 
-    def create(self, task: Task, path: Path) -> Work:
+    def create(self, task: Task, path: Path) -> W:
         """A new workspace at ``path`` (or where the backend must place it) at the task's base."""
         ...
 
-    def commit(self, work: Work, message: str, exclude: list[str] | None = None) -> Work:
-        """Commit everything in the workspace but ``exclude``; the returned Work has ``head_commit``."""
+    def commit(self, work: W, message: str, exclude: list[str] | None = None) -> W:
+        """Commit everything in the workspace but ``exclude``; the returned work has ``head_commit``."""
         ...
 
-    def reset(self, work: Work, keep: list[str] | None = None) -> None:
+    def reset(self, work: W, keep: list[str] | None = None) -> None:
         """Put the workspace back to its committed work (checks and reviewers leave files)."""
         ...
 
-    def proposal(self, work: Work) -> Proposal:
+    def proposal(self, work: W) -> Proposal:
         """The work against its base: diff, stat and counts."""
         ...
 
-    def changed_paths(self, work: Work) -> list[str]:
+    def changed_paths(self, work: W) -> list[str]:
         """The paths the work changes against its base."""
         ...
 
-    def diff_view(self, work: Work, state: State, target: str | None, form: str | None) -> DiffView:
+    def diff_view(self, work: W, state: State, target: str | None, form: str | None) -> DiffView:
         """What ``cairn diff`` shows for the task in ``state``."""
         ...
 
-    def difftool(self, work: Work, target: str | None) -> list[str]:
+    def difftool(self, work: W, target: str | None) -> list[str]:
         """The command ``cairn open --difftool`` runs: the work against its target in the user's difftool."""
         ...
 
@@ -182,7 +198,7 @@ class Backend(Protocol):
 
     # -- landing ---------------------------------------------------------------------
 
-    def landing(self, store: Store, task: Task, work: Work, *, strategy: str | None, configured: str,
+    def landing(self, store: Store, task: Task, work: W, *, strategy: str | None, configured: str,
                 into: str | None, gate: Gate | None, say: Say) -> Landing:
         """An accept of ``work`` by ``strategy`` (None: the backend's default,
         ``configured`` if it has that one) onto ``into`` (None: the task's
@@ -192,7 +208,7 @@ class Backend(Protocol):
 
     # -- reject and restore -------------------------------------------------------------
 
-    def trash(self, store: Store, task_id: int, work: Work) -> Trashed:
+    def trash(self, store: Store, task_id: int, work: W) -> Trashed:
         """Reject: the workspace goes, the work is kept where ``untrash`` finds it."""
         ...
 
@@ -200,7 +216,7 @@ class Backend(Protocol):
         """Once the Rejected state is written: drop what only the live task needed (git: its branch)."""
         ...
 
-    def untrash(self, store: Store, task: Task, rejected: Rejected, work: Work) -> Work:
+    def untrash(self, store: Store, task: Task, rejected: Rejected, work: W) -> W:
         """Restore: the workspace back with the trashed work; all or nothing."""
         ...
 
@@ -212,7 +228,7 @@ class Backend(Protocol):
         """For the user, after a reject: where the work is kept and how it comes back."""
         ...
 
-    def keep_for_retry(self, task_id: int, work: Work) -> tuple[str, Trashed]:
+    def keep_for_retry(self, task_id: int, work: W) -> tuple[str, Trashed]:
         """For the reviewer's automatic retry: the revision the retry starts
         from, kept until gc, and where it is kept (the superseded attempt's trash)."""
         ...

@@ -332,8 +332,8 @@ def verb(help: str) -> Callable[[Callable[..., Any]], Verb]:  # noqa: A002
 def _declare(param: Argument | Option) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def add(function: Callable[..., Any]) -> Callable[..., Any]:
         if not hasattr(function, "_cairn_params"):
-            function._cairn_params = []  # type: ignore[attr-defined]
-        function._cairn_params.append(param)  # type: ignore[attr-defined]
+            setattr(function, "_cairn_params", [])  # the declarations ride on the function itself
+        getattr(function, "_cairn_params").append(param)
         return function
 
     return add

@@ -28,18 +28,18 @@ from __future__ import annotations
 import os
 import sys
 
-from cairn.cmd._args import (  # noqa: F401 - the names a command module is written with
-    TASK_ID,
-    BadUsage,
-    BadValue,
-    Choice,
-    Number,
-    Parsed,
-    Verb,
-    argument,
-    json_option,
-    option,
-    verb,
+from cairn.cmd._args import (  # re-exported (``as``): the names a command module is written with
+    TASK_ID as TASK_ID,
+    BadUsage as BadUsage,
+    BadValue as BadValue,
+    Choice as Choice,
+    Number as Number,
+    Parsed as Parsed,
+    Verb as Verb,
+    argument as argument,
+    json_option as json_option,
+    option as option,
+    verb as verb,
 )
 from cairn.errors import EXIT_USAGE, CairnError
 

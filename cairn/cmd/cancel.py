@@ -17,6 +17,12 @@ from cairn.core.lifecycle import wrong_state_message
 from cairn.errors import OperationFailed, WrongState
 from cairn.state import atomic
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cairn.config.load import Settings
+    from cairn.core.model import Running
+    from cairn.state.store import Store
+
 
 @verb("Cancel tasks: a queued task never starts; a running agent is stopped and its work committed.")
 @argument("ids", many=True, required=True, type=TASK_ID)
@@ -33,7 +39,7 @@ def command(ids: tuple[int, ...], reason: str, as_json: bool) -> None:
     for task_id in ids:
         with store.locked(task_id) as state:
             if state.state == "queued":
-                store.write_state(task_id, Cancelled(since=time.time(), reason=reason))  # type: ignore[arg-type]
+                store.write_state(task_id, Cancelled(since=time.time(), reason=reason))
                 queued = True
             elif isinstance(state, Running):
                 queued = False
@@ -52,18 +58,18 @@ def command(ids: tuple[int, ...], reason: str, as_json: bool) -> None:
         print_json(results)
 
 
-def _stop_running(store: object, current: object, task_id: int, state: object) -> None:
+def _stop_running(store: Store, current: Settings, task_id: int, state: Running) -> None:
     from cairn.engine.recovery import recover, runner_alive
     from cairn.engine.waiting import wait_until_settled
 
-    if runner_alive(store, task_id):  # type: ignore[arg-type]
+    if runner_alive(store, task_id):
         try:
-            os.kill(state.runner_pid, signal.SIGTERM)  # type: ignore[attr-defined]
+            os.kill(state.runner_pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
     else:
-        recover(store, current, task_id)  # type: ignore[arg-type]
-    states = wait_until_settled(store, current, [task_id], 60.0, leave=("running",))  # type: ignore[arg-type]
+        recover(store, current, task_id)
+    states = wait_until_settled(store, current, [task_id], 60.0, leave=("running",))
     if states[task_id] == "running":
         raise OperationFailed(f"task {task_id} did not stop within 60s", hint="its runner may be stuck; see `cairn logs`")
 

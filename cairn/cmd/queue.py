@@ -61,16 +61,18 @@ def command(
     store.ensure(current.root)
     target = _current_branch(current.root)
 
-    from cairn.core.model import Queued, Task
+    from cairn.core.model import PRIORITY_NAMES, Queued, Task, one_of
+
+    rank = one_of(priority.lower(), PRIORITY_NAMES) or "normal"  # the option accepts only these names
 
     def build(task_id: int) -> Task:
         return Task(
             id=task_id,
             title=task_title,
             prompt=text,
-            priority=priority.lower(),  # type: ignore[arg-type]
+            priority=rank,
             agent=chosen,
-            created=time.time(),  # type: ignore[arg-type]
+            created=time.time(),
             target=target,
             base=base,
             after=sorted(set(after)),

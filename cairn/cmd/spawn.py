@@ -27,7 +27,7 @@ def command(task_id: int, wait_for_it: bool, as_json: bool) -> int:
     decided = plan(store.scan().summaries, current.config.max_agents, only={task_id}, ignore_limit=True)
     if task_id in decided.fail:
         reason = decided.fail[task_id]
-        store.move(task_id, "failed", lambda _: Failed(since=time.time(), reason=reason), verb="spawn", reason=reason)  # type: ignore[arg-type]
+        store.move(task_id, "failed", lambda _: Failed(since=time.time(), reason=reason), verb="spawn", reason=reason)
         raise OperationFailed(f"task {task_id} can never start: {reason}; it is now failed")
     if task_id in decided.waiting:
         raise WrongState(f"task {task_id} cannot start yet: it waits ({decided.waiting[task_id]})")

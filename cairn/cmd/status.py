@@ -108,7 +108,7 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool) -> int:
 def _summary_json(summary: Any, waiting: str | None) -> dict[str, Any]:
     from cairn.core.codec import instant_to_text
 
-    data = summary._asdict()
+    data: dict[str, Any] = summary._asdict()
     data["created"] = instant_to_text(summary.created)
     data["since"] = instant_to_text(summary.since)
     data["idle_since"] = instant_to_text(summary.idle_since) if summary.idle_since else None

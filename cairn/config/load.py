@@ -60,16 +60,22 @@ class Settings:
         return self._config
 
     @property
+    def _basics(self) -> dict[str, Any]:
+        """The cached basics (without a Config there always are: see ``resolve``)."""
+        assert self._data is not None
+        return self._data
+
+    @property
     def max_agents(self) -> int:
-        return self._config.max_agents if self._config is not None else int(self._data["max_agents"])  # type: ignore[index]
+        return self._config.max_agents if self._config is not None else int(self._basics["max_agents"])
 
     @property
     def default_agent(self) -> str:
-        return self._config.default_agent if self._config is not None else str(self._data["default_agent"])  # type: ignore[index]
+        return self._config.default_agent if self._config is not None else str(self._basics["default_agent"])
 
     @property
     def agent_names(self) -> list[str]:
-        return list(self._config.agents if self._config is not None else self._data["agents"])  # type: ignore[index]
+        return list(self._config.agents if self._config is not None else self._basics["agents"])
 
     @property
     def home(self) -> Path:

@@ -18,6 +18,8 @@ from cairn.config.schema import Config
 from cairn.errors import ConfigError
 
 if TYPE_CHECKING:  # load.py imports this module: the record type only, no circle at run time
+    from pydantic_core import ErrorDetails
+
     from cairn.config.load import Source
 
 _ADAPTER = TypeAdapter(Config)
@@ -56,7 +58,7 @@ def _check(data: dict[str, Any], source: Source | None) -> Config:
         raise ConfigError(_describe(first, source), hint=_hint(source)) from None
 
 
-def _describe(error: dict[str, Any], source: Source | None) -> str:
+def _describe(error: ErrorDetails, source: Source | None) -> str:
     location = [str(part) for part in error["loc"]]
     key = ".".join(location)
     if source is not None and source.name == "environment" and location:

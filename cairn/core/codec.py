@@ -16,12 +16,14 @@ import dataclasses
 import types
 import typing
 from functools import cache
-from typing import Any, Literal, NewType, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
-from cairn.core.instants import instant_to_text, text_to_instant  # noqa: F401 - part of the codec's interface
+from cairn.core.instants import instant_to_text as instant_to_text, text_to_instant as text_to_instant  # part of the codec's interface
 
-#: Seconds since the epoch in memory; an ISO 8601 UTC string on disk.
-Instant = NewType("Instant", float)
+#: Seconds since the epoch in memory, a plain float (``time.time()``); an ISO
+#: 8601 UTC string on disk.  The marker tells the codec, and the type checker
+#: sees a float.
+Instant = Annotated[float, "cairn-instant"]
 
 T = TypeVar("T")
 
@@ -35,8 +37,8 @@ class DecodeError(ValueError):
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls, include_extras=True)
 
 
 @cache
@@ -55,7 +57,7 @@ def _discriminators(union: Any) -> tuple[str, dict[str, type]]:
 
 def encode(value: Any) -> Any:
     """A dataclass (or a value inside one) as JSON-ready data, ``None`` fields kept."""
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         hints = _hints(type(value))
         return {
             f.name: _encode_field(hints[f.name], getattr(value, f.name))
@@ -71,23 +73,29 @@ def encode(value: Any) -> Any:
 def _encode_field(hint: Any, value: Any) -> Any:
     if value is None:
         return None
-    if hint is Instant or (_is_optional(hint) and _strip_none(hint) is Instant):
+    if hint == Instant or (_is_optional(hint) and _strip_none(hint) == Instant):
         return instant_to_text(value)
     return encode(value)
 
 
 def decode(hint: type[T] | Any, data: Any, path: str = "") -> T:
     """``data`` checked against ``hint`` and built into it; raises DecodeError."""
+    return cast(T, _decode(hint, data, path))
+
+
+def _decode(hint: Any, data: Any, path: str) -> Any:
     origin = get_origin(hint)
     if hint is Any:
         return data
-    if hint is Instant:
+    if hint == Instant:
         if isinstance(data, str):
             try:
-                return text_to_instant(data)  # type: ignore[return-value]
+                return text_to_instant(data)
             except ValueError:
                 pass
         raise DecodeError(path, f"expected an ISO 8601 time, got {data!r}")
+    if origin is Annotated:  # another marker (the configuration's durations and sizes): the type underneath
+        return _decode(get_args(hint)[0], data, path)
     if origin in (Union, types.UnionType):
         return _decode_union(hint, data, path)
     if origin is Literal:
@@ -99,17 +107,17 @@ def decode(hint: type[T] | Any, data: Any, path: str = "") -> T:
         if not isinstance(data, list):
             raise DecodeError(path, f"expected a list, got {type(data).__name__}")
         (item,) = get_args(hint)
-        return [decode(item, v, f"{path}[{i}]") for i, v in enumerate(data)]  # type: ignore[return-value]
+        return [_decode(item, v, f"{path}[{i}]") for i, v in enumerate(data)]
     if origin is dict:
         if not isinstance(data, dict):
             raise DecodeError(path, f"expected a table, got {type(data).__name__}")
         _, item = get_args(hint)
-        return {str(k): decode(item, v, f"{path}.{k}" if path else str(k)) for k, v in data.items()}  # type: ignore[return-value]
+        return {str(k): _decode(item, v, f"{path}.{k}" if path else str(k)) for k, v in data.items()}
     if dataclasses.is_dataclass(hint):
         return _decode_dataclass(hint, data, path)
     if hint is float:
         if isinstance(data, (int, float)) and not isinstance(data, bool):
-            return float(data)  # type: ignore[return-value]
+            return float(data)
     elif hint is int:
         if isinstance(data, int) and not isinstance(data, bool):
             return data
@@ -123,7 +131,7 @@ def _decode_union(hint: Any, data: Any, path: str) -> Any:
         return None
     inner = _strip_none(hint)
     if get_origin(inner) not in (Union, types.UnionType):
-        return decode(inner, data, path)
+        return _decode(inner, data, path)
     field_name, table = _discriminators(inner)
     tag = data.get(field_name) if isinstance(data, dict) else None
     if tag not in table:
@@ -139,7 +147,7 @@ def _decode_dataclass(cls: Any, data: Any, path: str) -> Any:
     values = {}
     for f in dataclasses.fields(cls):
         if f.name in data:
-            values[f.name] = decode(hints[f.name], data[f.name], _join(path, f.name))
+            values[f.name] = _decode(hints[f.name], data[f.name], _join(path, f.name))
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise DecodeError(_join(path, f.name), "missing")
     # Unknown keys are ignored on purpose: a newer Cairn may add fields within
@@ -153,7 +161,7 @@ def _is_optional(hint: Any) -> bool:
 
 def _strip_none(hint: Any) -> Any:
     args = tuple(a for a in get_args(hint) if a is not type(None))
-    return args[0] if len(args) == 1 else Union[args]  # type: ignore[return-value]
+    return args[0] if len(args) == 1 else Union[args]
 
 
 def _join(path: str, name: str) -> str:

@@ -212,7 +212,7 @@ class Facts:
             return updated.get(workspace.path, workspace) if workspace is not None else None
 
         tasks = tuple(replace(t, workspace=swap(t.workspace)) if t.workspace else t for t in self.tasks)
-        strays = tuple(replace(s, workspace=swap(s.workspace)) for s in self.strays)
+        strays = tuple(replace(s, workspace=updated.get(s.workspace.path, s.workspace)) for s in self.strays)
         return replace(self, tasks=tasks, strays=strays)
 
 
@@ -403,17 +403,17 @@ def _workspace_removals(
             chosen[task.id] = _age_reason(task, policy, now)
         elif policy.keep:
             chosen[task.id] = f"older than the newest {policy.keep} finished workspaces (keep {policy.keep})"
-    blocked = {t.id: blocker(t.workspace, policy.force) for t in ranked if t.workspace is not None}  # type: ignore[arg-type]
+    blocked = {t.id: blocker(t.workspace, policy.force) for t in ranked if t.workspace is not None}
     if policy.max_size is not None:
         staying = [t for t in ranked if t.id not in chosen or blocked[t.id]]
-        total = active_bytes + sum(t.workspace.bytes or 0 for t in staying)  # type: ignore[union-attr]
+        total = active_bytes + sum((t.workspace.bytes or 0) if t.workspace else 0 for t in staying)
         for task in reversed(staying):  # oldest first
             if total <= policy.max_size:
                 break
             if blocked[task.id] or task.id in chosen:
                 continue
             chosen[task.id] = f"the oldest while workspaces take {format_bytes(total)}, over max size {format_bytes(policy.max_size)}"
-            total -= task.workspace.bytes or 0  # type: ignore[union-attr]
+            total -= (task.workspace.bytes or 0) if task.workspace else 0
         if total > policy.max_size:
             notes.append(Note("skipped", "size limit", f"workspaces still take {format_bytes(total)}, over {format_bytes(policy.max_size)}: the rest belong to active tasks or are blocked"))
     removals = []

@@ -25,7 +25,7 @@ from statistics import median
 from typing import Any
 
 from cairn.core.codec import instant_to_text, text_to_instant
-from cairn.core.model import State, Task
+from cairn.core.model import Rejected, State, Task
 
 #: Events that take a task out of ``running`` (previous == "running").
 _FINISHES = frozenset({"review", "failed", "cancelled", "rejected"})
@@ -150,7 +150,7 @@ def _measure(task: Task, state: State, timeline: list[tuple[float, dict[str, Any
             changed = (event["files"], event.get("insertions") or 0, event.get("deletions") or 0)
 
     # What the journal does not say, the records may.
-    record = state.previous if state.state == "rejected" and getattr(state, "previous", None) else state
+    record = state.previous if isinstance(state, Rejected) and state.previous is not None else state
     if started is None:
         started = getattr(record, "started", None) or (state.since if state.state == "running" else None)
     if finished is None and started is not None and record.state in ("review", "failed"):

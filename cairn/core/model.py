@@ -10,13 +10,22 @@ change the other, and bump ``FORMAT`` when an old reader would misread.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal, TypeVar, Union
 
 from cairn.core.codec import Instant
 
 from cairn.core.vocabulary import FORMAT
 
 Priority = Literal["low", "normal", "high", "urgent"]
+PRIORITY_NAMES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
+T = TypeVar("T", bound=str)
+#: How work lands (``cairn accept --rebase``, …); a backend offers some of them.
+Strategy = Literal["rebase", "squash", "merge", "apply"]
+
+
+def one_of(name: str, names: tuple[T, ...]) -> T | None:
+    """``name`` as one of ``names`` (a tuple of a ``Literal``'s values), or None."""
+    return next((known for known in names if known == name), None)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -69,8 +78,8 @@ class CheckResult:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class BranchWork:
-    """What git and clone work share: a branch ``cairn/<id>`` of the user's repository."""
+class _OnBranch:
+    """The fields git and clone work share: a branch ``cairn/<id>`` of the user's repository."""
 
     workspace: str
     branch: str
@@ -85,14 +94,14 @@ class BranchWork:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class GitWork(BranchWork):
+class GitWork(_OnBranch):
     """A git worktree of the user's repository, on branch ``cairn/<id>``."""
 
     backend: Literal["git"] = "git"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class CloneWork(BranchWork):
+class CloneWork(_OnBranch):
     """A repository of its own (``git clone --shared``); its branch ``cairn/<id>``
     is handed back to the user's repository under the same name."""
 
@@ -122,6 +131,8 @@ class JjWork:
 #: Where a task's work lives once it has a workspace: one record per backend,
 #: told apart by ``backend`` (cairn/backends/).
 Work = Union[GitWork, CloneWork, JjWork]
+#: The work the git and clone backends serve: on a branch of the user's repository.
+BranchWork = Union[GitWork, CloneWork]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -213,7 +224,7 @@ class Accepted:
     state: Literal["accepted"] = "accepted"
     format: int = FORMAT
     since: Instant
-    strategy: Literal["rebase", "squash", "merge", "apply"]
+    strategy: Strategy
     target: str
     #: The target's commit after landing (None for ``apply``: nothing committed).
     commit: str | None = None

@@ -14,10 +14,10 @@ import json
 import time
 from contextlib import nullcontext
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from cairn.core import codec
-from cairn.core.model import Cancelled, Checks, DiffStat, Failed, Review, Running, Work
+from cairn.core.model import Cancelled, Checks, DiffStat, Failed, Review, Running, State, Work
 from cairn.engine.outcome import Outcome, describe
 from cairn.errors import CairnError
 from cairn.notify import notify
@@ -62,14 +62,14 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
         cancel = store.layout.signals / f"cancel-{task_id}"
         if outcome.ending == "exited" and cancel.exists() and not recovering:
             # Cancelled while the checks or the reviewer ran: the user's word stands.
-            outcome = Outcome(ending="cancelled", finished=time.time(), exit_code=outcome.exit_code, reason="cancelled by the user")  # type: ignore[arg-type]
+            outcome = Outcome(ending="cancelled", finished=time.time(), exit_code=outcome.exit_code, reason="cancelled by the user")
         elif outcome.ending == "exited" and interrupted is not None and interrupted() is not None:
             # The runner was told to stop while the checks or the reviewer ran:
             # their failure says nothing about the work, so the task fails for that reason.
             _, why = interrupted()
-            outcome = Outcome(ending="terminated", finished=time.time(), exit_code=outcome.exit_code, reason=why)  # type: ignore[arg-type]
+            outcome = Outcome(ending="terminated", finished=time.time(), exit_code=outcome.exit_code, reason=why)
             reason = describe(outcome)
-        new = _next_state(outcome, seen, work, changed, reason, checks, verdict)
+        new: State = _next_state(outcome, seen, work, changed, reason, checks, verdict)
         if verdict == "request-changes" and work is not None and isinstance(new, Review):
             from cairn.land.reviewer import auto_retry
 
@@ -80,7 +80,7 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
                 from cairn.core.model import Rejected
 
                 superseded, kept = retried
-                new = Rejected(since=time.time(), reason=f"superseded by task {superseded} after review", kept=kept.kept, previous=new)  # type: ignore[arg-type]
+                new = Rejected(since=time.time(), reason=f"superseded by task {superseded} after review", kept=kept.kept, previous=new)
         if recovering:
             store.write_state(task_id, new)
     if not recovering:
@@ -104,13 +104,16 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
     return new.state
 
 
-def _next_state(outcome: Outcome, running: Running, work: Work | None, changed: DiffStat, reason: str | None, checks: Checks | None, verdict: Any) -> Any:
+def _next_state(outcome: Outcome, running: Running, work: Work | None, changed: DiffStat, reason: str | None, checks: Checks | None,
+                verdict: Literal["approve", "request-changes"] | None) -> Review | Failed | Cancelled:
     now = time.time()
     if outcome.ending == "cancelled":
-        return Cancelled(since=now, reason=outcome.reason or "cancelled", work=work)  # type: ignore[arg-type]
+        return Cancelled(since=now, reason=outcome.reason or "cancelled", work=work)
     if reason is None:
-        return Review(since=now, started=running.since, work=work, exit_code=0, changed=changed, checks=checks, verdict=verdict)  # type: ignore[arg-type]
-    return Failed(since=now, reason=reason, started=running.since, exit_code=outcome.exit_code, work=work, changed=changed)  # type: ignore[arg-type]
+        if work is not None:
+            return Review(since=now, started=running.since, work=work, exit_code=0, changed=changed, checks=checks, verdict=verdict)
+        reason = "the agent ended before its workspace was recorded"  # a review needs work to show
+    return Failed(since=now, reason=reason, started=running.since, exit_code=outcome.exit_code, work=work, changed=changed)
 
 
 def _checks(store: Store, settings: Any, task_id: int, work: Work, log: Any) -> Checks:

@@ -39,7 +39,7 @@ def recover(store: Store, settings: Any, task_id: int) -> str | None:
 
         if state.agent_pid and is_same_process(state.agent_pid, state.agent_started):
             stop_tree(state.agent_pid, state.agent_started)
-        outcome = Outcome(ending="cancelled", finished=time.time(), reason="cancelled by the user")  # type: ignore[arg-type]
+        outcome = Outcome(ending="cancelled", finished=time.time(), reason="cancelled by the user")
         record_outcome(store, task_id, outcome)
     if outcome is None:
         from cairn.agents.processes import is_same_process, stop_tree
@@ -50,7 +50,7 @@ def recover(store: Store, settings: Any, task_id: int) -> str | None:
             reason = "its runner died; the agent was stopped"
         elif state.agent_pid is None:
             reason = "its runner died before the agent started"
-        outcome = Outcome(ending="runner-died", finished=time.time(), reason=reason)  # type: ignore[arg-type]
+        outcome = Outcome(ending="runner-died", finished=time.time(), reason=reason)
         record_outcome(store, task_id, outcome)
     store.journal("recovered", task=task_id, reason=outcome.reason)
     return finish(store, settings, task_id, outcome, recovering=True)

@@ -36,7 +36,7 @@ from typing import IO, Any
 
 from cairn.core.model import Running
 from cairn.engine.finish import finish, record_outcome
-from cairn.engine.outcome import Outcome
+from cairn.engine.outcome import Ending, Outcome
 from cairn.errors import CairnError, WrongState
 from cairn.notify import notify
 from cairn.state import lock
@@ -55,7 +55,7 @@ class Runner:
         self.tty = tty
         self.log: IO[bytes] = open(self.layout.agent_log(task_id), "ab", buffering=0)
         self.wake_r, self.wake_w = os.pipe()
-        self.stop_reason: tuple[str, str] | None = None
+        self.stop_reason: tuple[Ending, str] | None = None
         self.master: int | None = None
         self.master_open = True
         self.pane_open = True
@@ -76,7 +76,7 @@ class Runner:
             self.store.move(
                 self.task_id,
                 "running",
-                lambda _: Running(since=time.time(), runner_pid=os.getpid(), tmux_session=self._tmux_session()),  # type: ignore[arg-type]
+                lambda _: Running(since=time.time(), runner_pid=os.getpid(), tmux_session=self._tmux_session()),
                 verb="start",
             )
         except WrongState:
@@ -91,7 +91,7 @@ class Runner:
             import traceback
 
             self.log.write(traceback.format_exc().encode())
-            outcome = Outcome(ending="not-started", finished=time.time(), reason=f"internal error in the runner: {error}")  # type: ignore[arg-type]
+            outcome = Outcome(ending="not-started", finished=time.time(), reason=f"internal error in the runner: {error}")
         record_outcome(self.store, self.task_id, outcome)
         from cairn.agents.processes import stop_descendants
 
@@ -118,7 +118,7 @@ class Runner:
             self._say(str(error))
             if self.stop_reason is not None:
                 return self._stopped_before_start()
-            return Outcome(ending="not-started", finished=time.time(), reason=str(error))  # type: ignore[arg-type]
+            return Outcome(ending="not-started", finished=time.time(), reason=str(error))
         if self.stop_reason is not None:
             return self._stopped_before_start()
         try:
@@ -128,13 +128,13 @@ class Runner:
             if isinstance(error, FileNotFoundError):
                 reason = f"agent command not found: {argv[0]!r} (is it installed and on PATH?)"
             self._say(reason)
-            return Outcome(ending="not-started", finished=time.time(), reason=reason)  # type: ignore[arg-type]
+            return Outcome(ending="not-started", finished=time.time(), reason=reason)
         return self._supervise(process)
 
     def _stopped_before_start(self) -> Outcome:
         assert self.stop_reason is not None
         ending, reason = self.stop_reason
-        return Outcome(ending=ending, finished=time.time(), reason=reason)  # type: ignore[arg-type]
+        return Outcome(ending=ending, finished=time.time(), reason=reason)
 
     def _prepare(self) -> tuple[list[str], dict[str, str], Path, str | None]:
         from cairn.agents.launch import agent_environment, render_argv
@@ -149,7 +149,7 @@ class Runner:
         self._say(f"task {self.task_id}: {task.title}")
         work = backend_for(self.settings).create(task, path)
         path = Path(work.workspace)  # a backend may place it elsewhere (jj: outside the repository's tree)
-        self.store.update(self.task_id, lambda s: replace(s, work=work))  # type: ignore[arg-type]
+        self.store.update(self.task_id, lambda s: replace(s, work=work))
         self._say(f"workspace {path} on {work.label} from {work.base_commit[:12]}")
         prompt_file = self.layout.prompt_file(self.task_id)
         prompt_file.write_text(task.prompt)
@@ -199,7 +199,7 @@ class Runner:
         deadline = time.time() + self.timeout if self.timeout else None
         self.store.update(
             self.task_id,
-            lambda s: replace(s, agent_pid=process.pid, agent_started=started, deadline=deadline),  # type: ignore[arg-type]
+            lambda s: replace(s, agent_pid=process.pid, agent_started=started, deadline=deadline) if isinstance(s, Running) else None,
         )
         self.store.journal("agent-started", task=self.task_id, pid=process.pid)
         if stdin_text is not None and process.stdin is not None:
@@ -250,18 +250,18 @@ class Runner:
             stuck_reason = stuck.feed(self._new_output())
             if stuck_reason is not None and self.stop_reason is None:
                 self._stop(process, stuck_reason)
-                return Outcome(ending="stuck", finished=time.time(), exit_code=process.poll(), reason=stuck_reason)  # type: ignore[arg-type]
+                return Outcome(ending="stuck", finished=time.time(), exit_code=process.poll(), reason=stuck_reason)
             if self.stop_reason is not None:
                 ending, reason = self.stop_reason
                 self._stop(process, reason)
-                return Outcome(ending=ending, finished=time.time(), exit_code=process.poll(), reason=reason)  # type: ignore[arg-type]
+                return Outcome(ending=ending, finished=time.time(), exit_code=process.poll(), reason=reason)
             now = time.monotonic()
             if self.deadline is not None and now >= self.deadline:
                 from cairn.core.durations import format_duration
 
-                reason = f"timed out after {format_duration(self.timeout)}"
+                reason = f"timed out after {format_duration(self.timeout or 0)}"
                 self._stop(process, reason)
-                return Outcome(ending="timeout", finished=time.time(), exit_code=process.poll(), reason=reason)  # type: ignore[arg-type]
+                return Outcome(ending="timeout", finished=time.time(), exit_code=process.poll(), reason=reason)
             size = self._log_size()
             if size != last_size:
                 last_size, last_output = size, now
@@ -308,7 +308,7 @@ class Runner:
         error = failure_in(self.profile.failure_output, said, self.profile.success_output)
         if error is None and code != 0:
             error = stuck or last_words(said)
-        return Outcome(ending="exited", finished=time.time(), exit_code=code, agent_error=error)  # type: ignore[arg-type]
+        return Outcome(ending="exited", finished=time.time(), exit_code=code, agent_error=error)
 
     def _wait(self, seconds: float) -> None:
         readers = [self.wake_r]

@@ -201,14 +201,14 @@ class Scheduler:
         """Fail a queued or running task whose handling keeps raising."""
         state = self.store.read_state(task_id)
         if state.state in ("queued", "running"):
-            self.store.move(task_id, "failed", lambda s: Failed(since=time.time(), reason=reason, work=getattr(s, "work", None)),  # type: ignore[arg-type]
+            self.store.move(task_id, "failed", lambda s: Failed(since=time.time(), reason=reason, work=getattr(s, "work", None)),
                             verb="fail", reason=reason)
             self.say(f"task {task_id} failed: {reason}")
 
     def _start(self, task_id: int) -> None:
         from cairn.engine.launch import hand_over
 
-        if hand_over(self.standby, task_id):
+        if self.standby is not None and hand_over(self.standby, task_id):
             self.launched[task_id] = (self.standby, time.monotonic())
             self.children.append(self.standby)
             # The next standby starts once this task is claimed (see turn):
@@ -247,7 +247,7 @@ class Scheduler:
 
     def _fail(self, task_id: int, reason: str) -> None:
         try:
-            self.store.move(task_id, "failed", lambda _: Failed(since=time.time(), reason=reason), verb="fail", reason=reason)  # type: ignore[arg-type]
+            self.store.move(task_id, "failed", lambda _: Failed(since=time.time(), reason=reason), verb="fail", reason=reason)
             self.say(f"task {task_id} failed: {reason}")
         except WrongState:
             return

@@ -264,7 +264,7 @@ def _expire_jj_trash(action: ExpireJjTrash, context: Context, planned: dict[int,
             path = context.store.layout.gc_record(action.task)
             record = read_record(path)
             if record.trash is None:
-                expired = ExpiredTrash(commit=action.commit, operation=action.operation, expired=time.time())  # type: ignore[arg-type]
+                expired = ExpiredTrash(commit=action.commit, operation=action.operation, expired=time.time())
                 atomic.write_json(path, codec.encode(replace(record, trash=expired)))
     except (LockTimeout, CairnError, OSError) as error:
         report.notes.append(Note("skipped", what, f"cannot record it for task {action.task}: {error}", action.task))
@@ -298,7 +298,7 @@ def _files(plan: Plan, context: Context, report: Report) -> None:
         except FileNotFoundError:
             continue  # someone else removed it: nothing to do
         except OSError as error:
-            report.notes.append(Note("skipped", action.path, f"{error.strerror or error}", action.task))
+            report.notes.append(Note("skipped", str(getattr(action, "path", action)), f"{error.strerror or error}", action.task))
             continue
         report.done.append(action)
 
@@ -366,15 +366,15 @@ def _merge(record: GcRecord, actions: list[Action], now: float) -> GcRecord:
     logs = dict(record.logs)
     for action in actions:
         if isinstance(action, RemoveWorkspace):
-            record = replace(record, workspace=RemovedWorkspace(path=action.path, removed=now, reason=action.reason))  # type: ignore[arg-type]
+            record = replace(record, workspace=RemovedWorkspace(path=action.path, removed=now, reason=action.reason))
         elif isinstance(action, DeleteBranch):
-            record = replace(record, branch=DeletedBranch(name=action.branch, commit=action.commit, deleted=now, archive_ref=action.archived))  # type: ignore[arg-type]
+            record = replace(record, branch=DeletedBranch(name=action.branch, commit=action.commit, deleted=now, archive_ref=action.archived))
         elif isinstance(action, ExpireTrash):
-            record = replace(record, trash=ExpiredTrash(ref=action.ref, commit=action.commit, expired=now))  # type: ignore[arg-type]
+            record = replace(record, trash=ExpiredTrash(ref=action.ref, commit=action.commit, expired=now))
         elif isinstance(action, ExpireJjTrash) and record.trash is None:  # written already, under the lock
-            record = replace(record, trash=ExpiredTrash(commit=action.commit, operation=action.operation, expired=now))  # type: ignore[arg-type]
+            record = replace(record, trash=ExpiredTrash(commit=action.commit, operation=action.operation, expired=now))
         elif isinstance(action, ArchiveChange):
-            kept = ArchivedCommit(change=action.change, commit=action.commit, bookmark=action.bookmark, archived=now)  # type: ignore[arg-type]
+            kept = ArchivedCommit(change=action.change, commit=action.commit, bookmark=action.bookmark, archived=now)
             record = replace(record, archived=[*record.archived, kept])
         elif isinstance(action, CompressLog):
             logs[Path(action.path).name] = "compressed"

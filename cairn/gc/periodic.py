@@ -20,7 +20,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cairn.config.load import Settings
 
 
 def tick(
@@ -39,7 +42,7 @@ def tick(
     return due, child
 
 
-def _output(settings: Any) -> Path:
+def _output(settings: Settings) -> Path:
     return settings.layout.gc_periodic
 
 

@@ -49,7 +49,7 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
                 raise
             store.write_state(
                 task_id,
-                Accepted(since=time.time(), strategy=landed.strategy, target=landed.target, commit=landed.commit, work=landed.work),  # type: ignore[arg-type]
+                Accepted(since=time.time(), strategy=landed.strategy, target=landed.target, commit=landed.commit, work=landed.work),
             )
         store.journal("accepted", task=task_id, previous="review", strategy=landed.strategy, target=landed.target, commit=landed.commit, **landed.journal)
     notify(settings, task_id, "accepted", task.title)

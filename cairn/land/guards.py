@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from cairn.core.lifecycle import wrong_state_message
-from cairn.core.model import Rejected, Review, Work
+from cairn.core.model import Rejected, Review, State, Work
 from cairn.errors import OperationFailed, WrongState
 
 
-def ready_to_land(task_id: int, state: Any) -> tuple[Review, Work]:
+def ready_to_land(task_id: int, state: State) -> tuple[Review, Work]:
     """The review record and its work, or the error saying why it cannot land."""
     if not isinstance(state, Review):
         raise WrongState(wrong_state_message(task_id, state.state, "accept"))
@@ -18,7 +16,7 @@ def ready_to_land(task_id: int, state: Any) -> tuple[Review, Work]:
     return state, state.work
 
 
-def ready_to_restore(task_id: int, state: Any) -> tuple[Rejected, Review]:
+def ready_to_restore(task_id: int, state: State) -> tuple[Rejected, Review]:
     """The rejected record and the review it came from, or the error saying why not."""
     if not isinstance(state, Rejected):
         raise WrongState(wrong_state_message(task_id, state.state, "restore"))

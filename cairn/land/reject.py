@@ -44,7 +44,7 @@ def reject(store: Store, settings: Settings, task_id: int, reason: str | None) -
             trashed = backend.trash(store, task_id, work)
             work = trashed.work
         new = Rejected(
-            since=time.time(), reason=reason, kept=trashed.kept if trashed else None,  # type: ignore[arg-type]
+            since=time.time(), reason=reason, kept=trashed.kept if trashed else None,
             previous=replace(state, conflict=[], work=work),
         )
         store.write_state(task_id, new)
@@ -73,7 +73,7 @@ def discard_superseded(store: Store, settings: Settings, task_id: int, work: Wor
             return None
         return replace(state, kept=trashed.kept or state.kept, previous=replace(state.previous, work=trashed.work))
 
-    store.update(task_id, record)  # type: ignore[arg-type]
+    store.update(task_id, record)
     backend.after_trash(trashed)
 
 

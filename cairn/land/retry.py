@@ -54,7 +54,7 @@ def queue_retry(store: Store, original: Task, *, feedback: str | None, start_fro
             prompt=prompt,
             priority=original.priority,
             agent=agent or original.agent,
-            created=time.time(),  # type: ignore[arg-type]
+            created=time.time(),
             target=original.target,
             base=None,
             locks=list(original.locks),

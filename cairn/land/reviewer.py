@@ -14,12 +14,15 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Literal
 
 from cairn.agents import children
 from cairn.backends.base import Trashed
 from cairn.core.model import Task, Work
 from cairn.state.store import Store
+
+if TYPE_CHECKING:
+    from cairn.config.load import Settings
 
 _VERDICT = re.compile(r"VERDICT:\s*(approve|request[- ]changes)", re.IGNORECASE)
 
@@ -34,18 +37,24 @@ def reviewer_prompt(task: Task, diff: str, review_file: str) -> str:
     )
 
 
-def parse_verdict(text: str) -> str | None:
+Verdict = Literal["approve", "request-changes"]
+
+
+def parse_verdict(text: str) -> Verdict | None:
     found = _VERDICT.findall(text)
     if not found:
         return None
     return "approve" if found[-1].lower() == "approve" else "request-changes"
 
 
-def review(store: Store, settings: Any, task: Task, work: Work, log: Any) -> str | None:
+def review(store: Store, settings: Settings, task: Task, work: Work, log: IO[bytes] | None) -> Verdict | None:
     from cairn.agents.launch import agent_environment, render_argv
 
     layout = store.layout
-    profile = settings.config.agents[settings.config.reviewer.agent]
+    name = settings.config.reviewer.agent
+    if name is None:
+        return None  # no reviewer configured (the caller asks only when one is)
+    profile = settings.config.agents[name]
     review_file = layout.review_file(task.id)
     review_file.unlink(missing_ok=True)
     diff = _read(layout.preview_diff(task.id))
@@ -76,7 +85,7 @@ def review(store: Store, settings: Any, task: Task, work: Work, log: Any) -> str
     return verdict
 
 
-def auto_retry(store: Store, settings: Any, task: Task, work: Work, log: Any) -> tuple[int, Trashed] | None:
+def auto_retry(store: Store, settings: Settings, task: Task, work: Work, log: IO[bytes] | None) -> tuple[int, Trashed] | None:
     """Queue the next round when the rounds allow: the retry starts from this
     attempt's work, kept by its backend until gc.  The new task's id and
     where this attempt's work is kept (it is superseded), or None."""
@@ -104,7 +113,7 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _say(log: Any, line: str) -> None:
+def _say(log: IO[bytes] | None, line: str) -> None:
     if log is not None:
         log.write(f"[cairn] {line}\n".encode())
         log.flush()

@@ -212,7 +212,7 @@ class Store:
                 f"{self.layout.home} has state format {found}; this Cairn reads formats {', '.join(map(str, READABLE))}",
                 hint="use the Cairn version that wrote it (newer formats are not read by older Cairns)",
             )
-        return found
+        return int(found)
 
     def _upgrade_header(self) -> None:
         """A directory of an older format takes this Cairn's records from now
@@ -271,13 +271,15 @@ class Store:
     def read_task(self, task_id: int) -> Task:
         from cairn.core.model import Task
 
-        return self._read(self.layout.task_file(task_id), Task, task_id)
+        task: Task = self._read(self.layout.task_file(task_id), Task, task_id)
+        return task
 
     def read_state(self, task_id: int) -> State:
         from cairn.core.migrate import upgrade
         from cairn.core.model import State
 
-        return self._read(self.layout.state_file(task_id), State, task_id, upgrade)
+        state: State = self._read(self.layout.state_file(task_id), State, task_id, upgrade)
+        return state
 
     def _read(self, path: Path, kind: Any, task_id: int, upgrade: Callable[[Any], Any] | None = None) -> Any:
         try:
@@ -488,7 +490,8 @@ def _read_summary_cache(path: Path) -> dict[str, list[Any]]:
     try:
         data = json.loads(path.read_bytes())
         if data.get("format") == FORMAT and isinstance(data.get("tasks"), dict):
-            return data["tasks"]
+            tasks: dict[str, list[Any]] = data["tasks"]
+            return tasks
     except (OSError, ValueError, AttributeError):
         pass
     return {}

@@ -385,7 +385,7 @@ class CairnApp(App[None]):
         self.run_worker(job, thread=True, group="actions", exit_on_error=False)
 
     def _finished(self, task_id: int | None, text: str, error: bool) -> None:
-        self._busy.discard(task_id)  # type: ignore[arg-type]
+        self._busy.discard(task_id)
         if not self.query(TaskTable):
             return  # the dashboard closed while the action ran; the action itself is done
         self.refresh_tasks()  # first, so the bell's line does not hide the action's own

@@ -9,6 +9,7 @@ terminal.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -74,7 +75,7 @@ def _styled(cells: tuple[str, ...]) -> list[Text]:
     return styled
 
 
-class TaskTable(DataTable):
+class TaskTable(DataTable[Any]):
     """One row per task, keyed by its id; the highlighted row is the selected task."""
 
     def on_mount(self) -> None:

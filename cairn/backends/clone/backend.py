@@ -29,7 +29,7 @@ from cairn.backends.clone import repository
 from cairn.backends.clone.repository import is_clone_of
 from cairn.backends.git.backend import GitBackend
 from cairn.backends.git.gc import Repository, unsaved_work
-from cairn.core.model import CloneKept, CloneWork, Kept, Task, Work
+from cairn.core.model import CloneKept, CloneWork, Kept, Task, BranchWork
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, git, git_ok, identity_env
 from cairn.vcs.worktrees import branch_commit, checked_out_ref
@@ -41,7 +41,7 @@ class CloneBackend(GitBackend):
     def kept(self, ref: str) -> Kept:
         return CloneKept(ref=ref)
 
-    def create(self, task: Task, path: Path) -> Work:
+    def create(self, task: Task, path: Path) -> BranchWork:
         base = self.resolve_base(task)
         branch = branch_name(task.id)
         leftover = self.leftover_branch(branch, base)
@@ -55,7 +55,7 @@ class CloneBackend(GitBackend):
         self._clone(path, branch, base)
         return CloneWork(workspace=str(path), branch=branch, base_commit=base)
 
-    def commit(self, work: Work, message: str, exclude: list[str] | None = None) -> Work:
+    def commit(self, work: BranchWork, message: str, exclude: list[str] | None = None) -> BranchWork:
         """Commit what the agent left on whatever it has checked out, make
         that the task's branch, and hand it back (forced: the agent may have
         rewritten its own history)."""
@@ -69,7 +69,7 @@ class CloneBackend(GitBackend):
         repository.hand_back(self.root, path, work.branch, force=True)
         return replace(work, head_commit=repository.current_head(path))
 
-    def tip(self, work: Work) -> str | None:
+    def tip(self, work: BranchWork) -> str | None:
         """The task's branch in the user's repository, brought up to the
         clone's first (commits made in the clone during review count)."""
         path = Path(work.workspace)
@@ -77,7 +77,7 @@ class CloneBackend(GitBackend):
             self._hand_back(work, force=False)
         return branch_commit(self.root, work.branch) or work.head_commit
 
-    def publish(self, work: Work, *, check: bool = True) -> None:
+    def publish(self, work: BranchWork, *, check: bool = True) -> None:
         """After a rebase in the clone (or putting one back): the clone's branch is the work."""
         try:
             repository.hand_back(self.root, Path(work.workspace), work.branch, force=True)
@@ -85,15 +85,15 @@ class CloneBackend(GitBackend):
             if check:
                 raise
 
-    def ensure_workspace(self, work: Work) -> None:
+    def ensure_workspace(self, work: BranchWork) -> None:
         path = Path(work.workspace)
         if not path.is_dir():
             self._clone(path, work.branch, work.branch)
 
-    def add_workspace(self, work: Work) -> None:
+    def add_workspace(self, work: BranchWork) -> None:
         self._clone(Path(work.workspace), work.branch, work.branch)
 
-    def remove(self, work: Work) -> Work:
+    def remove(self, work: BranchWork) -> BranchWork:
         """Delete the clone once everything in it is on the task's branch in the
         user's repository: edits committed, the branch handed back.  A clone
         whose HEAD or own branches hold commits kept nowhere else is refused."""
@@ -145,7 +145,7 @@ class CloneBackend(GitBackend):
         repository.clone_at(str(self.root), path, branch, commit or start, shared=True)
         repository.carry_settings(self.root, path)
 
-    def _hand_back(self, work: Work, *, force: bool) -> None:
+    def _hand_back(self, work: BranchWork, *, force: bool) -> None:
         try:
             repository.hand_back(self.root, Path(work.workspace), work.branch, force=force)
         except GitError as error:

@@ -19,7 +19,7 @@ from cairn.backends.git import trash
 from cairn.backends.git.gc import Repository, unsaved_work, worktree_blocker
 from cairn.backends.git.landing import STRATEGIES, GitLanding
 from cairn.backends.git.workspaces import GitWorkspaces
-from cairn.core.model import GitKept, Kept, Rejected, State, Task, Work
+from cairn.core.model import BranchWork, GitKept, JjWork, Kept, Rejected, State, Task, one_of
 from cairn.errors import UsageError
 from cairn.state.store import Store
 from cairn.vcs.git import commit_of, git
@@ -40,11 +40,11 @@ class GitBackend(GitWorkspaces):
             f"--base {revision!r} names no commit in {self.root}", hint="give a branch, tag or commit that `git rev-parse` knows",
         ))
 
-    def changed_paths(self, work: Work) -> list[str]:
+    def changed_paths(self, work: BranchWork) -> list[str]:
         head = self.tip(work)
         return changed_paths(self.root, work.base_commit, head) if head else []
 
-    def diff_view(self, work: Work, state: State, target: str | None, form: str | None) -> DiffView:
+    def diff_view(self, work: BranchWork, state: State, target: str | None, form: str | None) -> DiffView:
         head: str | None = None
         if state.state in ("review", "failed", "cancelled", "running"):
             head = branch_commit(self.root, work.branch)
@@ -56,7 +56,7 @@ class GitBackend(GitWorkspaces):
         span = f"{onto}...{head}" if onto else f"{work.base_commit}..{head}"
         return DiffView(argv=["git", "-C", str(self.root), "diff", *([form] if form else []), span, "--"])
 
-    def difftool(self, work: Work, target: str | None) -> list[str]:
+    def difftool(self, work: BranchWork, target: str | None) -> list[str]:
         span = f"{target}...{work.branch}" if target else f"{work.base_commit}..{work.branch}"
         return ["git", "-C", str(self.root), "difftool", "-d", span]
 
@@ -67,11 +67,11 @@ class GitBackend(GitWorkspaces):
 
     # -- landing -------------------------------------------------------------------
 
-    def landing(self, store: Store, task: Task, work: Work, *, strategy: str | None, configured: str,
+    def landing(self, store: Store, task: Task, work: BranchWork, *, strategy: str | None, configured: str,
                 into: str | None, gate: Gate | None, say: Say) -> GitLanding:
-        chosen = strategy or configured
-        if chosen not in STRATEGIES:
-            raise UsageError(f"unknown strategy {chosen!r}: a git task lands by {', '.join(STRATEGIES)}")
+        chosen = one_of(strategy or configured, STRATEGIES)
+        if chosen is None:
+            raise UsageError(f"unknown strategy {strategy or configured!r}: a git task lands by {', '.join(STRATEGIES)}")
         target = into or task.target
         if not target:
             raise UsageError(f"task {task.id} was queued on a detached HEAD: say where it lands with --into BRANCH")
@@ -83,19 +83,19 @@ class GitBackend(GitWorkspaces):
             )
         return GitLanding(self, task, work, strategy=chosen, target=target, tip=tip, gate=gate, say=say)
 
-    def ensure_workspace(self, work: Work) -> None:
+    def ensure_workspace(self, work: BranchWork) -> None:
         """A workspace on the task's branch again, if it was deleted (an accept needs one to rebase in)."""
         path = Path(work.workspace)
         if not path.is_dir():
             git(self.root, "worktree", "prune")
             git(self.root, "worktree", "add", "--quiet", str(path), work.branch)
 
-    def publish(self, work: Work, *, check: bool = True) -> None:
+    def publish(self, work: BranchWork, *, check: bool = True) -> None:
         """Make the workspace's branch the user's repository's: a worktree's already is."""
 
     # -- reject and restore -----------------------------------------------------------
 
-    def trash(self, store: Store, task_id: int, work: Work) -> Trashed:
+    def trash(self, store: Store, task_id: int, work: BranchWork) -> Trashed:
         # Edits committed to the branch and the workspace gone before the
         # task changes: a workspace that cannot go stops the reject here.
         work = self.remove(work)
@@ -110,14 +110,16 @@ class GitBackend(GitWorkspaces):
         return f"its work is kept in {rejected.trash_ref}" if rejected.trash_ref else ""
 
     def after_trash(self, trashed: Trashed) -> None:
-        self.delete_branch(trashed.work, trashed.work.head_commit)
+        work = trashed.work
+        assert not isinstance(work, JjWork), "a git backend trashes only its own work"
+        self.delete_branch(work, work.head_commit)
 
-    def untrash(self, store: Store, task: Task, rejected: Rejected, work: Work) -> Work:
+    def untrash(self, store: Store, task: Task, rejected: Rejected, work: BranchWork) -> BranchWork:
         commit = trash.trashed_commit(self.root, task.id, rejected.trash_ref, work.head_commit)
         trash.recreate(self.root, task.id, work, commit, lambda: self.add_workspace(work))
         return replace(work, head_commit=commit)
 
-    def add_workspace(self, work: Work) -> None:
+    def add_workspace(self, work: BranchWork) -> None:
         """A workspace on the task's existing branch, at its recorded place."""
         git(self.root, "worktree", "prune")
         git(self.root, "worktree", "add", "--quiet", work.workspace, work.branch)
@@ -125,7 +127,7 @@ class GitBackend(GitWorkspaces):
     def after_untrash(self, store: Store, rejected: Rejected) -> None:
         trash.drop_unless_needed(store, self.root, rejected.trash_ref)
 
-    def keep_for_retry(self, task_id: int, work: Work) -> tuple[str, Trashed]:
+    def keep_for_retry(self, task_id: int, work: BranchWork) -> tuple[str, Trashed]:
         ref = trash.keep(self.root, task_id, work.head_commit or work.branch, "review")
         return ref, Trashed(work, self.kept(ref))
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cairn.backends.base import Conflict, Gate, Landed, Say, commit_message
-from cairn.core.model import Task, Work
+from cairn.core.model import BranchWork, Strategy, Task
 from cairn.errors import CairnError, OperationFailed, UsageError
 from cairn.vcs.git import GitError, git, git_ok, identity_env
 from cairn.vcs.worktrees import (
@@ -42,13 +42,13 @@ from cairn.vcs.worktrees import (
 )
 
 if TYPE_CHECKING:
-    from cairn.backends.git.workspaces import GitWorkspaces
+    from cairn.backends.git.backend import GitBackend
 
-STRATEGIES = ("rebase", "squash", "merge", "apply")
+STRATEGIES: tuple[Strategy, ...] = ("rebase", "squash", "merge", "apply")
 
 
 class GitLanding:
-    def __init__(self, backend: GitWorkspaces, task: Task, work: Work, *, strategy: str, target: str, tip: str,
+    def __init__(self, backend: GitBackend, task: Task, work: BranchWork, *, strategy: Strategy, target: str, tip: str,
                  gate: Gate | None, say: Say) -> None:
         self.backend, self.task = backend, task
         self.root = backend.root
@@ -61,7 +61,7 @@ class GitLanding:
                 hint=f"`cairn retry {task.id}` queues it again",
             )
         self.head: str = head
-        self.work: Work = replace(work, head_commit=head)
+        self.work: BranchWork = replace(work, head_commit=head)
         #: Where the task's branch points once the work has landed (moved by a rebase).
         self.branch_tip = head
         self.checkout = worktree_with_branch(self.root, target)

@@ -54,9 +54,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn.state import atomic, lock
+
+if TYPE_CHECKING:
+    from cairn.config.load import Settings
 from cairn.vcs.git import GitError, git
 
 _BUILDING = ".new-"
@@ -338,7 +341,7 @@ _refiller: subprocess.Popen[bytes] | None = None
 _failed_at = -RETRY_AFTER
 
 
-def top_up_soon(settings: Any) -> bool:
+def top_up_soon(settings: Settings) -> bool:
     """For the scheduler, after each turn: start a detached refill if the pool
     needs one and none runs; True if one was started.  Never raises."""
     global _refiller, _failed_at

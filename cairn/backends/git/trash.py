@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from cairn.core.model import Work
+from cairn.core.model import BranchWork
 from cairn.errors import OperationFailed
 from cairn.state.store import Store
 from cairn.vcs.git import commit_of, git
@@ -54,7 +54,7 @@ def trashed_commit(root: Path, task_id: int, ref: str | None, recorded: str | No
     return commit
 
 
-def recreate(root: Path, task_id: int, work: Work, commit: str, make_workspace: Callable[[], None]) -> None:
+def recreate(root: Path, task_id: int, work: BranchWork, commit: str, make_workspace: Callable[[], None]) -> None:
     """Branch and workspace back at ``commit``, or neither."""
     existing = branch_commit(root, work.branch)
     if existing is not None and existing != commit:

@@ -18,7 +18,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from cairn.core.model import DiffStat, GitWork, Task, Work
+from cairn.core.model import DiffStat, GitWork, Task, BranchWork
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
 from cairn.vcs.worktrees import branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, worktree_with_branch
@@ -47,7 +47,7 @@ class GitWorkspaces:
             raise otherwise
         return commit
 
-    def create(self, task: Task, path: Path) -> Work:
+    def create(self, task: Task, path: Path) -> BranchWork:
         base = self.resolve_base(task)
         branch = branch_name(task.id)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ class GitWorkspaces:
             )
         return existing is not None
 
-    def commit(self, work: Work, message: str, exclude: list[str] | None = None) -> Work:
+    def commit(self, work: BranchWork, message: str, exclude: list[str] | None = None) -> BranchWork:
         """Commit everything but ``exclude`` (what bootstrap copied or linked in:
         a ``.env`` must never end up in a commit)."""
         path = Path(work.workspace)
@@ -79,7 +79,7 @@ class GitWorkspaces:
             git(path, "commit", "--quiet", "--no-verify", "-m", message, env=identity_env(path))
         return replace(work, head_commit=git(path, "rev-parse", "HEAD"))
 
-    def proposal(self, work: Work) -> Proposal:
+    def proposal(self, work: BranchWork) -> Proposal:
         head = work.head_commit or git(self.root, "rev-parse", work.branch)
         span = f"{work.base_commit}..{head}"
         numstat = git(self.root, "diff", "--numstat", "--no-renames", span)
@@ -88,7 +88,7 @@ class GitWorkspaces:
         stat = git(self.root, "diff", "--stat", "--no-color", span, strip=False)
         return Proposal(head_commit=head, changed=changed, diff=diff, stat=stat)
 
-    def reset(self, work: Work, keep: list[str] | None = None) -> None:
+    def reset(self, work: BranchWork, keep: list[str] | None = None) -> None:
         """Back to the committed work: drop what checks or a reviewer left.
         Ignored files and ``keep`` (what bootstrap put there) stay."""
         path = Path(work.workspace)
@@ -99,17 +99,17 @@ class GitWorkspaces:
         git(path, "reset", "--quiet", "--hard", work.head_commit or "HEAD")
         git(path, "clean", "-fdq", *(f"--exclude={p}" for p in keep or []))
 
-    def edits(self, work: Work) -> list[str]:
+    def edits(self, work: BranchWork) -> list[str]:
         """Paths changed in the workspace and not committed (bootstrap's files aside)."""
         path = Path(work.workspace)
         return dirty_paths(path, self.keep_out) if path.is_dir() else []
 
-    def tip(self, work: Work) -> str | None:
+    def tip(self, work: BranchWork) -> str | None:
         """Where the task's branch points now: the work as it stands, commits
         someone made on it since the agent finished included."""
         return branch_commit(self.root, work.branch) or work.head_commit
 
-    def refuse_unless_on_branch(self, work: Work) -> None:
+    def refuse_unless_on_branch(self, work: BranchWork) -> None:
         """Raise unless the workspace stands on its branch with no rebase stopped half-way:
         only then do its commits and edits belong to the task's branch."""
         path = Path(work.workspace)
@@ -126,9 +126,9 @@ class GitWorkspaces:
                 hint=f"commit what you want to keep, `git -C {path} switch {work.branch}`, then try again",
             )
 
-    def keep_edits(self, work: Work) -> Work:
+    def keep_edits(self, work: BranchWork) -> BranchWork:
         """Commit what was changed in the workspace since the work was
-        committed to the task's branch; the Work with ``head_commit`` the
+        committed to the task's branch; the BranchWork with ``head_commit`` the
         branch's tip.  Raises, changing nothing, when they cannot go there."""
         changed = self.edits(work)
         if changed:
@@ -139,9 +139,9 @@ class GitWorkspaces:
             git(path, "commit", "--quiet", "--no-verify", "-m", message, env=identity_env(path))
         return replace(work, head_commit=self.tip(work))
 
-    def remove(self, work: Work) -> Work:
+    def remove(self, work: BranchWork) -> BranchWork:
         """Remove the workspace, its edits committed to the task's branch
-        first (``keep_edits``); the Work with ``head_commit`` the branch's tip.
+        first (``keep_edits``); the BranchWork with ``head_commit`` the branch's tip.
         A workspace that is not a worktree any more, or whose HEAD holds
         commits no ref keeps, is refused rather than deleted."""
         path = Path(work.workspace)
@@ -162,7 +162,7 @@ class GitWorkspaces:
         git(self.root, "worktree", "prune")
         return work
 
-    def delete_branch(self, work: Work, expected: str | None) -> bool:
+    def delete_branch(self, work: BranchWork, expected: str | None) -> bool:
         """Delete the task's branch if it still points at ``expected`` and no
         worktree has it checked out; whether it went."""
         if expected is None or worktree_with_branch(self.root, work.branch) is not None:

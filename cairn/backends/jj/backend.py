@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from cairn.backends.base import DiffView, Gate, Say, Trashed
 from cairn.backends.jj import landing as jj_landing
 from cairn.backends.jj.workspaces import JjWorkspaces, one_commit
-from cairn.core.model import JjKept, Rejected, State, Task, Work
+from cairn.core.model import JjKept, JjWork, Rejected, State, Task, one_of
 from cairn.errors import UsageError
 from cairn.state.store import Store
 
@@ -30,38 +30,38 @@ class JjBackend(JjWorkspaces):
     def check_base(self, revision: str) -> str:
         return one_commit(self.root, revision, "--base", "give one bookmark, change or revset that `jj log -r` knows")
 
-    def changed_paths(self, work: Work) -> list[str]:
+    def changed_paths(self, work: JjWork) -> list[str]:
         from cairn.vcs.jj import jj
 
         out = jj(self.root, "diff", "-r", self.revision(work), "--name-only", quiet_wc=True)
         return [line for line in out.splitlines() if line]
 
-    def diff_view(self, work: Work, state: State, target: str | None, form: str | None) -> DiffView:
+    def diff_view(self, work: JjWork, state: State, target: str | None, form: str | None) -> DiffView:
         if state.state == "accepted":
             return DiffView()  # squashed into its destination: the proposal as it was recorded
         return DiffView(text=jj_landing.proposal_text(self, work, form))
 
-    def difftool(self, work: Work, target: str | None) -> list[str]:
+    def difftool(self, work: JjWork, target: str | None) -> list[str]:
         # jj's own diff tool support: ui.diff-editor / merge-tools, as the user configured them.
         return ["jj", "-R", str(self.root), "--ignore-working-copy", "diff", "--tool", "git", "-r", self.revision(work)]
 
     def top_up(self, settings: Settings) -> bool:
         return False  # a jj workspace is cheap to make: nothing is prepared ahead
 
-    def landing(self, store: Store, task: Task, work: Work, *, strategy: str | None, configured: str,
+    def landing(self, store: Store, task: Task, work: JjWork, *, strategy: str | None, configured: str,
                 into: str | None, gate: Gate | None, say: Say) -> jj_landing.JjLanding:
-        chosen = strategy or "squash"
-        if chosen not in jj_landing.STRATEGIES:
-            raise UsageError(f"task {task.id} is a jj change: it lands by squash (the default) or --rebase, not --{chosen}")
+        chosen = one_of(strategy or "squash", jj_landing.STRATEGIES)
+        if chosen is None:
+            raise UsageError(f"task {task.id} is a jj change: it lands by squash (the default) or --rebase, not --{strategy}")
         return jj_landing.JjLanding(self, store, task, work, strategy=chosen, into=into, gate=gate, say=say)
 
-    def trash(self, store: Store, task_id: int, work: Work) -> Trashed:
+    def trash(self, store: Store, task_id: int, work: JjWork) -> Trashed:
         return jj_landing.discard(store, self, task_id, work)
 
     def after_trash(self, trashed: Trashed) -> None:
         """Nothing: the abandoned change is hidden, and jj keeps it until its own gc."""
 
-    def untrash(self, store: Store, task: Task, rejected: Rejected, work: Work) -> Work:
+    def untrash(self, store: Store, task: Task, rejected: Rejected, work: JjWork) -> JjWork:
         return jj_landing.untrash(store, self, task, rejected, work)
 
     def after_untrash(self, store: Store, rejected: Rejected) -> None:
@@ -72,7 +72,7 @@ class JjBackend(JjWorkspaces):
             return ""
         return f"its change was abandoned in jj operation {rejected.operation[:12]}: `cairn restore {task_id}` brings it back"
 
-    def keep_for_retry(self, task_id: int, work: Work) -> tuple[str, Trashed]:
+    def keep_for_retry(self, task_id: int, work: JjWork) -> tuple[str, Trashed]:
         # The commit id: jj keeps the commit findable by id once the change is abandoned.
         return str(work.head_commit), Trashed(work, JjKept())
 

@@ -37,7 +37,7 @@ from typing import Any
 from cairn.core.gc import (
     BOOKMARK_PREFIX, ArchiveChange, Commit, JjTrash, RemoveWorkspace, Stray, Workspace, archive_base, archive_name,
 )
-from cairn.core.model import JjWork, Rejected
+from cairn.core.model import JjWork, Rejected, State, Work
 from cairn.errors import CairnError
 from cairn.backends import disk
 from cairn.backends.jj.workspaces import JjWorkspaces
@@ -85,7 +85,7 @@ def archive_bookmarks(root: Path) -> dict[str, str]:
     return {name: commits[0] if len(commits) == 1 else "" for name, commits in found.items()}
 
 
-def task_workspace_name(task_id: int, work: Any, repository: JjRepository | None) -> str | None:
+def task_workspace_name(task_id: int, work: Work | None, repository: JjRepository | None) -> str | None:
     """The jj workspace of a task: its recorded one, or for a task that
     never recorded work (an interrupted start), ``cairn-<id>`` if jj has it."""
     if work is not None:
@@ -110,7 +110,7 @@ def static_blocker(path: str, name: str, repository: JjRepository | None) -> str
     return None
 
 
-def trash_of(state: Any) -> JjTrash | None:
+def trash_of(state: State) -> JjTrash | None:
     """A rejected jj task's trash: its hidden commit and the abandon operation."""
     if not isinstance(state, Rejected) or state.previous is None:
         return None

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from cairn.backends.base import Conflict, Gate, Landed, Say, Trashed
 from cairn.backends.jj.workspaces import JjWorkspaces, divergent_hint, divergent_message, one_commit, task_message
-from cairn.core.model import JjKept, JjWork, Rejected, Task
+from cairn.core.model import JjKept, JjWork, Rejected, Strategy, Task
 from cairn.errors import CairnError, OperationFailed, UsageError
 from cairn.state.gc_record import read_record
 from cairn.state.store import Store
@@ -49,11 +49,11 @@ from cairn.vcs.jj import JjError, current_operation, jj, operation_mentioning, r
 if TYPE_CHECKING:
     from cairn.backends.jj.backend import JjBackend
 
-STRATEGIES = ("squash", "rebase")
+STRATEGIES: tuple[Strategy, ...] = ("squash", "rebase")
 
 
 class JjLanding:
-    def __init__(self, backend: JjBackend, store: Store, task: Task, work: JjWork, *, strategy: str, into: str | None,
+    def __init__(self, backend: JjBackend, store: Store, task: Task, work: JjWork, *, strategy: Strategy, into: str | None,
                  gate: Gate | None, say: Say) -> None:
         self.store, self.task, self.work = store, task, work
         self.root = backend.root

@@ -22,12 +22,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cairn.core.model import Accepted, JjKept, JjWork, Rejected, Review, Work
+from cairn.core.model import Accepted, JjKept, JjWork, Queued, Rejected, Review, State, Work
 from cairn.errors import CairnError, OperationFailed
 from cairn.state import lock
 from cairn.state.store import Store
+
+if TYPE_CHECKING:
+    from cairn.config.load import Settings
 from cairn.vcs.jj import JjError, evolution, jj, operation_mentioning, records
 from cairn.backends.jj.landing import refuse_if_agents_below
 from cairn.backends.jj.workspaces import JjWorkspaces, description_for, divergent_hint, divergent_message, task_message
@@ -41,7 +44,7 @@ class Observed:
     task_id: int
     title: str
     state: str
-    work: Work
+    work: JjWork
     #: The change's visible commits: none (squashed or abandoned), one, or several (divergent).
     commits: list[dict[str, Any]] = field(default_factory=list)
     #: The visible commit whose history holds the last recorded commit, if any.
@@ -65,7 +68,7 @@ class Action:
         return self.kind in ("divergent", "stale", "missing", "visible-again")
 
 
-def sync(store: Store, settings: Any, *, dry_run: bool = False) -> list[Action]:
+def sync(store: Store, settings: Settings, *, dry_run: bool = False) -> list[Action]:
     with lock.held(store.layout.accept_lock, timeout=600):
         actions = plan(observe(store, settings))
         if dry_run:
@@ -76,8 +79,8 @@ def sync(store: Store, settings: Any, *, dry_run: bool = False) -> list[Action]:
 # -- observe -------------------------------------------------------------------
 
 
-def observe(store: Store, settings: Any) -> list[Observed]:
-    root: Path = settings.root
+def observe(store: Store, settings: Settings) -> list[Observed]:
+    root = _root(settings)
     tasks = []
     for summary in store.scan().summaries:
         if summary.state in ("queued", "accepted"):
@@ -201,7 +204,7 @@ def plan(observed: list[Observed]) -> list[Action]:
 # -- apply -----------------------------------------------------------------------
 
 
-def apply(store: Store, settings: Any, action: Action) -> Action:
+def apply(store: Store, settings: Settings, action: Action) -> Action:
     """Carry out one action; the action as it turned out (a skipped one says why)."""
     if action.report_only:
         return action
@@ -219,54 +222,59 @@ def apply(store: Store, settings: Any, action: Action) -> Action:
     return action
 
 
-def _describe(store: Store, settings: Any, action: Action) -> None:
-    root = settings.root
+def _describe(store: Store, settings: Settings, action: Action) -> None:
+    root = _root(settings)
     commit = action.data["commit_id"]
     refuse_if_agents_below(store, root, f"commit_id({commit})", action.task_id)
     jj(root, "describe", "-r", f"commit_id({commit})", "-m", action.data["description"], quiet_wc=True)
     state = store.read_state(action.task_id)
     work = getattr(state, "work", None)
-    if work is not None:
+    if isinstance(work, JjWork):
         (now,) = records(root, f"change_id({work.change_id})", {"commit_id": "commit_id"})
         _record(store, action.task_id, now["commit_id"])
     store.journal("described", task=action.task_id, by="jj-sync")
 
 
 def _record(store: Store, task_id: int, commit: str) -> None:
-    def change(state: Any) -> Any:
+    def change(state: State) -> State | None:
         work = getattr(state, "work", None)
-        if not isinstance(work, JjWork) or work.head_commit == commit:
+        if not isinstance(work, JjWork) or work.head_commit == commit or isinstance(state, (Queued, Rejected)):
             return None
         return replace(state, work=replace(work, head_commit=commit))
 
     store.update(task_id, change)
 
 
-def _move_accepted(store: Store, settings: Any, action: Action) -> None:
+def _move_accepted(store: Store, settings: Settings, action: Action) -> None:
     into = action.data
 
-    def change(state: Any) -> Any:
+    def change(state: State) -> State:
         if not isinstance(state, Review):
             raise OperationFailed(f"task {action.task_id} is {state.state} now")
-        return Accepted(since=time.time(), strategy="squash", target=f"change {into['change_id'][:12]}", commit=into["commit_id"], work=state.work)  # type: ignore[arg-type]
+        return Accepted(since=time.time(), strategy="squash", target=f"change {into['change_id'][:12]}", commit=into["commit_id"], work=state.work)
 
     new = store.move(action.task_id, "accepted", change, verb="record as accepted", by="jj-sync", strategy="squash", commit=into["commit_id"])
     _forget_workspace(settings, getattr(new, "work", None))
 
 
-def _move_rejected(store: Store, settings: Any, action: Action) -> None:
+def _move_rejected(store: Store, settings: Settings, action: Action) -> None:
     operation = action.data.get("operation")
 
-    def change(state: Any) -> Any:
+    def change(state: State) -> State:
         if not isinstance(state, Review):
             raise OperationFailed(f"task {action.task_id} is {state.state} now")
-        return Rejected(since=time.time(), reason="its change was abandoned in jj", kept=JjKept(operation=operation), previous=replace(state, conflict=[]))  # type: ignore[arg-type]
+        return Rejected(since=time.time(), reason="its change was abandoned in jj", kept=JjKept(operation=operation), previous=replace(state, conflict=[]))
 
     new = store.move(action.task_id, "rejected", change, verb="record as rejected", by="jj-sync", operation=operation)
     previous = getattr(new, "previous", None)
     _forget_workspace(settings, previous.work if previous is not None else None)
 
 
-def _forget_workspace(settings: Any, work: Work | None) -> None:
-    if work is not None:
-        JjWorkspaces(settings.root, [*settings.config.bootstrap.copy, *settings.config.bootstrap.symlink]).remove(work)
+def _root(settings: Settings) -> Path:
+    assert settings.root is not None, "jj-sync runs only where a repository is known (cairn/cmd/jj_sync.py)"
+    return settings.root
+
+
+def _forget_workspace(settings: Settings, work: Work | None) -> None:
+    if isinstance(work, JjWork):
+        JjWorkspaces(_root(settings), [*settings.config.bootstrap.copy, *settings.config.bootstrap.symlink]).remove(work)
