@@ -41,7 +41,7 @@ from cairn.errors import CairnError, WrongState
 from cairn.notify import notify
 from cairn.state import lock
 from cairn.state.layout import Layout
-from cairn.state.store import Store
+from cairn.state.store import Store, elapsed_ms
 
 #: How often a quiet agent is looked at (idleness, timeout); signals wake us sooner.
 TICK = 5.0
@@ -59,6 +59,10 @@ class Runner:
         self.master: int | None = None
         self.master_open = True
         self.pane_open = True
+        #: Monotonic clocks of the phases, for the journal's ``duration_ms`` (docs/performance.md).
+        self.began = time.monotonic()
+        self.claimed = self.began
+        self.agent_began: float | None = None
 
     # -- the life of a task ------------------------------------------------
 
@@ -78,9 +82,11 @@ class Runner:
                 "running",
                 lambda _: Running(since=time.time(), runner_pid=os.getpid(), tmux_session=self._tmux_session()),  # type: ignore[arg-type]
                 verb="start",
+                duration_ms=elapsed_ms(self.began),
             )
         except WrongState:
             return 0  # someone else started it, or it was cancelled meanwhile
+        self.claimed = time.monotonic()
         self._install_signals()
         from cairn.agents.processes import become_subreaper
 
@@ -93,6 +99,9 @@ class Runner:
             self.log.write(traceback.format_exc().encode())
             outcome = Outcome(ending="not-started", finished=time.time(), reason=f"internal error in the runner: {error}")  # type: ignore[arg-type]
         record_outcome(self.store, self.task_id, outcome)
+        if self.agent_began is not None:
+            self.store.journal("agent-ended", task=self.task_id, ending=outcome.ending, exit_code=outcome.exit_code,
+                               duration_ms=elapsed_ms(self.agent_began))
         from cairn.agents.processes import stop_descendants
 
         if stop_descendants():
@@ -159,6 +168,7 @@ class Runner:
         )
         if self.settings.root is not None:
             bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log, env)
+        self.store.journal("workspace-ready", task=self.task_id, duration_ms=elapsed_ms(self.claimed))
         argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id)
         timeout = task.timeout if task.timeout is not None else self.settings.config.timeout
         self.deadline = time.monotonic() + timeout if timeout else None
@@ -176,6 +186,7 @@ class Runner:
         else:
             stdin = subprocess.DEVNULL if stdin_text is None else subprocess.PIPE
             out = self.log
+        self.agent_began = time.monotonic()
         process = subprocess.Popen(
             argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, detached from us and the scheduler
