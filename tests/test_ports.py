@@ -79,7 +79,8 @@ def test_concurrent_tasks_hold_disjoint_blocks_and_release_them(repo: Path, home
         assert cairn("spawn", str(task_id)).returncode == 0
     deadline = time.monotonic() + 120
     layout = Layout(home)
-    while len(holders(layout)) < 8:
+    records = [home / "tasks" / str(i) / "isolation.json" for i in ids]
+    while len(holders(layout)) < 8 or not all(r.exists() for r in records):
         assert time.monotonic() < deadline, "8 tasks never held 8 blocks at once"
         time.sleep(0.1)
     held = holders(layout)
@@ -99,7 +100,7 @@ def test_a_crashed_runners_block_is_taken_by_the_next_task(repo: Path, home: Pat
     cairn("spawn", str(first))
     layout = Layout(home)
     deadline = time.monotonic() + 60
-    while first not in holders(layout).values():
+    while first not in holders(layout).values() or not (home / "tasks" / str(first) / "isolation.json").exists():
         assert time.monotonic() < deadline
         time.sleep(0.05)
     runner = json.loads((home / "tasks" / str(first) / "state.json").read_text())["runner_pid"]

@@ -4,6 +4,8 @@ workspace is removed."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -64,12 +66,17 @@ def test_teardown_runs_before_the_workspace_goes_and_a_failing_one_does_not_keep
 def test_teardown_runs_when_gc_removes_a_workspace(repo: Path, home: Path, cairn, env) -> None:
     (repo / "cairn.toml").write_text(
         'sandbox_writable = ["~/td/"]\n[bootstrap]\nteardown = [["sh", "-c", "echo $CAIRN_TASK_ID >> $HOME/td/log"]]\n'
-        "[gc.max_age]\nfailed = 0\n"
     )
     task_id = run_task(cairn, "write a.txt: a\nexit 1", must_reach_review=False)
     assert (home / "workspaces" / str(task_id)).is_dir()
+    state = home / "tasks" / str(task_id) / "state.json"
+    record = json.loads(state.read_text())
+    record["since"] = "2026-01-01T00:00:00.000Z"  # long finished (rewritten atomically, as gc's own tests do)
+    (state.parent / ".state.json.test").write_text(json.dumps(record))
+    os.replace(state.parent / ".state.json.test", state)
 
-    assert cairn("gc").returncode == 0
+    gc = cairn("gc")
+    assert gc.returncode == 0, gc.stdout + gc.stderr
 
-    assert not (home / "workspaces" / str(task_id)).exists()
+    assert not (home / "workspaces" / str(task_id)).exists(), gc.stdout + gc.stderr
     assert (Path(env["HOME"]) / "td" / "log").read_text() == f"{task_id}\n"
