@@ -44,6 +44,8 @@ class Task:
     retry_of: int | None = None
     #: Start from this branch instead of the target (``retry --continue``).
     continue_from: str | None = None
+    #: ``queue --sandbox``: overrides the profile's and the configuration's.
+    sandbox: Literal["auto", "none", "bwrap"] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
