@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 @option("--lock", dest="locks", multiple=True, metavar="GLOB", help="Paths the task will touch (repeatable).")
 @option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
 @option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
+@option("--sandbox", type=Choice(["auto", "none", "bwrap"]), help="Confine the agent with bubblewrap (default: the configured sandbox).")
 @json_option
 def command(
     prompt: tuple[str, ...],
@@ -36,8 +37,10 @@ def command(
     locks: tuple[str, ...],
     base: str | None,
     timeout: str | None,
+    sandbox: str | None,
     as_json: bool,
 ) -> None:
+    began = time.monotonic()
     if prompt and prompt_file is not None:
         raise UsageError("give the prompt as arguments or with --file, not both")
     text = _read_prompt(prompt_file) if prompt_file is not None else " ".join(prompt)
@@ -46,6 +49,13 @@ def command(
     seconds = queueing.check_timeout(timeout)
     lock_globs = queueing.check_locks(locks)
 
+    if sandbox == "bwrap":
+        import shutil
+
+        if shutil.which("bwrap") is None:
+            from cairn.agents.sandbox import INSTALL_HINT
+
+            raise UsageError("--sandbox bwrap: bubblewrap (bwrap) is not installed; nothing was queued", hint=INSTALL_HINT)
     current = settings()
     chosen = queueing.check_agent(agent or current.default_agent, current.agent_names)
     store = store_for(current)  # created below, once the input is known to be good
@@ -61,7 +71,7 @@ def command(
     store.ensure(current.root)
     target = _current_branch(current.root)
 
-    from cairn.core.model import PRIORITY_NAMES, Queued, Task, one_of
+    from cairn.core.model import PRIORITY_NAMES, SANDBOXES, Queued, Task, one_of
 
     rank = one_of(priority.lower(), PRIORITY_NAMES) or "normal"  # the option accepts only these names
 
@@ -78,10 +88,13 @@ def command(
             after=sorted(set(after)),
             locks=lock_globs,
             timeout=seconds,
+            sandbox=one_of(sandbox, SANDBOXES) if sandbox else None,
         )
 
     task = store.create_task(build, lambda t: Queued(since=t.created))
-    store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority)
+    from cairn.state.store import elapsed_ms
+
+    store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority, duration_ms=elapsed_ms(began))
     if as_json:
         from cairn.cmd.status import record_json
 

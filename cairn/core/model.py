@@ -19,6 +19,8 @@ from cairn.core.vocabulary import FORMAT
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITY_NAMES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
 T = TypeVar("T", bound=str)
+Sandbox = Literal["auto", "none", "bwrap"]
+SANDBOXES: tuple[Sandbox, ...] = ("auto", "none", "bwrap")
 #: How work lands (``cairn accept --rebase``, …); a backend offers some of them.
 Strategy = Literal["rebase", "squash", "merge", "apply"]
 
@@ -53,6 +55,8 @@ class Task:
     retry_of: int | None = None
     #: Start from this branch instead of the target (``retry --continue``).
     continue_from: str | None = None
+    #: ``queue --sandbox``: overrides the profile's and the configuration's.
+    sandbox: Sandbox | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from cairn.backends import backend_for
 from cairn.backends.base import Conflict, Gate, Landed, Say
+from cairn.backends.bootstrap import teardown_for
 from cairn.core.model import Accepted, Task
 from cairn.errors import OperationFailed
 from cairn.land.guards import ready_to_land
@@ -53,6 +54,8 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
             )
         store.journal("accepted", task=task_id, previous="review", strategy=landed.strategy, target=landed.target, commit=landed.commit, **landed.journal)
     notify(settings, task_id, "accepted", task.title)
+    if landed.work is not None:
+        teardown_for(settings, task_id, landed.work.workspace)  # the project's teardown, before the workspace goes
     landing.clean_up(landed, delete_branch=settings.config.accept.delete_branch and landed.strategy != "apply")
     return landed
 
@@ -66,8 +69,11 @@ def checks_gate(store: Store, settings: Settings, task: Task, say: Say) -> Gate:
     log = store.layout.checks_log(task.id)
 
     def gate(workspace: Path, commit: str) -> None:
+        from cairn.agents.sandbox import for_task
+
         say(f"running checks on {commit[:12]}")
-        result = run_checks(config, workspace, log)
+        with for_task(settings, task, str(workspace)) as confined:  # the sandbox the agent had
+            result = run_checks(config, workspace, log, confined.environment(), confined.wrap)
         store.journal("checks", task=task.id, status=result.status, at="accept")
         if result.status == "failed":
             raise OperationFailed(

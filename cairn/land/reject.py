@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from cairn.backends import backend_for
 from cairn.backends.base import Trashed
+from cairn.backends.bootstrap import teardown_for
 from cairn.core.lifecycle import wrong_state_message
 from cairn.core.model import Rejected, Review, Work
 from cairn.errors import CairnError, WrongState
@@ -41,6 +42,10 @@ def reject(store: Store, settings: Settings, task_id: int, reason: str | None) -
         work = state.work
         backend = backend_for(settings, work) if work is not None else None
         if backend is not None and work is not None:
+            # The project's teardown, then the work to the trash and the
+            # workspace gone before the task changes: a workspace that cannot
+            # go stops the reject here.
+            teardown_for(settings, task_id, work.workspace)
             trashed = backend.trash(store, task_id, work)
             work = trashed.work
         new = Rejected(
@@ -60,6 +65,7 @@ def discard_superseded(store: Store, settings: Settings, task_id: int, work: Wor
     as a reject does, and record what was kept, so it stays restorable."""
     backend = backend_for(settings, work)
     try:
+        teardown_for(settings, task_id, work.workspace)
         trashed = backend.trash(store, task_id, work)
     except CairnError as error:
         # The retry goes ahead; the superseded workspace stays for gc or the user.

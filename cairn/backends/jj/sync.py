@@ -32,6 +32,7 @@ from cairn.state.store import Store
 if TYPE_CHECKING:
     from cairn.config.load import Settings
 from cairn.vcs.jj import JjError, evolution, jj, operation_mentioning, records
+from cairn.backends.bootstrap import teardown_for
 from cairn.backends.jj.landing import refuse_if_agents_below
 from cairn.backends.jj.workspaces import JjWorkspaces, description_for, divergent_hint, divergent_message, task_message
 
@@ -277,4 +278,5 @@ def _root(settings: Settings) -> Path:
 
 def _forget_workspace(settings: Settings, work: Work | None) -> None:
     if isinstance(work, JjWork):
+        teardown_for(settings, None, work.workspace)
         JjWorkspaces(_root(settings), [*settings.config.bootstrap.copy, *settings.config.bootstrap.symlink]).remove(work)
