@@ -20,13 +20,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cairn.core import codec
 from cairn.core.gc import (
-    BOOKMARK_PREFIX, BRANCH_PREFIX, FINISHED, Branch, Facts, GcRecord, JjTrash, JournalFile, LogFile, Ref, SignalFile, Stray,
+    BOOKMARK_PREFIX, BRANCH_PREFIX, FINISHED, Branch, Facts, JjTrash, JournalFile, LogFile, Ref, SignalFile, Stray,
     TaskFacts, Workspace,
 )
 from cairn.core.model import Rejected, State, Work

@@ -29,9 +29,10 @@ from cairn.backends.clone import repository
 from cairn.backends.clone.repository import is_clone_of
 from cairn.backends.git.backend import GitBackend
 from cairn.backends.git.gc import Repository, unsaved_work
+from cairn.backends.git.workspaces import commit_everything
 from cairn.core.model import CloneKept, CloneWork, Kept, Task, BranchWork
 from cairn.errors import OperationFailed
-from cairn.vcs.git import GitError, git, git_ok, identity_env
+from cairn.vcs.git import GitError, git, git_ok
 from cairn.vcs.worktrees import branch_commit, checked_out_ref
 
 
@@ -59,12 +60,7 @@ class CloneBackend(GitBackend):
         """Commit what the agent left on whatever it has checked out, make
         that the task's branch, and hand it back (forced: the agent may have
         rewritten its own history)."""
-        path = Path(work.workspace)
-        if not path.is_dir():
-            raise OperationFailed(f"the workspace {path} is gone; nothing left there to commit")
-        git(path, "add", "-A", "--", ".", *(f":(exclude,glob){p}" for p in exclude or []))
-        if not git_ok(path, "diff", "--cached", "--quiet"):
-            git(path, "commit", "--quiet", "--no-verify", "-m", message, env=identity_env(path))
+        path = commit_everything(work, message, exclude)
         repository.point_branch_at_head(path, work.branch)
         repository.hand_back(self.root, path, work.branch, force=True)
         return replace(work, head_commit=repository.current_head(path))

@@ -22,7 +22,7 @@ from cairn.backends.git.workspaces import GitWorkspaces
 from cairn.core.model import BranchWork, GitKept, JjWork, Kept, Rejected, State, Task, one_of
 from cairn.errors import UsageError
 from cairn.state.store import Store
-from cairn.vcs.git import commit_of, git
+from cairn.vcs.git import git
 from cairn.vcs.worktrees import branch_commit, changed_paths
 
 if TYPE_CHECKING:

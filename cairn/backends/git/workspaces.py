@@ -71,12 +71,7 @@ class GitWorkspaces:
     def commit(self, work: BranchWork, message: str, exclude: list[str] | None = None) -> BranchWork:
         """Commit everything but ``exclude`` (what bootstrap copied or linked in:
         a ``.env`` must never end up in a commit)."""
-        path = Path(work.workspace)
-        if not path.is_dir():
-            raise OperationFailed(f"the workspace {path} is gone; nothing left there to commit")
-        git(path, "add", "-A", "--", ".", *(f":(exclude,glob){p}" for p in exclude or []))
-        if not git_ok(path, "diff", "--cached", "--quiet"):
-            git(path, "commit", "--quiet", "--no-verify", "-m", message, env=identity_env(path))
+        path = commit_everything(work, message, exclude)
         return replace(work, head_commit=git(path, "rev-parse", "HEAD"))
 
     def proposal(self, work: BranchWork) -> Proposal:
@@ -179,6 +174,18 @@ class GitWorkspaces:
                 f"the workspace {path} has a detached HEAD ({head[:12]}) with commits no branch holds; Cairn leaves it as it is",
                 hint=f"keep them with `git branch NAME {head[:12]}`, then try again",
             )
+
+
+def commit_everything(work: BranchWork, message: str, exclude: list[str] | None) -> Path:
+    """Commit all that changed in the workspace but ``exclude``, on whatever is
+    checked out there (no hooks: saving the work must not depend on one); its path."""
+    path = Path(work.workspace)
+    if not path.is_dir():
+        raise OperationFailed(f"the workspace {path} is gone; nothing left there to commit")
+    git(path, "add", "-A", "--", ".", *(f":(exclude,glob){p}" for p in exclude or []))
+    if not git_ok(path, "diff", "--cached", "--quiet"):
+        git(path, "commit", "--quiet", "--no-verify", "-m", message, env=identity_env(path))
+    return path
 
 
 def _count(numstat: str) -> DiffStat:

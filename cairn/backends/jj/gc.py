@@ -32,7 +32,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from cairn.core.gc import (
     BOOKMARK_PREFIX, ArchiveChange, Commit, JjTrash, RemoveWorkspace, Stray, Workspace, archive_base, archive_name,
