@@ -26,6 +26,7 @@ from cairn.errors import NoSuchTask, UsageError
 @click.option("--lock", "locks", multiple=True, metavar="GLOB", help="Paths the task will touch (repeatable).")
 @click.option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
 @click.option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
+@click.option("--from", "plan_file", metavar="FILE", help="Queue every task of a plan file (TOML or JSON), all or none.")
 @json_option
 def command(
     prompt: tuple[str, ...],
@@ -37,8 +38,11 @@ def command(
     locks: tuple[str, ...],
     base: str | None,
     timeout: str | None,
+    plan_file: str | None,
     as_json: bool,
 ) -> None:
+    if plan_file is not None:
+        return _queue_plan(plan_file, agent, given=bool(prompt or prompt_file or title or after or locks or base or timeout), as_json=as_json)
     if prompt and prompt_file is not None:
         raise UsageError("give the prompt as arguments or with --file, not both")
     text = _read_prompt(prompt_file) if prompt_file is not None else " ".join(prompt)
@@ -85,6 +89,21 @@ def command(
         print_json(record_json(task, store.read_state(task.id)))
     else:
         click.echo(task.id)
+
+
+def _queue_plan(plan_file: str, agent: str | None, *, given: bool, as_json: bool) -> None:
+    """``--from FILE``: the tasks and their settings come from the plan."""
+    from pathlib import Path
+
+    from cairn.cmd._plans import queue_whole, read_plan_file, report_queued
+
+    if given:
+        raise UsageError("--from takes every task and its settings from the plan file: give no prompt or other task options",
+                         hint="-a/--agent still sets the agent of tasks the plan does not give one")
+    current = settings()
+    path = Path(plan_file)
+    plan = read_plan_file(path, current.agent_names)
+    report_queued(queue_whole(current, store_for(current), plan, source=path, default_agent=agent), as_json)
 
 
 def _read_prompt(handle: Any) -> str:
