@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import click
-
 from cairn.core.plan import Plan, load
 from cairn.errors import UsageError
 
@@ -55,11 +53,13 @@ def plan_table(plan: Plan, default_agent: str) -> str:
 
 
 def report_queued(record: Any, as_json: bool) -> None:
+    from cairn.cmd._cli import echo
+
     if as_json:
         from cairn.cmd._cli import print_json
 
         print_json(record.to_json())
         return
     ids = " ".join(str(i) for i in record.tasks.values())
-    click.echo(f"plan {record.id}: queued {len(record.tasks)} tasks: {ids}")
-    click.echo(f"  `cairn status --plan {record.id}` follows them; `cairn accept --plan {record.id}` lands them as a train")
+    echo(f"plan {record.id}: queued {len(record.tasks)} tasks: {ids}")
+    echo(f"  `cairn status --plan {record.id}` follows them; `cairn accept --plan {record.id}` lands them as a train")

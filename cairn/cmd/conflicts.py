@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import click
-
-from cairn.cmd._cli import entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import echo, entrypoint, json_option, print_json, settings, store_for, verb
 
 
-@click.command(help="For every pair of tasks in review: do their proposals overlap, do they really conflict "
-               "(a three-way merge in memory); and what running tasks have touched that a proposal changes.")
+@verb("For every pair of tasks in review: do their proposals overlap, do they really conflict "
+      "(a three-way merge in memory); and what running tasks have touched that a proposal changes.")
 @json_option
 def command(as_json: bool) -> int:
     current = settings()
@@ -22,19 +20,19 @@ def command(as_json: bool) -> int:
         return 0
     proposals = [i for i in report.review if i not in report.skipped]
     if len(proposals) >= 2:
-        click.echo(matrix(proposals, report.pairs))
-        click.echo("  X conflict   ~ overlapping paths, merges cleanly   . apart")
+        echo(matrix(proposals, report.pairs))
+        echo("  X conflict   ~ overlapping paths, merges cleanly   . apart")
     elif not report.touches:
-        click.echo("fewer than two git tasks in review: nothing to compare")
+        echo("fewer than two git tasks in review: nothing to compare")
     for pair in report.pairs:
         if pair.conflict:
-            click.echo(f"task {pair.a} and task {pair.b} conflict in: {', '.join(pair.conflict_paths)}")
+            echo(f"task {pair.a} and task {pair.b} conflict in: {', '.join(pair.conflict_paths)}")
         else:
-            click.echo(f"task {pair.a} and task {pair.b} overlap in {', '.join(pair.overlap)}, but merge cleanly")
+            echo(f"task {pair.a} and task {pair.b} overlap in {', '.join(pair.overlap)}, but merge cleanly")
     for touch in report.touches:
-        click.echo(f"running task {touch.running} has touched {', '.join(touch.overlap)}, which task {touch.review} in review changes")
+        echo(f"running task {touch.running} has touched {', '.join(touch.overlap)}, which task {touch.review} in review changes")
     for task_id, why in report.skipped.items():
-        click.echo(f"task {task_id} not compared: {why}")
+        echo(f"task {task_id} not compared: {why}")
     return 0
 
 

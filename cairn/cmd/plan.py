@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import click
-
-from cairn.cmd._cli import entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import Number, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 from cairn.errors import UsageError
 
 
-@click.command(help="Run the planner agent on a read-only copy of the target's tip; it writes a plan "
-               "(tasks with prompts, locks and order), which is queued all or none, or only shown with --dry-run.")
-@click.argument("goal", nargs=-1)
-@click.option("-a", "--agent", help="The planner's profile (default: planner.agent, else default_agent).")
-@click.option("--dry-run", is_flag=True, help="Print the plan as a table and keep it to edit; queue nothing.")
-@click.option("--max-tasks", type=click.IntRange(min=1), default=None, help="At most this many tasks (default 8).")
+@verb("Run the planner agent on a read-only copy of the target's tip; it writes a plan "
+      "(tasks with prompts, locks and order), which is queued all or none, or only shown with --dry-run.")
+@argument("goal", many=True)
+@option("-a", "--agent", help="The planner's profile (default: planner.agent, else default_agent).")
+@option("--dry-run", is_flag=True, help="Print the plan as a table and keep it to edit; queue nothing.")
+@option("--max-tasks", type=Number(int, min=1), default=None, help="At most this many tasks (default 8).")
 @json_option
 def command(goal: tuple[str, ...], agent: str | None, dry_run: bool, max_tasks: int | None, as_json: bool) -> int:
     from cairn.core.queueing import check_prompt
@@ -33,20 +31,20 @@ def command(goal: tuple[str, ...], agent: str | None, dry_run: bool, max_tasks: 
         raise UsageError("HEAD is detached: check out the branch the plan's tasks should land on")
     quiet = as_json
     drafted = draft(current, store, text, agent=agent, max_tasks=max_tasks or DEFAULT_MAX_TASKS, target=target,
-                    say=(lambda line: None) if quiet else (lambda line: click.echo(f"  {line}", err=True)))
+                    say=(lambda line: None) if quiet else (lambda line: echo(f"  {line}", err=True)))
     from cairn.cmd._plans import plan_table, queue_whole, report_queued
 
     if dry_run:
         if as_json:
             print_json({"draft": str(drafted.draft), "tasks": [e.name for e in drafted.plan.order()], "queued": False})
             return 0
-        click.echo(plan_table(drafted.plan, current.default_agent))
-        click.echo(f"\nthe plan is in {drafted.draft}: edit it, then `cairn queue --from {drafted.draft}`")
+        echo(plan_table(drafted.plan, current.default_agent))
+        echo(f"\nthe plan is in {drafted.draft}: edit it, then `cairn queue --from {drafted.draft}`")
         return 0
     record = queue_whole(current, store, drafted.plan, source=drafted.draft, default_agent=None,
                          name_hint=drafted.plan.goal or text)
     if not as_json:
-        click.echo(plan_table(drafted.plan, current.default_agent))
+        echo(plan_table(drafted.plan, current.default_agent))
     report_queued(record, as_json)
     return 0
 
