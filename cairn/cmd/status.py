@@ -89,10 +89,9 @@ def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
 
 def _list(store: Any, current: Any, states: set[str], as_json: bool, only: set[int] | None = None) -> int:
     from cairn.core.schedule import plan
-    from cairn.land.radar import paths_to_avoid
 
     scan = store.scan()
-    decided = plan(scan.summaries, current.max_agents, review_paths=paths_to_avoid(store, current, scan.summaries))
+    decided = plan(scan.summaries, current.max_agents, review_paths=_paths_to_avoid(store, current, scan.summaries))
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
     reasons.update(_runners_gone(current, scan.summaries))
     marks = _conflict_marks(store, current, scan.summaries)
@@ -112,6 +111,15 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool, only: set[i
     for problem in scan.problems:
         echo(f"cairn status: skipped {problem.path}: {problem.message}", err=True)
     return 0
+
+
+def _paths_to_avoid(store: Any, current: Any, summaries: list[Any]) -> dict[int, list[str]] | None:
+    """``schedule.avoid_conflicts``; the radar is imported only when a queued task could wait on a review."""
+    if not any(s.state == "review" for s in summaries) or not any(s.state == "queued" and s.locks for s in summaries):
+        return None
+    from cairn.land.radar import paths_to_avoid
+
+    return paths_to_avoid(store, current, summaries)
 
 
 def _conflict_marks(store: Any, current: Any, summaries: list[Any]) -> dict[int, list[int]]:

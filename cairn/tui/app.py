@@ -55,7 +55,8 @@ class CairnApp(App[None]):
     """
     BINDINGS = [
         Binding("a", "accept", "Accept"),
-        Binding("A", "train", "Train"),
+        # Shown in docs/watching.md, not in the footer: an 80-column footer has no room left.
+        Binding("A", "train", "Train", show=False),
         Binding("x", "reject", "Reject"),
         Binding("r", "retry", "Retry"),
         Binding("c", "cancel_task", "Cancel"),
@@ -63,7 +64,7 @@ class CairnApp(App[None]):
         Binding("n", "new_task", "New"),
         Binding("l", "view('log')", "Log"),
         Binding("d", "view('diff')", "Diff"),
-        Binding("k", "view('conflicts')", "Conflicts"),
+        Binding("k", "view('conflicts')", "Conflicts", show=False),
         Binding("q", "quit", "Quit"),
     ]
 
