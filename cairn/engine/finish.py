@@ -49,7 +49,9 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
     with guard as seen:
         if not isinstance(seen, Running):
             return None
-        work, changed, note = _save_work(store, settings, task_id, task.title, seen.work, log)
+        profile = settings.config.agents.get(task.agent)
+        scratch = list(profile.scratch) if profile is not None else []
+        work, changed, note = _save_work(store, settings, task_id, task.title, seen.work, log, scratch)
         reason = describe(outcome) or note
         checks = verdict = superseded = None
         if reason is None and outcome.ending == "exited" and work is not None and not recovering:
@@ -156,9 +158,9 @@ def _restore_workspace(settings: Any, work: Work) -> None:
 
 
 def _save_work(
-    store: Store, settings: Any, task_id: int, title: str, work: Work | None, log: Any
+    store: Store, settings: Any, task_id: int, title: str, work: Work | None, log: Any, scratch: list[str]
 ) -> tuple[Work | None, DiffStat, str | None]:
-    """Commit and describe the work; never raises for a missing workspace."""
+    """Commit and describe the work (never the agent's own scratch files); never raises for a missing workspace."""
     if work is None:
         return None, DiffStat(), None
     from cairn.workspaces.select import workspaces_for
@@ -166,7 +168,7 @@ def _save_work(
     backend = workspaces_for(settings, work)
     bootstrap = settings.config.bootstrap
     try:
-        work = backend.commit(work, commit_message(task_id, title), exclude=[*bootstrap.copy, *bootstrap.symlink])
+        work = backend.commit(work, commit_message(task_id, title), exclude=[*bootstrap.copy, *bootstrap.symlink, *scratch])
     except CairnError as error:
         _log(log, f"could not commit the agent's work: {error}")
         return work, DiffStat(), f"the work could not be committed: {error}"
