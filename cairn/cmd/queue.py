@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 @option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
 @option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
 @option("--from", dest="plan_file", metavar="FILE", help="Queue every task of a plan file (TOML or JSON), all or none.")
+@option("--sandbox", type=Choice(["auto", "none", "bwrap"]), help="Confine the agent with bubblewrap (default: the configured sandbox).")
 @json_option
 def command(
     prompt: tuple[str, ...],
@@ -38,10 +39,12 @@ def command(
     base: str | None,
     timeout: str | None,
     plan_file: str | None,
+    sandbox: str | None,
     as_json: bool,
 ) -> None:
     if plan_file is not None:
-        return _queue_plan(plan_file, agent, given=bool(prompt or prompt_file or title or after or locks or base or timeout), as_json=as_json)
+        return _queue_plan(plan_file, agent, given=bool(prompt or prompt_file or title or after or locks or base or timeout or sandbox), as_json=as_json)
+    began = time.monotonic()
     if prompt and prompt_file is not None:
         raise UsageError("give the prompt as arguments or with --file, not both")
     text = _read_prompt(prompt_file) if prompt_file is not None else " ".join(prompt)
@@ -50,6 +53,13 @@ def command(
     seconds = queueing.check_timeout(timeout)
     lock_globs = queueing.check_locks(locks)
 
+    if sandbox == "bwrap":
+        import shutil
+
+        if shutil.which("bwrap") is None:
+            from cairn.agents.sandbox import INSTALL_HINT
+
+            raise UsageError("--sandbox bwrap: bubblewrap (bwrap) is not installed; nothing was queued", hint=INSTALL_HINT)
     current = settings()
     chosen = queueing.check_agent(agent or current.default_agent, current.agent_names)
     store = store_for(current)  # created below, once the input is known to be good
@@ -78,10 +88,13 @@ def command(
             after=sorted(set(after)),
             locks=lock_globs,
             timeout=seconds,
+            sandbox=sandbox,  # type: ignore[arg-type]
         )
 
     task = store.create_task(build, lambda t: Queued(since=t.created))
-    store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority)
+    from cairn.state.store import elapsed_ms
+
+    store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority, duration_ms=elapsed_ms(began))
     if as_json:
         from cairn.cmd.status import record_json
 

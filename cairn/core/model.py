@@ -46,6 +46,8 @@ class Task:
     continue_from: str | None = None
     #: The plan it was queued with (``plans/<id>.json``), if any.
     plan: str | None = None
+    #: ``queue --sandbox``: overrides the profile's and the configuration's.
+    sandbox: Literal["auto", "none", "bwrap"] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
