@@ -157,6 +157,9 @@ class Backend(Protocol[W]):
     #: The name recorded in ``work.backend``.
     name: str
     root: Path
+    #: Whether its work is a branch of the user's repository, so the merge
+    #: train (cairn/land/train.py) can rebase it with others.
+    lands_in_train: bool
 
     # -- revisions and workspaces --------------------------------------------------
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 class GitBackend(GitWorkspaces):
     name = "git"
+    lands_in_train = True  # a branch cairn/<id> of the user's repository (clones hand theirs back)
 
     def check_base(self, revision: str) -> str:
         if revision.startswith("-"):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 class JjBackend(JjWorkspaces):
     name = "jj"
+    lands_in_train = False  # one change, landed by squash or rebase on its own
 
     def check_base(self, revision: str) -> str:
         return one_commit(self.root, revision, "--base", "give one bookmark, change or revset that `jj log -r` knows")
