@@ -169,7 +169,8 @@ def _save_work(
         work = backend.commit(work, commit_message(task_id, title), exclude=[*bootstrap.copy, *bootstrap.symlink])
     except CairnError as error:
         _log(log, f"could not commit the agent's work: {error}")
-        return work, DiffStat(), f"the work could not be committed: {error}"
+        where = f"its files are still in the workspace {work.workspace}, not committed to {work.branch}"
+        return work, DiffStat(), f"the work could not be committed ({error}); {where}"
     try:
         proposal = backend.proposal(work)
     except CairnError as error:

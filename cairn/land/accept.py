@@ -40,7 +40,7 @@ from cairn.land.guards import ready_to_land
 from cairn.notify import notify
 from cairn.state import lock
 from cairn.state.store import Store
-from cairn.vcs.git import GitError, git, git_ok, identity_env
+from cairn.vcs.git import GitError, git, git_env, git_ok, identity_env
 from cairn.vcs.worktrees import (
     branch_commit, changed_paths, checked_out_ref, dirty_paths, is_ancestor, rebase_in_progress, rebasing_worktree,
     worktree_with_branch,
@@ -290,10 +290,10 @@ class _Landing:
         if patch:
             import subprocess
 
-            probe = subprocess.run(["git", "apply", "--check", "-"], cwd=self.checkout, input=patch.encode(), capture_output=True)
+            probe = subprocess.run(["git", "apply", "--check", "-"], cwd=self.checkout, input=patch.encode(), capture_output=True, env=git_env())
             if probe.returncode != 0:
                 raise Conflict(self.task.id, self.target, _paths_from_apply_errors(probe.stderr.decode()))
-            subprocess.run(["git", "apply", "-"], cwd=self.checkout, input=patch.encode(), check=True, capture_output=True)
+            subprocess.run(["git", "apply", "-"], cwd=self.checkout, input=patch.encode(), check=True, capture_output=True, env=git_env())
         self.say(f"applied to {self.checkout}, uncommitted: review with `git diff`, then commit")
         return Landed(self.task.id, "apply", self.target, None, False)
 

@@ -19,6 +19,22 @@ def worktree_with_branch(root: Path, branch: str) -> Path | None:
     return None
 
 
+def stage_all(worktree: Path, keep_out: list[str] | None = None) -> None:
+    """Stage everything in the worktree but ``keep_out`` (globs of what
+    bootstrap put there: a ``.env``, a ``node_modules`` link).
+
+    An index filter, not a pathspec: ``git add -A -- . ':(exclude).env'``
+    fails outright when ``.env`` is ignored (git's "paths are ignored" error),
+    which is exactly how bootstrap files usually are.  So everything is
+    staged, then ``git reset`` puts the kept-out paths back in the index as
+    the commit has them: an untracked copy is unstaged, a tracked file that
+    bootstrap overwrote keeps its committed content, ignored or not.
+    """
+    git(worktree, "add", "-A", "--", ".")
+    if keep_out:
+        git(worktree, "reset", "--quiet", "--", *(f":(glob){p}" for p in keep_out))
+
+
 def dirty_paths(worktree: Path, exclude: list[str] | None = None) -> list[str]:
     """Paths with uncommitted changes, staged or not, and untracked files;
     ``exclude``: globs left out (what bootstrap put in a workspace)."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from cairn.core.model import DiffStat, Task, Work
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
-from cairn.vcs.worktrees import branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, worktree_with_branch
+from cairn.vcs.worktrees import branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, stage_all, worktree_with_branch
 from cairn.workspaces.base import Proposal, branch_name
 from cairn.workspaces.pool import claim
 
@@ -65,7 +65,7 @@ class GitWorkspaces:
         path = Path(work.workspace)
         if not path.is_dir():
             raise OperationFailed(f"the workspace {path} is gone; nothing left there to commit")
-        git(path, "add", "-A", "--", ".", *(f":(exclude,glob){p}" for p in exclude or []))
+        stage_all(path, exclude)
         if not git_ok(path, "diff", "--cached", "--quiet"):
             git(path, "commit", "--quiet", "--no-verify", "-m", message, env=identity_env(path))
         return replace(work, head_commit=git(path, "rev-parse", "HEAD"))
@@ -125,7 +125,7 @@ class GitWorkspaces:
         if changed:
             self.refuse_unless_on_branch(work)
             path = Path(work.workspace)
-            git(path, "add", "-A", "--", ".", *(f":(exclude,glob){p}" for p in self.keep_out))
+            stage_all(path, self.keep_out)
             message = f"Edits made in the workspace during review (Cairn task {work.branch.rsplit('/', 1)[-1]})\n"
             git(path, "commit", "--quiet", "--no-verify", "-m", message, env=identity_env(path))
         return replace(work, head_commit=self.tip(work))
