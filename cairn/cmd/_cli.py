@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from cairn.errors import EXIT_USAGE, CairnError
+from cairn.errors import EXIT_USAGE, CairnError, describe_os_error
 
 EXIT_INTERNAL = 70
 
@@ -54,12 +54,25 @@ def run(command: click.Command, prog_name: str, args: list[str] | None = None) -
     except KeyboardInterrupt:
         _say(prog_name, "interrupted", None)
         return 130
+    except OSError as error:
+        if error.filename is None:
+            return _internal(prog_name, error)
+        # The machine, not Cairn: a full disk, a read-only or unreadable
+        # state directory.  Records are written whole or not at all, so what
+        # was on disk before is still there.
+        _say(prog_name, describe_os_error(error), "free space or fix the permissions, then run it again; docs/troubleshooting.md, \"Disk full or unwritable state directory\"")
+        return EXIT_USAGE
     except Exception as error:  # a bug: one line for the user, the traceback kept
-        if os.environ.get("CAIRN_DEBUG"):
-            raise
-        saved = _save_traceback(prog_name)
-        _say(prog_name, f"internal error: {type(error).__name__}: {error}", f"traceback saved in {saved}" if saved else None)
-        return EXIT_INTERNAL
+        return _internal(prog_name, error)
+
+
+def _internal(prog_name: str, error: Exception) -> int:
+    """A bug: one line for the user, the traceback kept."""
+    if os.environ.get("CAIRN_DEBUG"):
+        raise error
+    saved = _save_traceback(prog_name)
+    _say(prog_name, f"internal error: {type(error).__name__}: {error}", f"traceback saved in {saved}" if saved else None)
+    return EXIT_INTERNAL
 
 
 def _say(prog_name: str, message: str, hint: str | None) -> None:

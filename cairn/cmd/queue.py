@@ -78,7 +78,14 @@ def command(
         )
 
     task = store.create_task(build, lambda t: Queued(since=t.created))
-    store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority)
+    try:
+        store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority)
+    except OSError as error:
+        # The task is on disk whole: it is queued, and saying so keeps a
+        # retrying script from queueing it twice.
+        from cairn.errors import describe_os_error
+
+        click.echo(f"cairn queue: task {task.id} is queued, but events.jsonl does not record it: {describe_os_error(error)}", err=True)
     if as_json:
         from cairn.cmd.status import record_json
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, store_for
 from cairn.core.vocabulary import STATES
 from cairn.errors import EXIT_FAILED
 
@@ -20,8 +20,17 @@ from cairn.errors import EXIT_FAILED
 @click.option("--watch", is_flag=True, help="Redraw the table whenever a task changes (Ctrl-C stops).")
 @json_option
 def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watch: bool, as_json: bool) -> int:
-    current = settings()
+    from cairn.config.load import resolve_for_reading
+
+    # Reading the tasks needs no valid agent table: a bad configuration is
+    # said, and the tasks are shown all the same.
+    current, config_error = resolve_for_reading()
+    if config_error is not None:
+        click.echo(f"cairn status: the configuration is invalid: {config_error}", err=True)
+        click.echo("  the tasks below are read as they are on disk; commands that start or land work refuse until it is fixed", err=True)
     store = store_for(current)
+    if store.exists():
+        _refuse_if_unreadable(store)
     if watch:
         from cairn.cmd._watch import watch_status
 
@@ -31,6 +40,23 @@ def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watc
     if ids:
         return _show(store, ids, as_json)
     return _list(store, current, set(states), as_json)
+
+
+def _refuse_if_unreadable(store: Any) -> None:
+    """A state directory whose tasks cannot be listed must not look empty."""
+    import os
+
+    try:
+        os.listdir(store.layout.tasks)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        from cairn.errors import UsageError, describe_os_error
+
+        raise UsageError(
+            f"{describe_os_error(error)}; the tasks there cannot be listed",
+            hint=f"run as the user who owns {store.layout.home}, or fix its permissions",
+        ) from None
 
 
 def _scheduler_probe(current: Any, as_json: bool) -> int:

@@ -49,8 +49,23 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
     with guard as seen:
         if not isinstance(seen, Running):
             return None
-        work, changed, note = _save_work(store, settings, task_id, task.title, seen.work, log)
+        committed_before = recovering and seen.work is not None and seen.work.head_commit is not None
+        if recovering and (seen.agent_pid is None or committed_before):
+            # No agent ever ran, or its work was committed before the runner
+            # died: what the workspace holds beyond that is setup's, a check's
+            # or the reviewer's, never the agent's work.
+            work, changed, note = _keep_committed(store, settings, task_id, seen.work, log)
+        else:
+            work, changed, note = _save_work(store, settings, task_id, task.title, seen.work, log)
+        if not recovering and work is not None and work.head_commit is not None:
+            # On disk before the checks start: a runner that dies during them
+            # leaves recovery knowing the work is committed (see above).
+            store.update(task_id, lambda s: replace(s, work=work) if isinstance(s, Running) else None)  # type: ignore[arg-type]
         reason = describe(outcome) or note
+        if committed_before and reason is None:
+            reason = f"its runner died while the checks or the reviewer ran; the work is committed on {work.branch}, unchecked"  # type: ignore[union-attr]
+        elif outcome.ending == "runner-died" and work is not None and seen.agent_pid is not None and note is None:
+            reason = f"{reason}; " + (f"what it left is committed on {work.branch} ({changed.files} files)" if changed.files else "it left no changes")
         checks = verdict = superseded = None
         if reason is None and outcome.ending == "exited" and work is not None and not recovering:
             checks = _checks(store, settings, task_id, work, log)
@@ -137,8 +152,11 @@ def _checks(store: Store, settings: Any, task_id: int, work: Work, log: Any) -> 
 
     if not settings.config.checks.commands:
         return Checks(status="skipped")
+    from cairn.land.checks import running
+
     _log(log, "running checks")
-    checks = run_checks(settings.config.checks, Path(work.workspace), store.layout.checks_log(task_id))
+    with running(store.layout, task_id):
+        checks = run_checks(settings.config.checks, Path(work.workspace), store.layout.checks_log(task_id))
     _log(log, summary_line(checks))
     _restore_workspace(settings, work)
     return checks
@@ -153,6 +171,28 @@ def _restore_workspace(settings: Any, work: Work) -> None:
         workspaces_for(settings, work).reset(work, keep=[*bootstrap.copy, *bootstrap.symlink])
     except CairnError:
         pass
+
+
+def _keep_committed(store: Store, settings: Any, task_id: int, work: Work | None, log: Any) -> tuple[Work | None, DiffStat, str | None]:
+    """The workspace back to the work as committed (nothing more is committed); its proposal."""
+    if work is None:
+        return None, DiffStat(), None
+    from pathlib import Path
+
+    if Path(work.workspace).is_dir():
+        _restore_workspace(settings, work)
+    if work.head_commit is None:
+        return work, DiffStat(), None
+    from cairn.workspaces.select import workspaces_for
+
+    try:
+        proposal = workspaces_for(settings, work).proposal(work)
+    except CairnError as error:
+        _log(log, f"could not describe the work: {error}")
+        return work, DiffStat(), None
+    atomic.write_text(store.layout.preview_diff(task_id), proposal.diff)
+    atomic.write_text(store.layout.preview_stat(task_id), proposal.stat)
+    return work, proposal.changed, None
 
 
 def _save_work(

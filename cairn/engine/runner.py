@@ -70,8 +70,15 @@ class Runner:
                 return 0  # another runner has this task
             time.sleep(0.01)
         from cairn.config.load import resolve
+        from cairn.errors import EXIT_CONFIG, ConfigError
 
-        self.settings = resolve(self.layout.home)  # CAIRN_HOME is set: meta.json names the repository
+        try:
+            self.settings = resolve(self.layout.home)  # CAIRN_HOME is set: meta.json names the repository
+        except ConfigError as error:
+            # Not the task's fault: it stays queued, untouched; the scheduler
+            # holds starts back until the configuration is fixed.
+            self._say(f"not started: the configuration is invalid: {error}")
+            return EXIT_CONFIG
         try:
             self.store.move(
                 self.task_id,
@@ -85,6 +92,13 @@ class Runner:
         from cairn.agents.processes import become_subreaper
 
         become_subreaper()
+        from cairn.agents import children
+
+        # Setup, checks and the reviewer are marked as this task's, and die with us.
+        with children.working_for(self.layout.task_dir(self.task_id)):
+            return self._run_claimed()
+
+    def _run_claimed(self) -> int:
         try:
             outcome = self._work()
         except Exception as error:  # a bug: the task must still end, with the trace in its log
@@ -92,7 +106,15 @@ class Runner:
 
             self.log.write(traceback.format_exc().encode())
             outcome = Outcome(ending="not-started", finished=time.time(), reason=f"internal error in the runner: {error}")  # type: ignore[arg-type]
-        record_outcome(self.store, self.task_id, outcome)
+        try:
+            record_outcome(self.store, self.task_id, outcome)
+        except OSError as error:
+            # A full disk or an unwritable task directory: the task stays
+            # running with no runner, for recovery once it can be written.
+            from cairn.errors import describe_os_error
+
+            self._say(f"could not record how the agent ended: {describe_os_error(error)}")
+            return 1
         from cairn.agents.processes import stop_descendants
 
         if stop_descendants():
@@ -176,9 +198,15 @@ class Runner:
         else:
             stdin = subprocess.DEVNULL if stdin_text is None else subprocess.PIPE
             out = self.log
+        from cairn.agents.processes import tied_to_parent, works_for
+
         process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
+            argv, cwd=cwd, env={**env, **works_for(self.layout.task_dir(self.task_id))}, stdin=stdin, stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, detached from us and the scheduler
+            # An agent never outlives its runner: no one would enforce its
+            # timeout, and its exit status would be lost (recovery.py).
+            preexec_fn=tied_to_parent(),
         )
         if self.tty:
             os.close(slave)
@@ -338,7 +366,10 @@ class Runner:
 
     def _say(self, line: str) -> None:
         text = f"[cairn] {line}\n".encode()
-        self.log.write(text)
+        try:
+            self.log.write(text)
+        except OSError:
+            pass  # a full disk: what is said matters less than going on
         if self.tty:
             try:
                 os.write(sys.stdout.fileno(), text.replace(b"\n", b"\r\n"))

@@ -128,6 +128,7 @@ class _Landing:
         self.checkout = worktree_with_branch(self.root, target)
 
     def run(self, strategy: str) -> Landed:
+        self._discard_interrupted_checks()
         self._refuse_if_target_being_rebased()
         self._refuse_if_workspace_edits()
         self._refuse_if_user_changes_in_the_way()
@@ -160,6 +161,15 @@ class _Landing:
                 f"{self.target} is being rebased in {where}; task {self.task.id} was not accepted, nothing was changed",
                 hint=f"finish the rebase there (`git rebase --continue`) or abort it (`git rebase --abort`), then accept {self.task.id} again",
             )
+
+    def _discard_interrupted_checks(self) -> None:
+        """An accept killed while its checks ran left their files (and maybe
+        their processes): they are the checks', not edits to land or refuse."""
+        from cairn.land.checks import discard_interrupted
+
+        reset = lambda work: self.workspaces.reset(work, keep=self.workspaces.keep_out)  # noqa: E731
+        if discard_interrupted(self.store.layout, self.task.id, reset, self.work):
+            self.say(f"dropped what the checks of an interrupted accept left in {self.work.workspace}")
 
     def _refuse_if_workspace_edits(self) -> None:
         """Changes in the task's workspace that are not on its branch would
@@ -235,7 +245,7 @@ class _Landing:
         config = self.settings.config.checks
         if not self.check or not config.commands:
             return
-        from cairn.land.checks import run_checks, summary_line
+        from cairn.land.checks import run_checks, running, summary_line
 
         workspace = Path(self.work.workspace)
         current = git(workspace, "rev-parse", "HEAD")
@@ -243,7 +253,8 @@ class _Landing:
             git(workspace, "checkout", "--quiet", "--detach", commit)
         self.say(f"running checks on {commit[:12]}")
         try:
-            result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id))
+            with running(self.store.layout, self.task.id):
+                result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id))
         finally:
             # What the checks left is theirs (the workspace had no edits when
             # the accept began): dropped, so it never reaches the branch.
