@@ -149,13 +149,14 @@ def test_a_failed_journal_append_after_the_task_exists_still_reports_success(cai
     extra = {"CAIRN_HOME": str(state)}
     assert cairn("queue", "-a", "demo", "first", extra_env=extra).returncode == 0
     # Fill the disk, leaving room for a task's small records but not for much else.
-    with open(small_fs / "filler", "wb") as filler:
-        try:
-            while True:
-                filler.write(b"\0" * 4096)
-                filler.flush()
-        except OSError:
+    filler = os.open(small_fs / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(filler, b"\0" * 4096):
             pass
+    except OSError:
+        pass
+    finally:
+        os.close(filler)
     queued = cairn("queue", "-a", "demo", "second", extra_env=extra)
     made = sorted(os.listdir(state / "tasks"))
     if queued.returncode == 0:
