@@ -49,6 +49,10 @@ def command(
 
     current = settings()
     chosen = queueing.check_agent(agent or current.default_agent, current.agent_names)
+    if not queueing.fits_on_command_line(text):
+        # Rare: only then is the profile itself read.
+        profile = current.config.agents[chosen]
+        queueing.check_prompt_for(text, chosen, profile.command, profile.stdin)
     store = store_for(current)  # created below, once the input is known to be good
     for dependency in after:
         if not store.has_task(dependency):

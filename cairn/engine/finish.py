@@ -61,7 +61,9 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
             # On disk before the checks start: a runner that dies during them
             # leaves recovery knowing the work is committed (see above).
             store.update(task_id, lambda s: replace(s, work=work) if isinstance(s, Running) else None)  # type: ignore[arg-type]
-        reason = describe(outcome) or note
+        # Both when both are true: a workspace deleted under the agent may
+        # also make it exit non-zero, and the user must hear about the workspace.
+        reason = "; ".join(r for r in (describe(outcome), note) if r) or None
         if committed_before and reason is None:
             reason = f"its runner died while the checks or the reviewer ran; the work is committed on {work.branch}, unchecked"  # type: ignore[union-attr]
         elif outcome.ending == "runner-died" and work is not None and seen.agent_pid is not None and note is None:
@@ -220,11 +222,31 @@ def _save_work(
     layout = store.layout
     atomic.write_text(layout.preview_diff(task_id), proposal.diff)
     atomic.write_text(layout.preview_stat(task_id), proposal.stat)
+    stranded = _stranded(work)
+    if stranded:
+        # Not the work, and not lost: the task fails saying so, and the
+        # workspace (which holds them) is never removed while they are there.
+        _log(log, f"files inside a submodule cannot be committed: {', '.join(stranded)}")
+        note = (f"the agent wrote files inside a git submodule ({', '.join(stranded[:5])}{' …' if len(stranded) > 5 else ''}), "
+                f"which no commit of this task can hold; they are kept in the workspace {work.workspace}")
+        return replace(work, head_commit=proposal.head_commit), proposal.changed, note
     if proposal.changed.files == 0:
         _log(log, "the agent changed nothing")
     else:
         _log(log, f"committed to {work.branch}: {proposal.changed.files} files, +{proposal.changed.insertions} -{proposal.changed.deletions}")
     return replace(work, head_commit=proposal.head_commit), proposal.changed, None
+
+
+def _stranded(work: Work) -> list[str]:
+    """Files the workspace holds that no commit can (git submodules); none where git cannot tell."""
+    from pathlib import Path
+
+    from cairn.vcs.worktrees import stranded_files
+
+    try:
+        return stranded_files(Path(work.workspace))
+    except CairnError:
+        return []
 
 
 def _log(log: Any, line: str) -> None:

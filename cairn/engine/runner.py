@@ -39,7 +39,7 @@ from cairn.engine.finish import finish, record_outcome
 from cairn.engine.outcome import Outcome
 from cairn.errors import CairnError, WrongState
 from cairn.notify import notify
-from cairn.state import lock
+from cairn.state import atomic, lock
 from cairn.state.layout import Layout
 from cairn.state.store import Store
 
@@ -53,7 +53,7 @@ class Runner:
         self.store = Store(self.layout)
         self.task_id = task_id
         self.tty = tty
-        self.log: IO[bytes] = open(self.layout.agent_log(task_id), "ab", buffering=0)
+        self.log: IO[bytes] = atomic.open_private(self.layout.agent_log(task_id), append=True)
         self.wake_r, self.wake_w = os.pipe()
         self.stop_reason: tuple[str, str] | None = None
         self.master: int | None = None
@@ -168,13 +168,15 @@ class Runner:
         if profile is None:
             raise CairnError(f"agent profile {task.agent!r} is no longer configured")
         path = self.settings.workspace_dir / str(self.task_id)
+        # Private whatever the umask: the agent's workspace may hold secrets (.env).
+        atomic.private_directory(self.settings.workspace_dir)
         self._say(f"task {self.task_id}: {task.title}")
         work = workspaces_for(self.settings).create(task, path)
         path = Path(work.workspace)  # a backend may place it elsewhere (jj: outside the repository's tree)
         self.store.update(self.task_id, lambda s: replace(s, work=work))  # type: ignore[arg-type]
         self._say(f"workspace {path} on {work.branch} from {work.base_commit[:12]}")
         prompt_file = self.layout.prompt_file(self.task_id)
-        prompt_file.write_text(task.prompt)
+        atomic.write_text(prompt_file, task.prompt)
         env = agent_environment(
             dict(os.environ), profile, task_id=self.task_id, workspace=str(path),
             home=str(self.layout.home), prompt_file=str(prompt_file),

@@ -25,7 +25,7 @@ from typing import Any
 from cairn.agents import children
 from cairn.config.schema import ChecksConfig
 from cairn.core.model import CheckResult, Checks, Work
-from cairn.state import lock
+from cairn.state import atomic, lock
 from cairn.state.layout import Layout
 
 
@@ -64,7 +64,7 @@ def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[
     if not config.commands:
         return Checks(status="skipped")
     results = []
-    with open(log_path, "wb") as log:
+    with atomic.open_private(log_path) as log:
         for argv in config.commands:
             log.write(f"$ {' '.join(argv)}\n".encode())
             log.flush()

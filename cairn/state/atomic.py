@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 def write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -109,3 +109,18 @@ def append_line(path: Path, line: str | bytes) -> None:
             os.write(fd, data)
         finally:
             os.close(fd)
+
+
+def open_private(path: Path, *, append: bool = False) -> IO[bytes]:
+    """``path`` opened for writing (truncated, or appended to), created 0600
+    whatever the umask: logs and prompts may hold secrets."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, 0o600), "ab" if append else "wb", buffering=0 if append else -1)
+
+
+def private_directory(path: Path) -> None:
+    """Make ``path`` (and missing parents) if need be; one Cairn made is 0700 whatever the umask."""
+    if path.is_dir():
+        return
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
