@@ -59,3 +59,13 @@ def test_a_nul_byte_is_refused_for_an_argv_only_agent_and_carried_by_a_file(cair
     assert cairn("spawn", "1", "--wait").returncode == 0
     assert state_of(home, 1)["state"] == "review"
     assert (home / "tasks" / "1" / "prompt.md").read_bytes() == prompt.read_bytes()
+
+
+def test_a_prompt_that_begins_with_a_dash_gets_a_hint_showing_double_dash(cairn, repo, home):
+    refused = cairn("queue", "-r is broken")
+    assert refused.returncode == 2
+    assert "No such option '-r'" in refused.stderr
+    assert '-- "-r is broken"' in refused.stderr
+    queued = cairn("queue", "-a", "demo", "--", "-r is broken")
+    assert queued.returncode == 0, queued.stderr
+    assert state_of(home, int(queued.stdout))["state"] == "queued"

@@ -36,11 +36,15 @@ def write_bytes(path: Path, data: bytes, mode: int = 0o600, *, durable: bool = T
         if durable:
             fsync_dir(path.parent)
     except OSError as error:
-        # A write through a descriptor (a full disk) names no file: name the
-        # record, so whoever reports it can say which one.
-        if error.filename is None and error.errno is not None:
-            raise OSError(error.errno, error.strerror, str(path)) from error
-        raise
+        raise _named(error, path) from None
+
+
+def _named(error: OSError, path: Path) -> OSError:
+    """A write through a descriptor (a full disk) names no file: the same
+    error naming the record, so whoever reports it can say which one."""
+    if error.filename is None and error.errno is not None:
+        return OSError(error.errno, error.strerror, str(path))
+    return error
 
 
 def write_text(path: Path, text: str) -> None:
@@ -67,10 +71,13 @@ def write_fresh_json(path: Path, value: Any) -> None:
     temporary name of its own; the caller fsyncs the directory once, after
     all its files."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(json_bytes(value) + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(json_bytes(value) + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise _named(error, path) from None
 
 
 def create_json(path: Path, value: Any) -> bool:
@@ -118,7 +125,7 @@ def append_line(path: Path, line: str | bytes) -> None:
     try:
         os.write(fd, data)
     except OSError as error:
-        raise OSError(error.errno, error.strerror, str(path)) from error  # name the journal (a full disk)
+        raise _named(error, path) from None
     finally:
         os.close(fd)
 
