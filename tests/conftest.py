@@ -235,3 +235,15 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
 
 def remount(mount: Path, option: str) -> None:
     subprocess.run(["mount", "-o", f"remount,{option}", str(mount)], check=True, capture_output=True)
+
+
+def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> None:
+    """Wait for the condition a test is about, never for "long enough": polled
+    every 50 ms, failing with ``what`` once ``timeout`` has passed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not met in {timeout}s")
+        time.sleep(0.05)

@@ -5,17 +5,8 @@ failing tasks that did nothing wrong."""
 from __future__ import annotations
 
 import subprocess
-import time
 
-from conftest import BIN, state_of
-
-
-def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not met in {timeout}s")
-        time.sleep(0.05)
+from conftest import BIN, state_of, wait_until
 
 
 def test_a_boolean_where_a_number_belongs_is_refused(cairn, repo):

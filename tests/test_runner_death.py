@@ -7,19 +7,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 
 import psutil
 
-from conftest import BIN, git, run_task, state_of
-
-
-def wait_until(predicate, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not met in {timeout}s")
-        time.sleep(0.05)
+from conftest import BIN, git, run_task, state_of, wait_until
 
 
 def gone(pid: int) -> bool:
@@ -49,7 +40,7 @@ def test_checks_die_with_a_killed_runner_and_recovery_commits_nothing_of_theirs(
     cairn("spawn", "1")
     wait_until(started.exists, what="checks started")
     os.kill(state_of(home, 1)["runner_pid"], signal.SIGKILL)
-    wait_until(lambda: gone(pid_in(pid)), 15, "the check died with its runner")
+    wait_until(lambda: gone(pid_in(pid)), 30, "the check died with its runner")
     assert cairn("wait", "1", "--timeout", "30s").returncode == 1
     # Recovery stopped what the check left running before anyone could write more.
     assert gone(pid_in(child))
@@ -70,7 +61,7 @@ def test_setup_dies_with_a_killed_runner_and_its_files_are_not_the_work(cairn, r
     cairn("spawn", "1")
     wait_until(started.exists, what="setup started")
     os.kill(state_of(home, 1)["runner_pid"], signal.SIGKILL)
-    wait_until(lambda: gone(pid_in(pid)), 15, "setup died with its runner")
+    wait_until(lambda: gone(pid_in(pid)), 30, "setup died with its runner")
     assert cairn("wait", "1", "--timeout", "30s").returncode == 1
     assert gone(pid_in(child))
     state = state_of(home, 1)
@@ -86,7 +77,7 @@ def test_an_agent_dies_with_its_runner_even_with_no_scheduler_and_recovery_says_
     running = state_of(home, 1)
     os.kill(running["runner_pid"], signal.SIGKILL)
     # Nobody recovers yet (no scheduler, no wait): the agent must not run on unsupervised.
-    wait_until(lambda: gone(running["agent_pid"]), 15, "the agent died with its runner")
+    wait_until(lambda: gone(running["agent_pid"]), 30, "the agent died with its runner")
     assert cairn("wait", "1", "--timeout", "30s").returncode == 1
     state = state_of(home, 1)
     assert state["state"] == "failed"
