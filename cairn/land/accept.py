@@ -253,8 +253,11 @@ class _Landing:
             git(workspace, "checkout", "--quiet", "--detach", commit)
         self.say(f"running checks on {commit[:12]}")
         try:
-            with running(self.store.layout, self.task.id):
-                result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id))
+            from cairn.agents.sandbox import for_task
+
+            with running(self.store.layout, self.task.id), for_task(self.settings, self.task, str(workspace)) as confined:
+                # The sandbox the agent had; what the checks start works for the task and dies with this accept.
+                result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id), confined.environment(), confined.wrap)
         finally:
             # What the checks left is theirs (the workspace had no edits when
             # the accept began): dropped, so it never reaches the branch.
@@ -347,6 +350,9 @@ def _clean_up(landing: _Landing, *, delete_branch: bool) -> None:
     workspace while the accept ran are committed to the branch, which then
     stays."""
     branch = landing.work.branch
+    from cairn.workspaces.bootstrap import teardown_for
+
+    teardown_for(landing.settings, landing.task.id, landing.work.workspace)
     try:
         left = landing.workspaces.remove(landing.work)
     except CairnError as error:

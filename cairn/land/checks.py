@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 from cairn.agents import children
 from cairn.config.schema import ChecksConfig
 from cairn.core.model import CheckResult, Checks, Work
+from cairn.workspaces.bootstrap import findable
 from cairn.state import atomic, lock
 from cairn.state.layout import Layout
 
@@ -60,7 +61,9 @@ def discard_interrupted(layout: Layout, task_id: int, reset: Any, work: Work | N
     return True
 
 
-def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[str, str] | None = None) -> Checks:
+def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[str, str] | None = None,
+               wrap: Callable[[list[str]], list[str]] | None = None) -> Checks:
+    """``wrap``: the task's sandbox (cairn/agents/sandbox.py), around each command."""
     if not config.commands:
         return Checks(status="skipped")
     results = []
@@ -72,7 +75,9 @@ def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[
             exit_code: int | None
             timed_out = False
             try:
-                finished = children.run(argv, cwd=workspace, env=env, timeout=config.timeout, stdout=log)
+                if wrap is not None and not findable(argv[0], env or {}, workspace):
+                    raise FileNotFoundError(argv[0])
+                finished = children.run(wrap(argv) if wrap else argv, cwd=workspace, env=env, timeout=config.timeout, stdout=log)
                 exit_code, timed_out = finished.returncode, finished.timed_out
                 if timed_out:
                     log.write(f"[cairn] timed out after {config.timeout:g}s; stopped it and its children\n".encode())
