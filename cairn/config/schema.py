@@ -198,6 +198,8 @@ class Config:
     #: ``auto``: agents run in tmux sessions when tmux is installed.
     tmux: Literal["auto", "always", "never"] = "auto"
     agents: dict[str, AgentProfile] = field(default_factory=dict)
+    #: Check an agent's binary and credentials before starting its tasks (docs/agents.md).
+    preflight: bool = True
     bootstrap: Bootstrap = field(default_factory=Bootstrap)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     accept: AcceptConfig = field(default_factory=AcceptConfig)

@@ -57,11 +57,14 @@ def blocked_by_dependency(task: Summary, by_id: dict[int, Summary]) -> tuple[str
     return None, None
 
 
-def plan(tasks: list[Summary], max_agents: int, *, only: set[int] | None = None, ignore_limit: bool = False) -> Plan:
+def plan(tasks: list[Summary], max_agents: int, *, only: set[int] | None = None, ignore_limit: bool = False,
+         held: dict[str, str] | None = None) -> Plan:
     """Decide for every queued task (or just ``only``) what happens now.
 
     ``ignore_limit`` is ``cairn spawn``: a human asked for this task, so the
     concurrency limit does not apply, but dependencies and locks still do.
+    ``held``: agent -> why none of its tasks may start now (not logged in,
+    paused by a rate limit, over budget); its tasks wait with that reason.
     """
     by_id = {t.id: t for t in tasks}
     running = [t for t in tasks if t.state == "running"]
@@ -76,6 +79,9 @@ def plan(tasks: list[Summary], max_agents: int, *, only: set[int] | None = None,
             continue
         if waits:
             result.waiting[task.id] = waits
+            continue
+        if held and task.agent in held:
+            result.waiting[task.id] = held[task.agent]
             continue
         clash = _lock_clash(task, holders)
         if clash:

@@ -58,6 +58,8 @@ class Scheduler:
         #: task id -> errors in a row while handling it (see _contained).
         self.errors: dict[int, int] = {}
         self.seen: dict[int, str] = {}
+        #: agent -> why its tasks are held, as last said.
+        self.held: dict[str, str] = {}
         self.gc_due: float | None = None
         #: The running periodic gc (cairn/gc/periodic.py), reaped on a later turn.
         self.gc_child: subprocess.Popen[bytes] | None = None
@@ -147,7 +149,7 @@ class Scheduler:
         self._reap(summaries)
         self._gc_tick()
         view = [s._replace(state="running") if s.id in self.launched and s.state == "queued" else s for s in summaries]
-        decided = plan(view, self.max_agents)
+        decided = plan(view, self.max_agents, held=self._holds(view))
         for task_id, reason in decided.fail.items():
             self._contained(task_id, "failing it", self._fail, task_id, reason)
         for task_id in decided.start:
@@ -166,6 +168,19 @@ class Scheduler:
                 self.say(f"task {task_id} still waits: {why}")
             return True
         return False
+
+    def _holds(self, summaries: list[Summary]) -> dict[str, str]:
+        """Agents whose queued tasks may not start (preflight), said once each time it changes."""
+        from cairn.agents.preflight import holds
+
+        held = holds(self.settings, {s.agent for s in summaries if s.state == "queued"})
+        for agent, why in held.items():
+            if self.held.get(agent) != why:
+                self.say(f"{why}; its tasks wait in queued")
+        for agent in set(self.held) - set(held):
+            self.say(f"{agent}: ready again; its tasks may start")
+        self.held = held
+        return held
 
     def _contained(self, task_id: int, doing: str, action: Callable[..., None], *args: Any, give_up_after: int = MAX_LAUNCHES) -> None:
         """One task's trouble is that task's, never the crew's: the error is
