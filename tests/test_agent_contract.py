@@ -142,3 +142,20 @@ def test_a_real_agent_without_credentials_holds_its_task_in_queued(cairn, home: 
     assert "claude: not logged in — run `claude /login` or set ANTHROPIC_API_KEY" in spawned.stderr
     assert state_of(home, 1)["state"] == "queued"
     assert not (home / "tasks" / "1" / "agent.log").exists() or "starting" not in (home / "tasks" / "1" / "agent.log").read_text()
+
+
+def test_codex_retry_continue_resumes_its_own_thread(cairn, home: Path, no_credentials: None) -> None:
+    _installed("codex")
+    first, _, state = _run_to_end(cairn, home, "codex", "-v add a greeting")
+    assert state["state"] == "failed"
+    report = json.loads((home / "tasks" / str(first) / "report.json").read_text())
+    assert report["session_id"], report
+    retried = cairn("retry", str(first), "--continue", "--json")
+    assert retried.returncode == 0, retried.stderr
+    second = retried.json()["task"]["id"]
+    assert retried.json()["task"]["resume_session"] == report["session_id"]
+    spawned = cairn("spawn", str(second), "--wait", timeout=BOUND["codex"] + 60)
+    assert spawned.stdout.startswith(f"task {second}: ")
+    log = (home / "tasks" / str(second) / "agent.log").read_text()
+    # codex picked up the same thread: it says so in its first event.
+    assert f"session {report['session_id']}" in log, log[-2000:]

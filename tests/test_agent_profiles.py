@@ -68,3 +68,58 @@ def test_scratch_files_of_the_agent_are_never_part_of_its_work(cairn, repo, home
     state = state_of(home, 1)
     assert state["state"] == "review" and state["changed"]["files"] == 1
     assert git(repo, "show", "--stat", "--format=", "cairn/1").splitlines()[0].strip().startswith("src/app.py")
+
+
+CLAUDE_LIKE = '[agents.talker]\ncommand = ["cairn-demo-agent", "{prompt_file}"]\nreport = "claude"\n'
+INIT = '{"type":"system","subtype":"init","session_id":"s-42","model":"m"}'
+
+
+def test_a_reporting_agent_has_its_report_kept_and_its_log_readable(cairn, repo, home):
+    (repo / "cairn.toml").write_text(CLAUDE_LIKE)
+    result_line = ('{"type":"result","subtype":"success","is_error":false,"num_turns":4,"result":"Wrote a.txt.",'
+                   '"session_id":"s-42","total_cost_usd":0.25,"usage":{"input_tokens":1200,"output_tokens":300}}')
+    cairn("queue", "-a", "talker", f"say {INIT}\nwrite a.txt: a\nsay plain words\nsay {result_line}")
+    assert cairn("spawn", "1", "--wait", timeout=60).returncode == 0
+    report = __import__("json").loads((home / "tasks" / "1" / "report.json").read_text())
+    assert report["session_id"] == "s-42" and report["cost_usd"] == 0.25 and report["turns"] == 4
+    assert (report["input_tokens"], report["output_tokens"], report["final_message"]) == (1200, 300, "Wrote a.txt.")
+    events = (home / "tasks" / "1" / "agent.jsonl").read_text().splitlines()
+    assert len(events) == 2 and all(line.startswith("{") for line in events)
+    log = cairn("logs", "1").stdout
+    assert "session s-42 (model m)" in log and "result: success, 4 turns, $0.25" in log and "plain words" in log
+    agent_lines = [line for line in log.splitlines() if not line.startswith("[cairn]")]
+    assert not any('"type"' in line for line in agent_lines), "no raw JSON in the readable log"
+    shown = cairn("status", "1")
+    assert "s-42" in shown.stdout and "$0.25" in shown.stdout
+    assert cairn("status", "1", "--json").json()["report"]["session_id"] == "s-42"
+
+
+def test_an_error_the_agent_reports_fails_the_task_though_it_exits_0(cairn, repo, home):
+    (repo / "cairn.toml").write_text(CLAUDE_LIKE)
+    failed = '{"type":"result","subtype":"success","is_error":true,"num_turns":1,"result":"Not logged in · Please run /login"}'
+    cairn("queue", "-a", "talker", f"say {INIT}\nwrite a.txt: a\nsay {failed}")
+    assert cairn("spawn", "1", "--wait", timeout=60).returncode == 1
+    state = state_of(home, 1)
+    assert state["state"] == "failed"
+    assert state["reason"] == "the agent reported a failure though it exited 0: Not logged in · Please run /login"
+
+
+def test_retry_continue_resumes_the_agents_own_session(cairn, repo, home):
+    resume = '["sh", "-c", "echo $0 > resumed.txt; exec cairn-demo-agent \\"$1\\"", "{session}", "{prompt_file}"]'
+    (repo / "cairn.toml").write_text(CLAUDE_LIKE + f"resume = {resume}\n")
+    cairn("queue", "-a", "talker", f"say {INIT}\nwrite a.txt: a")
+    assert cairn("spawn", "1", "--wait", timeout=60).returncode == 0
+    retried = cairn("retry", "1", "--continue", "--feedback", "also b", "--json")
+    assert retried.returncode == 0, retried.stderr
+    assert retried.json()["task"]["resume_session"] == "s-42"
+    cairn("spawn", "2", "--wait", timeout=60)
+    assert (home / "workspaces" / "2" / "resumed.txt").read_text().strip() == "s-42"
+    assert "resuming the agent's session s-42" in (home / "tasks" / "2" / "agent.log").read_text()
+
+
+def test_retry_continue_with_another_agent_starts_a_new_session(cairn, repo, home):
+    (repo / "cairn.toml").write_text(CLAUDE_LIKE + 'resume = ["false"]\n')
+    cairn("queue", "-a", "talker", f"say {INIT}\nwrite a.txt: a")
+    cairn("spawn", "1", "--wait", timeout=60)
+    retried = cairn("retry", "1", "--continue", "-a", "demo", "--json")
+    assert retried.json()["task"]["resume_session"] is None

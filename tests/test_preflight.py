@@ -31,11 +31,33 @@ def test_without_credentials_the_task_waits_in_queued_with_the_fix(cairn, home, 
     assert spawned.returncode == 4
     assert "mine: not logged in — run `mine login` or set MINE_TOKEN" in spawned.stderr
     assert state_of(home, 1)["state"] == "queued"
-    listed = cairn("status", "--json").json()
-    assert listed[0]["waiting"] == "mine: not logged in — run `mine login` or set MINE_TOKEN"
     up = cairn("up", "--until-idle", timeout=60)
     assert up.returncode == 0, up.stderr
     assert "mine: not logged in" in up.stdout + up.stderr
+    assert state_of(home, 1)["state"] == "queued"
+
+
+def test_status_says_why_while_a_scheduler_holds_the_task(cairn, home, repo, mine):
+    import os
+    import subprocess
+    import time
+
+    from conftest import BIN
+
+    cairn("queue", "-a", "mine", "write a.txt: a")
+    scheduler = subprocess.Popen([str(BIN / "cairn"), "up"], cwd=repo, env=dict(os.environ),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (home / "holds.json").exists():
+            assert time.monotonic() < deadline and scheduler.poll() is None, "the scheduler never held the task"
+            time.sleep(0.1)
+        listed = cairn("status", "--json").json()
+        assert listed[0]["waiting"] == "mine: not logged in — run `mine login` or set MINE_TOKEN"
+    finally:
+        scheduler.terminate()
+        scheduler.wait(timeout=30)
+    assert not (home / "holds.json").exists(), "a stopped scheduler holds nothing"
     assert state_of(home, 1)["state"] == "queued"
 
 
@@ -54,8 +76,9 @@ def test_a_missing_binary_holds_its_tasks_too(cairn, home, repo, monkeypatch):
     monkeypatch.setenv("CAIRN_PREFLIGHT", "true")
     (repo / "cairn.toml").write_text('[agents.ghost]\ncommand = ["no-such-agent-binary", "{prompt_file}"]\n')
     cairn("queue", "-a", "ghost", "hello")
-    listed = cairn("status", "--json").json()
-    assert listed[0]["waiting"] == "ghost: 'no-such-agent-binary' is not installed or not on PATH"
+    spawned = cairn("spawn", "1")
+    assert spawned.returncode == 4
+    assert "ghost: 'no-such-agent-binary' is not installed or not on PATH" in spawned.stderr
 
 
 def test_preflight_off_starts_the_agent_whatever_is_missing(cairn, home, mine, monkeypatch):

@@ -17,18 +17,21 @@ from __future__ import annotations
 
 from typing import Any
 
-_CLAUDE_FLAGS = ["--permission-mode", "acceptEdits"]
-_CODEX_FLAGS = ["--sandbox", "workspace-write", "--color", "never", "--skip-git-repo-check"]
-_GEMINI_FLAGS = ["--approval-mode", "yolo", "--skip-trust"]
+# Each prints its machine-readable stream (the profile's ``report``): Cairn
+# keeps it in agent.jsonl and renders it readable in agent.log.
+_CLAUDE_FLAGS = ["--permission-mode", "acceptEdits", "--output-format", "stream-json", "--verbose"]
+_CODEX_FLAGS = ["--sandbox", "workspace-write", "--color", "never", "--skip-git-repo-check", "--json"]
+_GEMINI_FLAGS = ["--approval-mode", "yolo", "--skip-trust", "--output-format", "stream-json"]
 #: OpenCode prints nothing while it retries an unreachable provider unless its
 #: error log is on; the stuck rule below reads it.
-_OPENCODE_FLAGS = ["--auto", "--print-logs", "--log-level", "ERROR"]
+_OPENCODE_FLAGS = ["--auto", "--format", "json", "--print-logs", "--log-level", "ERROR"]
 
 BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
     "claude": {
         "command": ["claude", "-p", *_CLAUDE_FLAGS],
         "stdin": True,
         "description": "Claude Code in print mode, prompt on standard input; file edits accepted without asking",
+        "report": "claude",
         "version": ["claude", "--version"],
         "credentials": {
             "env": ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN",
@@ -42,6 +45,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "command": ["codex", "exec", *_CODEX_FLAGS, "-"],
         "stdin": True,
         "description": "OpenAI Codex CLI, exec mode, prompt on standard input; may write inside its workspace",
+        "report": "codex",
         "version": ["codex", "--version"],
         "credentials": {
             "env": ["CODEX_API_KEY", "OPENAI_API_KEY"],
@@ -91,6 +95,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "command": ["gemini", *_GEMINI_FLAGS, "-p", ""],
         "stdin": True,
         "description": "Gemini CLI, headless, prompt on standard input; every tool call approved",
+        "report": "gemini",
         "version": ["gemini", "--version"],
         "credentials": {
             "env": ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_GCA"],
@@ -104,6 +109,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "stdin": True,
         "env": {"OPENCODE_DISABLE_AUTOUPDATE": "1"},
         "description": "OpenCode, one run, prompt on standard input",
+        "report": "opencode",
         "version": ["opencode", "--version"],
         "stuck": [
             {
@@ -115,9 +121,10 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "resume": ["opencode", "run", *_OPENCODE_FLAGS, "--session", "{session}"],
     },
     "amp": {
-        "command": ["amp", "--dangerously-allow-all", "-x"],
+        "command": ["amp", "--dangerously-allow-all", "-x", "--stream-json"],
         "stdin": True,
         "description": "Amp, execute mode, prompt on standard input; tool calls allowed",
+        "report": "amp",
         "version": ["amp", "--version"],
         "credentials": {
             "env": ["AMP_API_KEY"],
@@ -130,7 +137,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
                 "reason": "amp: not logged in — run `amp login` or set AMP_API_KEY",
             },
         ],
-        "resume": ["amp", "threads", "continue", "{session}", "--dangerously-allow-all", "-x"],
+        "resume": ["amp", "threads", "continue", "{session}", "--dangerously-allow-all", "-x", "--stream-json"],
     },
     "demo": {
         "command": ["cairn-demo-agent", "{prompt_file}"],

@@ -62,17 +62,22 @@ def _scheduler_running(current: Any) -> bool:
     return is_held(current.layout.scheduler_lock)
 
 
-def record_json(task: Any, state: Any) -> dict[str, Any]:
-    """A task as ``--json`` shows it in full: its two records, as on disk."""
+def record_json(task: Any, state: Any, layout: Any = None) -> dict[str, Any]:
+    """A task as ``--json`` shows it in full: its two records as on disk, and what its agent reported."""
     from cairn.core import codec
 
-    return {"task": codec.encode(task), "state": codec.encode(state)}
+    shown = {"task": codec.encode(task), "state": codec.encode(state)}
+    if layout is not None:
+        from cairn.cmd.views import read_report
+
+        shown["report"] = read_report(layout, task.id)
+    return shown
 
 
 def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
     records = [(store.read_task(i), store.read_state(i)) for i in ids]
     if as_json:
-        shown = [record_json(t, s) for t, s in records]
+        shown = [record_json(t, s, store.layout) for t, s in records]
         print_json(shown[0] if len(shown) == 1 else shown)
         return 0
     from cairn.cmd.views import task_details
@@ -85,9 +90,9 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool) -> int:
     from cairn.core.schedule import plan
 
     scan = store.scan()
-    from cairn.agents.preflight import held_for
+    from cairn.state.scheduler_info import current_holds
 
-    decided = plan(scan.summaries, current.max_agents, held=held_for(current, scan.summaries))
+    decided = plan(scan.summaries, current.max_agents, held=current_holds(current.layout))
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
     reasons.update(_runners_gone(current, scan.summaries))
     shown = [s for s in scan.summaries if not states or s.state in states]

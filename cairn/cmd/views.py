@@ -106,9 +106,45 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     checks = detail.get("checks")
     if checks:
         lines.append(f"  checks     {checks['status']}")
+    lines.extend(report_lines(read_report(layout, task.id)))
     log = layout.agent_log(task.id)
     if log.exists():
         lines.append(f"  log        {log}")
     lines.append("  prompt:")
     lines.extend(f"    {line}" for line in task.prompt.splitlines())
     return "\n".join(lines)
+
+
+def read_report(layout: Any, task_id: int) -> dict[str, Any] | None:
+    """``report.json`` as on disk: what the agent reported, when its profile has a report format."""
+    import json
+
+    try:
+        data = json.loads(layout.report_file(task_id).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def report_lines(report: dict[str, Any] | None) -> list[str]:
+    from cairn.core.codec import instant_to_text
+
+    if not report:
+        return []
+    lines = []
+    if report.get("session_id"):
+        lines.append(f"  session    {report['session_id']}")
+    if report.get("cost_usd") is not None:
+        lines.append(f"  cost       ${report['cost_usd']:.4g}")
+    if report.get("input_tokens") is not None or report.get("output_tokens") is not None:
+        lines.append(f"  tokens     {report.get('input_tokens') or 0} in, {report.get('output_tokens') or 0} out")
+    if report.get("turns") is not None:
+        lines.append(f"  turns      {report['turns']}")
+    if report.get("final_message"):
+        first = str(report["final_message"]).strip().splitlines()[0]
+        lines.append(f"  said       {first[:200]}")
+    if report.get("error"):
+        lines.append(f"  agent said {report['error']}")
+    if report.get("rate_limited"):
+        lines.append("  rate limit reached" + (f", resets {instant_to_text(report['resets_at'])}" if report.get("resets_at") else ""))
+    return lines

@@ -44,6 +44,9 @@ class Task:
     retry_of: int | None = None
     #: Start from this branch instead of the target (``retry --continue``).
     continue_from: str | None = None
+    #: The agent's own session to resume (``retry --continue``, when the last
+    #: attempt reported one and the profile can resume).
+    resume_session: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -59,6 +59,11 @@ class Runner:
         self.master: int | None = None
         self.master_open = True
         self.pane_open = True
+        #: The agent's machine-readable output, when its profile has one (transcript.py).
+        self.transcript: Any = None
+        #: Headless with a transcript: the pipe of the agent's standard output.
+        self.events_out: int | None = None
+        self.reported = False
 
     # -- the life of a task ------------------------------------------------
 
@@ -129,7 +134,13 @@ class Runner:
                 reason = f"agent command not found: {argv[0]!r} (is it installed and on PATH?)"
             self._say(reason)
             return Outcome(ending="not-started", finished=time.time(), reason=reason)  # type: ignore[arg-type]
-        return self._supervise(process)
+        outcome = self._supervise(process)
+        if outcome.ending != "exited" and self.transcript is not None:
+            # Stopped (timeout, cancel, a stuck state): what it reported so far still counts.
+            if self.events_out is not None:
+                self._read_events(until=time.monotonic() + 0.5)
+            self._report()
+        return outcome
 
     def _stopped_before_start(self) -> Outcome:
         assert self.stop_reason is not None
@@ -159,7 +170,10 @@ class Runner:
         )
         if self.settings.root is not None:
             bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log, env)
-        argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id)
+        argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id,
+                           session=task.resume_session)
+        if task.resume_session and profile.resume:
+            self._say(f"resuming the agent's session {task.resume_session}")
         self.profile = profile
         timeout = task.timeout if task.timeout is not None else self.settings.config.timeout
         self.deadline = time.monotonic() + timeout if timeout else None
@@ -179,10 +193,19 @@ class Runner:
         else:
             stdin = subprocess.DEVNULL if stdin_text is None else subprocess.PIPE
             out = self.log
+        if self.profile.report is not None:
+            from cairn.agents.transcript import Transcript
+
+            self.transcript = Transcript(self.profile.report, self.log, self.layout.agent_events(self.task_id))
+            if not self.tty:
+                out = subprocess.PIPE  # the runner renders it into the log (transcript.py)
         process = subprocess.Popen(
             argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, detached from us and the scheduler
         )
+        if process.stdout is not None:
+            self.events_out = process.stdout.fileno()
+            os.set_blocking(self.events_out, False)
         if self.tty:
             os.close(slave)
             if sys.stdin.isatty():
@@ -246,6 +269,9 @@ class Runner:
             if code is not None:
                 if self.master is not None:
                     self._drain()
+                if self.events_out is not None:
+                    # What it printed last is still in the pipe; a child it left may hold it open.
+                    self._read_events(until=time.monotonic() + 2.0)
                 return self._exited(code, stuck.feed(self._new_output()))
             stuck_reason = stuck.feed(self._new_output())
             if stuck_reason is not None and self.stop_reason is None:
@@ -306,9 +332,26 @@ class Runner:
         except OSError:
             said = ""
         error = failure_in(self.profile.failure_output, said, self.profile.success_output)
+        report = self._report()
+        if error is None and report is not None:
+            error = report.error  # its own verdict, whatever its exit status says
         if error is None and code != 0:
             error = stuck or last_words(said)
         return Outcome(ending="exited", finished=time.time(), exit_code=code, agent_error=error)  # type: ignore[arg-type]
+
+    def _report(self) -> Any:
+        """Fold the transcript into ``report.json``; None when the profile has no report format."""
+        if self.transcript is None or self.reported:
+            return None
+        self.reported = True
+        from cairn.agents.transcript import read_report
+        from cairn.core import codec
+        from cairn.state import atomic
+
+        self.transcript.close()
+        report = read_report(self.profile.report, self.layout.agent_events(self.task_id))
+        atomic.write_json(self.layout.report_file(self.task_id), codec.encode(report))
+        return report
 
     def _wait(self, seconds: float) -> None:
         readers = [self.wake_r]
@@ -318,6 +361,8 @@ class Runner:
             readers.append(self.master)
         if self.master is not None and self.pane_open and sys.stdin.isatty():
             readers.append(sys.stdin.fileno())
+        if self.events_out is not None:
+            readers.append(self.events_out)
         try:
             ready, _, _ = select.select(readers, [], [], seconds)
         except InterruptedError:
@@ -327,6 +372,8 @@ class Runner:
                 os.read(self.wake_r, 512)
             elif fd == self.master:
                 self.master_open = self._copy_output()
+            elif fd == self.events_out:
+                self._read_events()
             else:
                 try:
                     data = os.read(fd, 4096)
@@ -337,6 +384,25 @@ class Runner:
                 elif self.master is not None:
                     os.write(self.master, data)
 
+    def _read_events(self, until: float = 0.0) -> None:
+        """Take what the agent printed on its pipe; with ``until``, keep reading to its end (or then)."""
+        assert self.events_out is not None
+        while True:
+            try:
+                data = os.read(self.events_out, 65536)
+            except BlockingIOError:
+                if time.monotonic() >= until:
+                    return
+                select.select([self.events_out], [], [], max(0.0, until - time.monotonic()))
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                os.close(self.events_out)
+                self.events_out = None
+                return
+            self.transcript.feed(data)
+
     def _copy_output(self) -> bool:
         assert self.master is not None
         try:
@@ -345,7 +411,10 @@ class Runner:
             return False
         if not data:
             return False
-        self.log.write(data)
+        if self.transcript is not None:
+            data = self.transcript.feed(data).replace(b"\n", b"\r\n")
+        else:
+            self.log.write(data)
         try:
             os.write(sys.stdout.fileno(), data)
         except OSError:

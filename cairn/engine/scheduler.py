@@ -101,6 +101,7 @@ class Scheduler:
             if observer is not None:
                 observer.stop()
             self.store.journal("scheduler-stopped", pid=os.getpid())
+            self.settings.layout.holds.unlink(missing_ok=True)
             os.close(fd)
         return 0
 
@@ -179,6 +180,9 @@ class Scheduler:
                 self.say(f"{why}; its tasks wait in queued")
         for agent in set(self.held) - set(held):
             self.say(f"{agent}: ready again; its tasks may start")
+        if held != self.held or not self.settings.layout.holds.exists():
+            # For `cairn status` and the dashboard, which must not run the checks themselves.
+            atomic.write_json(self.settings.layout.holds, held)
         self.held = held
         return held
 

@@ -102,6 +102,11 @@ class Layout:
         return self.locks / "scheduler.lock"
 
     @property
+    def holds(self) -> Path:
+        """Agent -> why the scheduler holds its queued tasks (not ready, rate-limited, over budget)."""
+        return self.home / "holds.json"
+
+    @property
     def scheduler_info(self) -> Path:
         return self.home / "scheduler.json"
 
@@ -143,6 +148,14 @@ class Layout:
 
     def agent_log(self, task_id: int) -> Path:
         return self.tasks / str(task_id) / "agent.log"
+
+    def agent_events(self, task_id: int) -> Path:
+        """The machine-readable events the agent printed, one JSON object a line."""
+        return self.tasks / str(task_id) / "agent.jsonl"
+
+    def report_file(self, task_id: int) -> Path:
+        """What the agent reported about its run (cairn/core/reports.py)."""
+        return self.tasks / str(task_id) / "report.json"
 
     def prompt_file(self, task_id: int) -> Path:
         return self.tasks / str(task_id) / "prompt.md"

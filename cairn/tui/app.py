@@ -129,9 +129,9 @@ class CairnApp(App[None]):
 
         self._last_scan = time.monotonic()
         scan = self.store.scan()
-        from cairn.agents.preflight import held_for
+        from cairn.state.scheduler_info import current_holds
 
-        decided = plan(scan.summaries, self.settings.config.max_agents, held=held_for(self.settings, scan.summaries))
+        decided = plan(scan.summaries, self.settings.config.max_agents, held=current_holds(self.settings.layout))
         self.reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
         self.summaries = {s.id: s for s in scan.summaries}
         self._announce(scan.summaries)
