@@ -41,7 +41,7 @@ from cairn.errors import CairnError, WrongState
 from cairn.notify import notify
 from cairn.state import lock
 from cairn.state.layout import Layout
-from cairn.state.store import Store
+from cairn.state.store import Store, elapsed_ms
 
 #: How often a quiet agent is looked at (idleness, timeout); signals wake us sooner.
 TICK = 5.0
@@ -64,6 +64,10 @@ class Runner:
         #: Headless with a transcript: the pipe of the agent's standard output.
         self.events_out: int | None = None
         self.reported = False
+        #: Monotonic clocks of the phases, for the journal's ``duration_ms`` (docs/performance.md).
+        self.began = time.monotonic()
+        self.claimed = self.began
+        self.agent_began: float | None = None
 
     # -- the life of a task ------------------------------------------------
 
@@ -83,9 +87,11 @@ class Runner:
                 "running",
                 lambda _: Running(since=time.time(), runner_pid=os.getpid(), tmux_session=self._tmux_session()),  # type: ignore[arg-type]
                 verb="start",
+                duration_ms=elapsed_ms(self.began),
             )
         except WrongState:
             return 0  # someone else started it, or it was cancelled meanwhile
+        self.claimed = time.monotonic()
         self._install_signals()
         from cairn.agents.processes import become_subreaper
 
@@ -98,6 +104,9 @@ class Runner:
             self.log.write(traceback.format_exc().encode())
             outcome = Outcome(ending="not-started", finished=time.time(), reason=f"internal error in the runner: {error}")  # type: ignore[arg-type]
         record_outcome(self.store, self.task_id, outcome)
+        if self.agent_began is not None:
+            self.store.journal("agent-ended", task=self.task_id, ending=outcome.ending, exit_code=outcome.exit_code,
+                               duration_ms=elapsed_ms(self.agent_began))
         from cairn.agents.processes import stop_descendants
 
         if stop_descendants():
@@ -170,6 +179,7 @@ class Runner:
         )
         if self.settings.root is not None:
             bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log, env)
+        self.store.journal("workspace-ready", task=self.task_id, duration_ms=elapsed_ms(self.claimed))
         argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id,
                            session=task.resume_session)
         if task.resume_session and profile.resume:
@@ -199,6 +209,7 @@ class Runner:
             self.transcript = Transcript(self.profile.report, self.log, self.layout.agent_events(self.task_id))
             if not self.tty:
                 out = subprocess.PIPE  # the runner renders it into the log (transcript.py)
+        self.agent_began = time.monotonic()
         process = subprocess.Popen(
             argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, detached from us and the scheduler
