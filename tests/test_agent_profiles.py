@@ -123,3 +123,50 @@ def test_retry_continue_with_another_agent_starts_a_new_session(cairn, repo, hom
     cairn("spawn", "1", "--wait", timeout=60)
     retried = cairn("retry", "1", "--continue", "-a", "demo", "--json")
     assert retried.json()["task"]["resume_session"] is None
+
+
+def test_a_rate_limit_pauses_the_agent_and_retries_the_task_once_when_it_ends(cairn, repo, home):
+    import json
+
+    (repo / "cairn.toml").write_text(CLAUDE_LIKE)
+    resets = int(time.time()) + 4
+    limit = ('{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","resetsAt":%d}}' % resets)
+    result = '{"type":"result","subtype":"success","is_error":true,"num_turns":1,"result":"5-hour limit reached"}'
+    cairn("queue", "-a", "talker", f"say {INIT}\nsay {limit}\nsay {result}")
+    up = cairn("up", "--until-idle", timeout=120)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert state_of(home, 1)["state"] == "failed"
+    retry = json.loads((home / "tasks" / "2" / "task.json").read_text())
+    assert retry["retry_of"] == 1 and retry["after_rate_limit"] is True
+    started = [e for e in __import__("conftest").events(home) if e.get("task") == 2 and e["event"] == "running"]
+    from cairn.core.codec import text_to_instant
+
+    assert started and text_to_instant(started[0]["ts"]) >= resets - 1, ("the retry waited for the pause to end", [e for e in __import__("conftest").events(home) if e.get("task") == 2], up.stdout)
+    assert not (home / "tasks" / "3").exists(), "retried once, no more"
+    limited = [e for e in __import__("conftest").events(home) if e["event"] == "rate-limited"]
+    assert [e["task"] for e in limited] == [1, 2]
+
+
+def test_a_task_over_its_token_budget_is_stopped_and_failed(cairn, repo, home):
+    (repo / "cairn.toml").write_text(
+        '[agents.counter]\ncommand = ["cairn-demo-agent", "{prompt_file}"]\nreport = "codex"\n'
+        '[budget]\nper_task_tokens = 1000\n'
+    )
+    turn = '{"type":"turn.completed","usage":{"input_tokens":4000,"output_tokens":900}}'
+    cairn("queue", "-a", "counter", f"say {turn}\nsleep 120")
+    started = time.monotonic()
+    assert cairn("spawn", "1", "--wait", timeout=90).returncode == 1
+    state = state_of(home, 1)
+    assert state["reason"] == "over its budget: the agent reported 4900 tokens, budget.per_task_tokens is 1000"
+    assert time.monotonic() - started < 60
+
+
+def test_once_the_days_budget_is_spent_nothing_more_starts(cairn, repo, home):
+    (repo / "cairn.toml").write_text(CLAUDE_LIKE + '[budget]\nper_day = 0.10\n')
+    spend = '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"result":"ok","total_cost_usd":0.25}'
+    cairn("queue", "-a", "talker", f"write a.txt: a\nsay {spend}")
+    assert cairn("spawn", "1", "--wait", timeout=60).returncode == 0
+    cairn("queue", "-a", "talker", "write b.txt: b")
+    up = cairn("up", "--until-idle", timeout=60)
+    assert "the day's budget is spent ($0.25 of $0.10)" in up.stdout + up.stderr
+    assert state_of(home, 2)["state"] == "queued"

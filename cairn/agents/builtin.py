@@ -60,7 +60,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
                 "times": 2,
             },
         ],
-        "resume": ["codex", "exec", *_CODEX_FLAGS, "resume", "{session}", "-"],
+        # `exec resume` takes --skip-git-repo-check and --json itself; the sandbox and colour stay exec's.
+        "resume": ["codex", "exec", *_CODEX_FLAGS[:4], "resume", *_CODEX_FLAGS[4:], "{session}", "-"],
     },
     "aider": {
         "command": [

@@ -24,6 +24,8 @@ class Transcript:
         self.events_path = events
         self.events = open(events, "ab", buffering=0)
         self.partial = b""
+        #: Every event so far, for a running report (budgets).
+        self.seen: list[dict[str, Any]] = []
 
     def feed(self, data: bytes) -> bytes:
         """Take a chunk of output; what it wrote to the log (for a terminal to show too)."""
@@ -37,6 +39,10 @@ class Transcript:
             self.log.write(shown)
         return shown
 
+    def report(self) -> AgentReport:
+        """What the agent has reported so far."""
+        return summarize(self.fmt, self.seen)
+
     def close(self) -> None:
         if self.partial:
             self.log.write(self._line(self.partial))
@@ -49,6 +55,7 @@ class Transcript:
         if event is None:
             return line + b"\n"
         self.events.write(line + b"\n")
+        self.seen.append(event)
         text = render(self.fmt, event)
         return (text.rstrip("\n") + "\n").encode() if text else b""
 

@@ -68,7 +68,7 @@ def record_json(task: Any, state: Any, layout: Any = None) -> dict[str, Any]:
 
     shown = {"task": codec.encode(task), "state": codec.encode(state)}
     if layout is not None:
-        from cairn.cmd.views import read_report
+        from cairn.state.reports import read_report
 
         shown["report"] = read_report(layout, task.id)
     return shown

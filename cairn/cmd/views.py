@@ -106,6 +106,8 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     checks = detail.get("checks")
     if checks:
         lines.append(f"  checks     {checks['status']}")
+    from cairn.state.reports import read_report
+
     lines.extend(report_lines(read_report(layout, task.id)))
     log = layout.agent_log(task.id)
     if log.exists():
@@ -113,17 +115,6 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     lines.append("  prompt:")
     lines.extend(f"    {line}" for line in task.prompt.splitlines())
     return "\n".join(lines)
-
-
-def read_report(layout: Any, task_id: int) -> dict[str, Any] | None:
-    """``report.json`` as on disk: what the agent reported, when its profile has a report format."""
-    import json
-
-    try:
-        data = json.loads(layout.report_file(task_id).read_bytes())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def report_lines(report: dict[str, Any] | None) -> list[str]:

@@ -47,6 +47,8 @@ class Task:
     #: The agent's own session to resume (``retry --continue``, when the last
     #: attempt reported one and the profile can resume).
     resume_session: str | None = None
+    #: Queued by Cairn when the attempt before it hit a rate limit (retried once, no more).
+    after_rate_limit: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

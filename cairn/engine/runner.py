@@ -36,7 +36,7 @@ from typing import IO, Any
 
 from cairn.core.model import Running
 from cairn.engine.finish import finish, record_outcome
-from cairn.engine.outcome import Outcome
+from cairn.engine.outcome import Outcome, describe
 from cairn.errors import CairnError, WrongState
 from cairn.notify import notify
 from cairn.state import lock
@@ -64,6 +64,7 @@ class Runner:
         #: Headless with a transcript: the pipe of the agent's standard output.
         self.events_out: int | None = None
         self.reported = False
+        self.last_report: Any = None
         #: Monotonic clocks of the phases, for the journal's ``duration_ms`` (docs/performance.md).
         self.began = time.monotonic()
         self.claimed = self.began
@@ -111,6 +112,11 @@ class Runner:
 
         if stop_descendants():
             self._say("stopped processes the agent left behind")
+        try:
+            # Before the task leaves running, so no one sees the crew idle in between.
+            self._after_rate_limit(outcome)
+        except CairnError as error:
+            self._say(f"could not pause for the rate limit: {error}")
         try:
             state = finish(self.store, self.settings, self.task_id, outcome, self.log, interrupted=lambda: self.stop_reason)
             self._say(f"task {self.task_id} is now {state}")
@@ -288,6 +294,10 @@ class Runner:
             if stuck_reason is not None and self.stop_reason is None:
                 self._stop(process, stuck_reason)
                 return Outcome(ending="stuck", finished=time.time(), exit_code=process.poll(), reason=stuck_reason)  # type: ignore[arg-type]
+            over = self._over_budget()
+            if over is not None and self.stop_reason is None:
+                self._stop(process, over)
+                return Outcome(ending="over-budget", finished=time.time(), exit_code=process.poll(), reason=over)  # type: ignore[arg-type]
             if self.stop_reason is not None:
                 ending, reason = self.stop_reason
                 self._stop(process, reason)
@@ -350,6 +360,39 @@ class Runner:
             error = stuck or last_words(said)
         return Outcome(ending="exited", finished=time.time(), exit_code=code, agent_error=error)  # type: ignore[arg-type]
 
+    def _over_budget(self) -> str | None:
+        budget = self.settings.config.budget
+        if self.transcript is None or (budget.per_task is None and budget.per_task_tokens is None):
+            return None
+        from cairn.core.holds import over_the_task
+
+        return over_the_task(self.transcript.report(), budget.per_task, budget.per_task_tokens)
+
+    def _after_rate_limit(self, outcome: Outcome) -> None:
+        """The agent hit a usage or rate limit: pause its queue, and queue the task once more for when it ends."""
+        report = self.last_report
+        if report is None or not report.rate_limited or describe(outcome) is None:
+            return
+        from cairn.land.retry import queue_retry, session_to_resume
+        from cairn.state import atomic
+
+        task = self.store.read_task(self.task_id)
+        until = report.resets_at or time.time() + self.settings.config.rate_limit_backoff
+        reason = f"{task.agent}: rate limited ({report.error or 'the agent said so'})"
+        self.layout.pauses.mkdir(exist_ok=True)
+        atomic.write_json(self.layout.pauses / f"{task.agent}.json", {"until": until, "reason": reason, "task": self.task_id})
+        self.store.journal("rate-limited", task=self.task_id, agent=task.agent, until=until)
+        self._say(f"{reason}: its queue pauses until {time.strftime('%H:%M', time.localtime(until))}")
+        if task.after_rate_limit:
+            return  # once is enough: this was already the automatic retry
+        feedback = "The last attempt stopped at a usage or rate limit; carry on where it stopped."
+        work = getattr(self.store.read_state(self.task_id), "work", None)
+        # The branch is committed by the time the retry's workspace is made from it.
+        start_from = f"refs/heads/{work.branch}" if work is not None and work.backend == "git" else None
+        again = queue_retry(self.store, task, feedback=feedback, start_from=start_from, stat="", diff="",
+                            resume_session=session_to_resume(self.store, self.settings, task, None), after_rate_limit=True)
+        self._say(f"queued task {again.id} to try again when the pause ends")
+
     def _report(self) -> Any:
         """Fold the transcript into ``report.json``; None when the profile has no report format."""
         if self.transcript is None or self.reported:
@@ -362,6 +405,7 @@ class Runner:
         self.transcript.close()
         report = read_report(self.profile.report, self.layout.agent_events(self.task_id))
         atomic.write_json(self.layout.report_file(self.task_id), codec.encode(report))
+        self.last_report = report
         return report
 
     def _wait(self, seconds: float) -> None:

@@ -18,7 +18,8 @@ from cairn.state.store import Store
 RETRYABLE = ("review", "failed", "rejected", "cancelled")
 
 
-def retry(store: Store, settings: Any, task_id: int, *, feedback: str | None, continuing: bool, agent: str | None = None) -> Task:
+def retry(store: Store, settings: Any, task_id: int, *, feedback: str | None, continuing: bool, agent: str | None = None,
+          after_rate_limit: bool = False) -> Task:
     original = store.read_task(task_id)
     state = store.read_state(task_id)
     if state.state not in RETRYABLE:
@@ -37,12 +38,12 @@ def retry(store: Store, settings: Any, task_id: int, *, feedback: str | None, co
             start_from = _surviving_ref(settings.root, start_from, task_id)
         if start_from is None:
             raise OperationFailed(f"task {task_id} left no work to continue from", hint="retry without --continue")
-    session = _session_to_resume(store, settings, original, agent) if continuing else None
+    session = session_to_resume(store, settings, original, agent) if continuing else None
     return queue_retry(store, original, feedback=feedback, start_from=start_from, stat=stat, diff=diff, agent=agent,
-                       resume_session=session)
+                       resume_session=session, after_rate_limit=after_rate_limit)
 
 
-def _session_to_resume(store: Store, settings: Any, original: Task, agent: str | None) -> str | None:
+def session_to_resume(store: Store, settings: Any, original: Task, agent: str | None) -> str | None:
     """The last attempt's agent session, when the same agent retries and its profile can resume one."""
     if agent not in (None, original.agent):
         return None
@@ -60,7 +61,7 @@ def _session_to_resume(store: Store, settings: Any, original: Task, agent: str |
 
 
 def queue_retry(store: Store, original: Task, *, feedback: str | None, start_from: str | None, stat: str, diff: str,
-                agent: str | None = None, resume_session: str | None = None) -> Task:
+                agent: str | None = None, resume_session: str | None = None, after_rate_limit: bool = False) -> Task:
     prompt = retry_prompt(original.prompt, original.id, feedback, stat, diff, start_from is not None)
 
     def build(new_id: int) -> Task:
@@ -78,6 +79,7 @@ def queue_retry(store: Store, original: Task, *, feedback: str | None, start_fro
             retry_of=original.id,
             continue_from=start_from,
             resume_session=resume_session,
+            after_rate_limit=after_rate_limit,
         )
 
     task = store.create_task(build, lambda t: Queued(since=t.created))

@@ -102,6 +102,11 @@ class Layout:
         return self.locks / "scheduler.lock"
 
     @property
+    def pauses(self) -> Path:
+        """``<agent>.json``: a rate-limit pause of that agent's queue, left by the runner that met it."""
+        return self.home / "pauses"
+
+    @property
     def holds(self) -> Path:
         """Agent -> why the scheduler holds its queued tasks (not ready, rate-limited, over budget)."""
         return self.home / "holds.json"
@@ -184,7 +189,7 @@ class Layout:
         ``config.toml``, which a user may write before the first command)."""
         files = (self.meta, self.gitignore, self.config_file, self.events, self.next_id, self.scheduler_info)
         # "pool": the warm worktrees of cairn/workspaces/pool.py.
-        return frozenset([*(p.name for p in (*files, *self.directories())), "pool"])
+        return frozenset([*(p.name for p in (*files, *self.directories())), "pool", self.holds.name, self.pauses.name])
 
 
 def home_record(root: Path) -> Path | None:
