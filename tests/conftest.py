@@ -62,6 +62,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         # Tasks queued for profiles whose CLI is not here must still reach the
         # runner; tests of preflight turn it on (tests/test_preflight.py).
         "CAIRN_PREFLIGHT": "false",
+        # Agents run unconfined unless a test asks for the sandbox (tests/test_sandbox.py):
+        # many tests' agents keep their scripts and records in tmp_path, under /tmp.
+        "CAIRN_SANDBOX": "none",
     }
     (tmp_path / "tmux").mkdir()
     for key, value in values.items():

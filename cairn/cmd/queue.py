@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 @option("--lock", dest="locks", multiple=True, metavar="GLOB", help="Paths the task will touch (repeatable).")
 @option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
 @option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
+@option("--sandbox", type=Choice(["auto", "none", "bwrap"]), help="Confine the agent with bubblewrap (default: the configured sandbox).")
 @json_option
 def command(
     prompt: tuple[str, ...],
@@ -36,6 +37,7 @@ def command(
     locks: tuple[str, ...],
     base: str | None,
     timeout: str | None,
+    sandbox: str | None,
     as_json: bool,
 ) -> None:
     began = time.monotonic()
@@ -47,6 +49,13 @@ def command(
     seconds = queueing.check_timeout(timeout)
     lock_globs = queueing.check_locks(locks)
 
+    if sandbox == "bwrap":
+        import shutil
+
+        if shutil.which("bwrap") is None:
+            from cairn.agents.sandbox import INSTALL_HINT
+
+            raise UsageError("--sandbox bwrap: bubblewrap (bwrap) is not installed; nothing was queued", hint=INSTALL_HINT)
     current = settings()
     chosen = queueing.check_agent(agent or current.default_agent, current.agent_names)
     store = store_for(current)  # created below, once the input is known to be good
@@ -75,6 +84,7 @@ def command(
             after=sorted(set(after)),
             locks=lock_globs,
             timeout=seconds,
+            sandbox=sandbox,  # type: ignore[arg-type]
         )
 
     task = store.create_task(build, lambda t: Queued(since=t.created))

@@ -109,6 +109,7 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     from cairn.state.reports import read_report
 
     lines.extend(report_lines(read_report(layout, task.id)))
+    lines += isolation_lines(read_isolation(layout, task.id), task.id)
     log = layout.agent_log(task.id)
     if log.exists():
         lines.append(f"  log        {log}")
@@ -138,4 +139,31 @@ def report_lines(report: dict[str, Any] | None) -> list[str]:
         lines.append(f"  agent said {report['error']}")
     if report.get("rate_limited"):
         lines.append("  rate limit reached" + (f", resets {instant_to_text(report['resets_at'])}" if report.get("resets_at") else ""))
+    return lines
+
+
+def read_isolation(layout: Any, task_id: int) -> dict[str, Any] | None:
+    """``tasks/<id>/isolation.json``, or None before the runner wrote it (or if unreadable)."""
+    import json
+
+    try:
+        data = json.loads(layout.isolation_file(task_id).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def isolation_lines(isolation: dict[str, Any] | None, task_id: int) -> list[str]:
+    if isolation is None:
+        return []
+    if isolation.get("sandbox") == "bwrap":
+        shown = f"bwrap, network {'on' if isolation.get('network') else 'off'}"
+    else:
+        shown = f"none ({isolation.get('reason') or 'not sandboxed'})"
+    lines = [f"  sandbox    {shown}"]
+    if isolation.get("port"):
+        last = isolation["port"] + int(isolation.get("port_count") or 1) - 1
+        lines.append(f"  ports      {isolation['port']}-{last}")
+    if isolation.get("withheld"):
+        lines.append(f"  withheld   {len(isolation['withheld'])} variables of Cairn's environment (`cairn status {task_id} --json` names them)")
     return lines

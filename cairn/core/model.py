@@ -49,6 +49,8 @@ class Task:
     resume_session: str | None = None
     #: Queued by Cairn when the attempt before it hit a rate limit (retried once, no more).
     after_rate_limit: bool = False
+    #: ``queue --sandbox``: overrides the profile's and the configuration's.
+    sandbox: Literal["auto", "none", "bwrap"] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
