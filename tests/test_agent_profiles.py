@@ -170,3 +170,20 @@ def test_once_the_days_budget_is_spent_nothing_more_starts(cairn, repo, home):
     up = cairn("up", "--until-idle", timeout=60)
     assert "the day's budget is spent ($0.25 of $0.10)" in up.stdout + up.stderr
     assert state_of(home, 2)["state"] == "queued"
+
+
+def test_metrics_add_up_what_the_agents_reported_per_task_agent_and_day(cairn, repo, home):
+    (repo / "cairn.toml").write_text(CLAUDE_LIKE)
+    spend = ('{"type":"result","subtype":"success","is_error":false,"num_turns":2,"result":"ok","total_cost_usd":0.25,'
+             '"usage":{"input_tokens":1000,"output_tokens":100}}')
+    for name in ("a", "b"):
+        cairn("queue", "-a", "talker", f"write {name}.txt: {name}\nsay {spend}")
+    assert cairn("spawn", "1", "--wait", timeout=60).returncode == 0
+    assert cairn("spawn", "2", "--wait", timeout=60).returncode == 0
+    shown = cairn("metrics", "--json").json()
+    assert [t["cost_usd"] for t in shown["tasks"]] == [0.25, 0.25]
+    (agent,) = shown["summary"]["spend"]["agents"]
+    assert (agent["key"], agent["tasks"], agent["cost_usd"], agent["input_tokens"], agent["output_tokens"]) == ("talker", 2, 0.5, 2000, 200)
+    (day,) = shown["summary"]["spend"]["days"]
+    assert day["cost_usd"] == 0.5
+    assert "talker       2      $0.50" in cairn("metrics").stdout

@@ -106,3 +106,12 @@ def test_amp_speaks_claudes_stream() -> None:
 def test_unknown_and_malformed_events_are_ignored() -> None:
     report = summarize("claude", [{"type": "mystery"}, {"type": "result", "usage": "not a dict", "num_turns": "x"}])
     assert report.error is None and report.turns is None
+
+
+def test_the_dashboard_heading_sums_up_a_report_in_a_line() -> None:
+    from cairn.cmd.views import report_brief
+
+    report = {"cost_usd": 0.25, "input_tokens": 1200, "output_tokens": 300, "turns": 4, "session_id": "s-42"}
+    assert report_brief(report) == "$0.25, 1200+300 tokens, 4 turns, session s-42"
+    assert report_brief({"session_id": "t1", "cost_usd": None}) == "session t1"
+    assert report_brief(None) == ""

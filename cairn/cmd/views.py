@@ -118,6 +118,22 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     return "\n".join(lines)
 
 
+def report_brief(report: dict[str, Any] | None) -> str:
+    """What the agent reported, in one short line for the dashboard's heading."""
+    if not report:
+        return ""
+    parts = []
+    if report.get("cost_usd") is not None:
+        parts.append(f"${report['cost_usd']:.2f}")
+    if report.get("input_tokens") is not None or report.get("output_tokens") is not None:
+        parts.append(f"{report.get('input_tokens') or 0}+{report.get('output_tokens') or 0} tokens")
+    if report.get("turns") is not None:
+        parts.append(f"{report['turns']} turns")
+    if report.get("session_id"):
+        parts.append(f"session {report['session_id']}")
+    return ", ".join(parts)
+
+
 def report_lines(report: dict[str, Any] | None) -> list[str]:
     from cairn.core.codec import instant_to_text
 
@@ -144,13 +160,9 @@ def report_lines(report: dict[str, Any] | None) -> list[str]:
 
 def read_isolation(layout: Any, task_id: int) -> dict[str, Any] | None:
     """``tasks/<id>/isolation.json``, or None before the runner wrote it (or if unreadable)."""
-    import json
+    from cairn.state.reports import read_record
 
-    try:
-        data = json.loads(layout.isolation_file(task_id).read_bytes())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_record(layout.isolation_file(task_id))
 
 
 def isolation_lines(isolation: dict[str, Any] | None, task_id: int) -> list[str]:

@@ -196,11 +196,14 @@ class CairnApp(App[None]):
                 detail.clear()
                 self._shown = (None, self.mode)
             return
-        from cairn.cmd.views import note_for
+        from cairn.cmd.views import note_for, report_brief
+        from cairn.state.reports import read_report
 
         note = note_for(summary, self.reasons.get(summary.id), time.time())
+        spent = report_brief(read_report(self.settings.layout, summary.id))
         # Text, not markup: a title may hold brackets.
-        heading.update(Text(f"task {summary.id} {state_label(summary)}: {summary.title}" + (f" ({note})" if note else "") + f"  [{self.mode}]"))
+        heading.update(Text(f"task {summary.id} {state_label(summary)}: {summary.title}" + (f" ({note})" if note else "")
+                            + (f" — {spent}" if spent else "") + f"  [{self.mode}]"))
         fresh = self._shown != (summary.id, self.mode)
         if fresh:
             self._shown = (summary.id, self.mode)
