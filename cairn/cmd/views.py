@@ -36,6 +36,8 @@ def note_for(summary: Summary, waiting: str | None, now: float) -> str:
             parts.append(f"checks {summary.checks}")
         if summary.conflict:
             parts.append(f"conflict: {', '.join(summary.conflict[:3])}{'…' if len(summary.conflict) > 3 else ''}")
+        if waiting:  # the conflict radar: another proposal it collides with
+            parts.append(waiting)
         return ", ".join(parts)
     return summary.reason or ""
 
@@ -91,8 +93,10 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
         lines.append(f"  timeout    {format_duration(task.timeout)}")
     if task.retry_of:
         lines.append(f"  retry of   {task.retry_of}")
+    if task.plan:
+        lines.append(f"  plan       {task.plan}")
     detail = codec.encode(state)
-    for key in ("reason", "exit_code", "strategy", "commit", "trash_ref", "agent_pid", "tmux_session", "conflict", "verdict"):
+    for key in ("reason", "exit_code", "strategy", "commit", "trash_ref", "agent_pid", "tmux_session", "conflict", "verdict", "finding"):
         value = detail.get(key)
         if value not in (None, [], ""):
             lines.append(f"  {key.replace('_', ' '):<10} {value}")

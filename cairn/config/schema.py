@@ -207,6 +207,22 @@ class BudgetConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PlannerConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: The profile ``cairn plan`` runs (a name from ``agents``); unset: ``default_agent``.
+    agent: str | None = None
+    #: How long the planner may run.
+    timeout: Duration = 1200.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ScheduleConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: A queued task whose ``--lock`` globs overlap what a task in review changes waits for it.
+    avoid_conflicts: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class EnvConfig:
     """What of Cairn's environment reaches agents, setup, checks (cairn/core/environment.py).
     ``pass`` in TOML: a Python keyword, hence the field's name."""
@@ -264,6 +280,10 @@ class Config:
     gc: GcConfig = field(default_factory=GcConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     pool: PoolConfig = field(default_factory=PoolConfig)
+    planner: PlannerConfig = field(default_factory=PlannerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    #: A directory the scheduler takes ticket files from (relative: to the repository root); unset: none.
+    backlog_dir: str | None = None
     #: ``auto``: bubblewrap where it works, else unconfined (said in the log and
     #: ``cairn status ID``); ``bwrap``: always, a task fails rather than run unconfined.
     sandbox: Literal["auto", "none", "bwrap"] = "auto"

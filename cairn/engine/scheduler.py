@@ -86,6 +86,10 @@ class Scheduler:
         from cairn.engine.launch import dismiss, start_standby
 
         self.standby = start_standby(self.settings)
+        from cairn.engine.backlog import leftovers
+
+        for ticket in leftovers(self.settings):
+            self.say(f"backlog: {ticket} was claimed by a scheduler that stopped; check `cairn status`, then rename it")
         self.say(f"scheduler running for {layout.home} (pid {os.getpid()}, max {self.max_agents} agents, {'inotify' if observer else 'polling'})")
         try:
             while not self.stopping:
@@ -139,6 +143,9 @@ class Scheduler:
             handler = Handler()
             observer.schedule(handler, str(self.settings.layout.tasks), recursive=True)
             observer.schedule(handler, str(self.settings.layout.signals), recursive=False)
+            from cairn.engine import backlog
+
+            backlog.watch(observer, self.settings, wake)
             observer.start()
             return observer
         except OSError:
@@ -148,6 +155,7 @@ class Scheduler:
 
     def turn(self) -> bool:
         """Look at everything once and act; True when nothing runs and nothing can start."""
+        self._backlog()
         scan = self.store.scan()
         summaries = scan.summaries
         self._report(summaries)
@@ -158,7 +166,10 @@ class Scheduler:
         self._reap(summaries)
         self._gc_tick()
         view = [s._replace(state="running") if s.id in self.launched and s.state == "queued" else s for s in summaries]
-        decided = plan(view, self.max_agents, held=self._holds(view))
+        from cairn.land.radar import paths_to_avoid
+
+        decided = plan(view, self.max_agents, review_paths=paths_to_avoid(self.store, self.settings, summaries),
+                       held=self._holds(view))
         for task_id, reason in decided.fail.items():
             self._contained(task_id, "failing it", self._fail, task_id, reason)
         for task_id in decided.start:
@@ -240,6 +251,16 @@ class Scheduler:
         today = [s.id for s in summaries if s.state not in ("queued", "running") and s.since >= midnight]
         reports = [r for r in (read_report(self.settings.layout, i) for i in today) if r]
         return over_the_day(reports, budget.per_day, budget.per_day_tokens)
+
+    def _backlog(self) -> None:
+        """``backlog_dir``: ticket files become tasks before the scan that plans them."""
+        if self.settings.config.backlog_dir:
+            from cairn.engine.backlog import intake
+
+            try:
+                intake(self.store, self.settings, self.say)
+            except Exception as error:  # noqa: BLE001 — the backlog's trouble is never the crew's
+                self.say(f"backlog: {type(error).__name__}: {error}")
 
     def _contained(self, task_id: int, doing: str, action: Callable[..., None], *args: Any, give_up_after: int = MAX_LAUNCHES) -> None:
         """One task's trouble is that task's, never the crew's: the error is

@@ -98,6 +98,14 @@ class Layout:
         return self.home / "cache"
 
     @property
+    def plans(self) -> Path:
+        """One record per plan queued together (``cairn plan``, ``queue --from``)."""
+        return self.home / "plans"
+
+    def plan_file(self, plan_id: str) -> Path:
+        return self.plans / f"{plan_id}.json"
+
+    @property
     def scheduler_lock(self) -> Path:
         return self.locks / "scheduler.lock"
 
@@ -191,7 +199,7 @@ class Layout:
 
     #: Subdirectories ``cairn init`` makes.
     def directories(self) -> tuple[Path, ...]:
-        return (self.tasks, self.locks, self.signals, self.workspaces, self.tmp, self.cache)
+        return (self.tasks, self.locks, self.signals, self.workspaces, self.tmp, self.cache, self.plans)
 
     def own_names(self) -> frozenset[str]:
         """Every name Cairn may put at the top of the directory (and
