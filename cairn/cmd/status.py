@@ -68,11 +68,16 @@ def _scheduler_running(current: Any) -> bool:
     return is_held(current.layout.scheduler_lock)
 
 
-def record_json(task: Any, state: Any) -> dict[str, Any]:
-    """A task as ``--json`` shows it in full: its two records, as on disk."""
+def record_json(task: Any, state: Any, layout: Any = None) -> dict[str, Any]:
+    """A task as ``--json`` shows it in full: its two records as on disk, and what its agent reported."""
     from cairn.core import codec
 
-    return {"task": codec.encode(task), "state": codec.encode(state)}
+    shown = {"task": codec.encode(task), "state": codec.encode(state)}
+    if layout is not None:
+        from cairn.state.reports import read_report
+
+        shown["report"] = read_report(layout, task.id)
+    return shown
 
 
 def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
@@ -81,7 +86,7 @@ def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
         from cairn.cmd.views import read_isolation
 
         # How it ran: sandboxed or not, the names of the variables its agent got (never values), ports.
-        shown = [{**record_json(t, s), "isolation": read_isolation(store.layout, t.id)} for t, s in records]
+        shown = [{**record_json(t, s, store.layout), "isolation": read_isolation(store.layout, t.id)} for t, s in records]
         print_json(shown[0] if len(shown) == 1 else shown)
         return 0
     from cairn.cmd.views import task_details
@@ -94,7 +99,10 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool, only: set[i
     from cairn.core.schedule import plan
 
     scan = store.scan()
-    decided = plan(scan.summaries, current.max_agents, review_paths=_paths_to_avoid(store, current, scan.summaries))
+    from cairn.state.scheduler_info import current_holds
+
+    decided = plan(scan.summaries, current.max_agents, review_paths=_paths_to_avoid(store, current, scan.summaries),
+                   held=current_holds(current.layout))
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
     reasons.update(_runners_gone(current, scan.summaries))
     marks = _conflict_marks(store, current, scan.summaries)

@@ -193,6 +193,20 @@ class PoolConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class BudgetConfig:
+    """Limits on what agents report spending (docs/agents.md); unset: no limit."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    #: US dollars one task's agent may report; over it, the task is stopped and failed.
+    per_task: Annotated[float, _AtLeast(0)] | None = None
+    #: Dollars all tasks may report in a day; once spent, nothing more starts that day.
+    per_day: Annotated[float, _AtLeast(0)] | None = None
+    #: The same in tokens (input + output), for agents that report no cost.
+    per_task_tokens: Count | None = None
+    per_day_tokens: Count | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PlannerConfig:
     __pydantic_config__ = _STRICT_KEYS
     #: The profile ``cairn plan`` runs (a name from ``agents``); unset: ``default_agent``.
@@ -254,6 +268,11 @@ class Config:
     #: ``auto``: agents run in tmux sessions when tmux is installed.
     tmux: Literal["auto", "always", "never"] = "auto"
     agents: dict[str, AgentProfile] = field(default_factory=dict)
+    #: Check an agent's binary and credentials before starting its tasks (docs/agents.md).
+    preflight: bool = True
+    #: How long an agent's queue pauses after it reports a rate limit without saying when it resets.
+    rate_limit_backoff: Duration = 900.0
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
     bootstrap: Bootstrap = field(default_factory=Bootstrap)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     accept: AcceptConfig = field(default_factory=AcceptConfig)
