@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cairn.config.load import Settings
 
+from cairn.state import atomic
+
 
 def tick(
     settings: Any, interval: float, due: float | None, child: subprocess.Popen[bytes] | None, say: Callable[[str], None]
@@ -50,7 +52,7 @@ def _start(settings: Any) -> subprocess.Popen[bytes] | None:
     home = str(settings.layout.home)
     env = dict(os.environ, CAIRN_HOME=home)
     try:
-        with open(_output(settings), "wb") as out:
+        with atomic.open_private(_output(settings)) as out:
             return subprocess.Popen(
                 [sys.executable, "-m", "cairn.gc.periodic", home],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,

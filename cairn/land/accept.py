@@ -21,6 +21,7 @@ from cairn.backends.base import Conflict, Gate, Landed, Say
 from cairn.backends.bootstrap import teardown_for
 from cairn.core.model import Accepted, Task
 from cairn.errors import OperationFailed
+from cairn.land.checks import discard_interrupted
 from cairn.land.guards import ready_to_land
 from cairn.notify import notify
 from cairn.state import lock
@@ -38,6 +39,9 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
         with store.locked(task_id) as current:
             state, work = ready_to_land(task_id, current)
             backend = backend_for(settings, work)
+            # An accept killed while its checks ran left their files (and maybe processes): theirs, not edits.
+            if discard_interrupted(store.layout, task_id, lambda w: backend.reset(w, keep=keep_out(settings)), work):
+                say(f"dropped what the checks of an interrupted accept left in {work.workspace}")
             gate = checks_gate(store, settings, task, say) if check and settings.config.checks.commands else None
             landing = backend.landing(
                 store, task, work, strategy=strategy, configured=settings.config.accept.strategy, into=into, gate=gate, say=say,
@@ -60,10 +64,15 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
     return landed
 
 
+def keep_out(settings: Settings) -> list[str]:
+    """What bootstrap puts in a workspace: never the work."""
+    return [*settings.config.bootstrap.copy, *settings.config.bootstrap.symlink]
+
+
 def checks_gate(store: Store, settings: Settings, task: Task, say: Say) -> Gate:
     """The configured checks as the gate a landing calls: run in the
     workspace, journalled, and raising when they fail."""
-    from cairn.land.checks import run_checks, summary_line
+    from cairn.land.checks import running, run_checks, summary_line
 
     config = settings.config.checks
     log = store.layout.checks_log(task.id)
@@ -72,7 +81,8 @@ def checks_gate(store: Store, settings: Settings, task: Task, say: Say) -> Gate:
         from cairn.agents.sandbox import for_task
 
         say(f"running checks on {commit[:12]}")
-        with for_task(settings, task, str(workspace)) as confined:  # the sandbox the agent had
+        with running(store.layout, task.id), for_task(settings, task, str(workspace)) as confined:
+            # The sandbox the agent had; what the checks start works for the task and dies with this accept.
             result = run_checks(config, workspace, log, confined.environment(), confined.wrap)
         store.journal("checks", task=task.id, status=result.status, at="accept")
         if result.status == "failed":

@@ -27,6 +27,8 @@ from cairn.backends.bootstrap import teardown_for
 from cairn.core.lifecycle import wrong_state_message
 from cairn.core.model import Rejected, Review, Work
 from cairn.errors import CairnError, WrongState
+from cairn.land.accept import keep_out
+from cairn.land.checks import discard_interrupted
 from cairn.land.guards import ready_to_restore
 from cairn.state.store import Store
 
@@ -45,6 +47,8 @@ def reject(store: Store, settings: Settings, task_id: int, reason: str | None) -
             # The project's teardown, then the work to the trash and the
             # workspace gone before the task changes: a workspace that cannot
             # go stops the reject here.
+            # What checks of a killed accept left is theirs: never committed as edits.
+            discard_interrupted(store.layout, task_id, lambda w: backend.reset(w, keep=keep_out(settings)), work)
             teardown_for(settings, task_id, work.workspace)
             trashed = backend.trash(store, task_id, work)
             work = trashed.work

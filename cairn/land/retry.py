@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cairn.backends import backend_for
 from cairn.core.lifecycle import wrong_state_message
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 RETRYABLE = ("review", "failed", "rejected", "cancelled")
 
 
-def retry(store: Store, settings: Settings, task_id: int, *, feedback: str | None, continuing: bool, agent: str | None = None) -> Task:
+def retry(store: Store, settings: Any, task_id: int, *, feedback: str | None, continuing: bool, agent: str | None = None,
+          after_rate_limit: bool = False) -> Task:
     original = store.read_task(task_id)
     state = store.read_state(task_id)
     if state.state not in RETRYABLE:
@@ -41,10 +42,30 @@ def retry(store: Store, settings: Settings, task_id: int, *, feedback: str | Non
         start_from = backend_for(settings, work).continue_from(task_id, state) if work is not None else None
         if start_from is None:
             raise OperationFailed(f"task {task_id} left no work to continue from", hint="retry without --continue")
-    return queue_retry(store, original, feedback=feedback, start_from=start_from, stat=stat, diff=diff, agent=agent)
+    session = session_to_resume(store, settings, original, agent) if continuing else None
+    return queue_retry(store, original, feedback=feedback, start_from=start_from, stat=stat, diff=diff, agent=agent,
+                       resume_session=session, after_rate_limit=after_rate_limit)
 
 
-def queue_retry(store: Store, original: Task, *, feedback: str | None, start_from: str | None, stat: str, diff: str, agent: str | None = None) -> Task:
+def session_to_resume(store: Store, settings: Any, original: Task, agent: str | None) -> str | None:
+    """The last attempt's agent session, when the same agent retries and its profile can resume one."""
+    if agent not in (None, original.agent):
+        return None
+    profile = settings.config.agents.get(original.agent)
+    if profile is None or not profile.resume:
+        return None
+    import json
+
+    try:
+        report = json.loads(store.layout.report_file(original.id).read_bytes())
+    except (OSError, ValueError):
+        return None
+    session = report.get("session_id") if isinstance(report, dict) else None
+    return session if isinstance(session, str) and session else None
+
+
+def queue_retry(store: Store, original: Task, *, feedback: str | None, start_from: str | None, stat: str, diff: str,
+                agent: str | None = None, resume_session: str | None = None, after_rate_limit: bool = False) -> Task:
     prompt = retry_prompt(original.prompt, original.id, feedback, stat, diff, start_from is not None)
 
     def build(new_id: int) -> Task:
@@ -61,6 +82,8 @@ def queue_retry(store: Store, original: Task, *, feedback: str | None, start_fro
             timeout=original.timeout,
             retry_of=original.id,
             continue_from=start_from,
+            resume_session=resume_session,
+            after_rate_limit=after_rate_limit,
         )
 
     task = store.create_task(build, lambda t: Queued(since=t.created))

@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Literal
 from cairn.agents import children
 from cairn.backends.base import Trashed
 from cairn.core.model import Task, Work
+from cairn.state import atomic
 from cairn.state.store import Store
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def review(store: Store, settings: Settings, task: Task, work: Work, log: IO[byt
     diff = _read(layout.preview_diff(task.id))
     prompt = reviewer_prompt(task, diff, str(review_file))
     prompt_file = layout.task_dir(task.id) / "review-prompt.md"
-    prompt_file.write_text(prompt)
+    atomic.write_text(prompt_file, prompt)
     files = {"CAIRN_REVIEW_FILE": str(review_file), "CAIRN_DIFF_FILE": str(layout.preview_diff(task.id))}
     argv = render_argv(profile, prompt=prompt, prompt_file=str(prompt_file), workspace=work.workspace, task_id=task.id)
     if confinement is None:
@@ -92,7 +93,7 @@ def review(store: Store, settings: Settings, task: Task, work: Work, log: IO[byt
     if log is not None:
         log.write(output.encode())
     if not review_file.exists() or not review_file.read_text().strip():
-        review_file.write_text(output)
+        atomic.write_text(review_file, output)
     verdict = parse_verdict(review_file.read_text()) or parse_verdict(output)
     _say(log, f"reviewer verdict: {verdict or 'none given'}")
     return verdict
