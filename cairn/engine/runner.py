@@ -490,9 +490,12 @@ class Runner:
         if task.after_rate_limit:
             return  # once is enough: this was already the automatic retry
         feedback = "The last attempt stopped at a usage or rate limit; carry on where it stopped."
-        work = getattr(self.store.read_state(self.task_id), "work", None)
-        # The branch is committed by the time the retry's workspace is made from it.
-        start_from = f"refs/heads/{work.branch}" if work is not None and work.backend == "git" else None
+        from cairn.backends import backend_for
+
+        state = self.store.read_state(self.task_id)
+        work = getattr(state, "work", None)
+        # The work is committed by the time the retry's workspace is made from it; its backend says where.
+        start_from = backend_for(self.settings, work).continue_from(self.task_id, state) if work is not None else None
         again = queue_retry(self.store, task, feedback=feedback, start_from=start_from, stat="", diff="",
                             resume_session=session_to_resume(self.store, self.settings, task, None), after_rate_limit=True)
         self._say(f"queued task {again.id} to try again when the pause ends")
