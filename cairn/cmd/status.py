@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from cairn.cmd._cli import TASK_ID, Choice, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
+from cairn.cmd._cli import TASK_ID, Choice, argument, echo, entrypoint, json_option, option, print_json, store_for, verb
 from cairn.core.vocabulary import STATES
 from cairn.errors import EXIT_FAILED
 
@@ -22,8 +22,17 @@ if TYPE_CHECKING:
 @option("--plan", dest="plan_id", metavar="ID", help="Only the tasks of this plan (cairn plan, cairn queue --from).")
 @json_option
 def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watch: bool, plan_id: str | None, as_json: bool) -> int:
-    current = settings()
+    from cairn.config.load import resolve_for_reading
+
+    # Reading the tasks needs no valid agent table: a bad configuration is
+    # said, and the tasks are shown all the same.
+    current, config_error = resolve_for_reading()
+    if config_error is not None:
+        echo(f"cairn status: the configuration is invalid: {config_error}", err=True)
+        echo("  the tasks below are read as they are on disk; commands that start or land work refuse until it is fixed", err=True)
     store = store_for(current)
+    if store.exists():
+        _refuse_if_unreadable(store)
     if plan_id is not None:
         from cairn.state.plans import read_plan
 
@@ -38,6 +47,23 @@ def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watc
     if ids:
         return _show(store, ids, as_json)
     return _list(store, current, set(states), as_json)
+
+
+def _refuse_if_unreadable(store: Any) -> None:
+    """A state directory whose tasks cannot be listed must not look empty."""
+    import os
+
+    try:
+        os.listdir(store.layout.tasks)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        from cairn.errors import UsageError, describe_os_error
+
+        raise UsageError(
+            f"{describe_os_error(error)}; the tasks there cannot be listed",
+            hint=f"run as the user who owns {store.layout.home}, or fix its permissions",
+        ) from None
 
 
 def _scheduler_probe(current: Any, as_json: bool) -> int:
@@ -68,11 +94,16 @@ def _scheduler_running(current: Any) -> bool:
     return is_held(current.layout.scheduler_lock)
 
 
-def record_json(task: Any, state: Any) -> dict[str, Any]:
-    """A task as ``--json`` shows it in full: its two records, as on disk."""
+def record_json(task: Any, state: Any, layout: Any = None) -> dict[str, Any]:
+    """A task as ``--json`` shows it in full: its two records as on disk, and what its agent reported."""
     from cairn.core import codec
 
-    return {"task": codec.encode(task), "state": codec.encode(state)}
+    shown = {"task": codec.encode(task), "state": codec.encode(state)}
+    if layout is not None:
+        from cairn.state.reports import read_report
+
+        shown["report"] = read_report(layout, task.id)
+    return shown
 
 
 def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
@@ -81,7 +112,7 @@ def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
         from cairn.cmd.views import read_isolation
 
         # How it ran: sandboxed or not, the names of the variables its agent got (never values), ports.
-        shown = [{**record_json(t, s), "isolation": read_isolation(store.layout, t.id)} for t, s in records]
+        shown = [{**record_json(t, s, store.layout), "isolation": read_isolation(store.layout, t.id)} for t, s in records]
         print_json(shown[0] if len(shown) == 1 else shown)
         return 0
     from cairn.cmd.views import task_details
@@ -94,7 +125,10 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool, only: set[i
     from cairn.core.schedule import plan
 
     scan = store.scan()
-    decided = plan(scan.summaries, current.max_agents, review_paths=_paths_to_avoid(store, current, scan.summaries))
+    from cairn.state.scheduler_info import current_holds
+
+    decided = plan(scan.summaries, current.max_agents, review_paths=_paths_to_avoid(store, current, scan.summaries),
+                   held=current_holds(current.layout))
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
     reasons.update(_runners_gone(current, scan.summaries))
     marks = _conflict_marks(store, current, scan.summaries)
