@@ -9,7 +9,7 @@ import click
 
 from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
 from cairn.core import queueing
-from cairn.core.vocabulary import PRIORITIES
+from cairn.core.vocabulary import EXECUTORS, PRIORITIES
 from cairn.errors import NoSuchTask, UsageError
 
 
@@ -26,6 +26,7 @@ from cairn.errors import NoSuchTask, UsageError
 @click.option("--lock", "locks", multiple=True, metavar="GLOB", help="Paths the task will touch (repeatable).")
 @click.option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
 @click.option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
+@click.option("--executor", type=click.Choice(EXECUTORS), help="Where the agent runs (default: the configured executor; docs/executors.md).")
 @json_option
 def command(
     prompt: tuple[str, ...],
@@ -37,6 +38,7 @@ def command(
     locks: tuple[str, ...],
     base: str | None,
     timeout: str | None,
+    executor: str | None,
     as_json: bool,
 ) -> None:
     if prompt and prompt_file is not None:
@@ -59,6 +61,7 @@ def command(
         check_revision(current, base)
     store.ensure(current.root)
     target = _current_branch(current.root)
+    where = executor or current.default_executor
 
     from cairn.core.model import Queued, Task
 
@@ -75,6 +78,7 @@ def command(
             after=sorted(set(after)),
             locks=lock_globs,
             timeout=seconds,
+            executor=None if where == "local" else where,
         )
 
     task = store.create_task(build, lambda t: Queued(since=t.created))

@@ -84,7 +84,7 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool) -> int:
     from cairn.core.schedule import plan
 
     scan = store.scan()
-    decided = plan(scan.summaries, current.max_agents)
+    decided = plan(scan.summaries, current.max_agents, limits=current.executor_limits)
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
     reasons.update(_runners_gone(current, scan.summaries))
     shown = [s for s in scan.summaries if not states or s.state in states]

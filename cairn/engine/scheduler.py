@@ -44,6 +44,7 @@ class Scheduler:
         self.settings = settings
         self.store = Store(settings.layout)
         self.max_agents = max_agents
+        self.limits = settings.executor_limits
         self.until_idle = until_idle
         self.say = say
         self.wake = threading.Event()
@@ -147,7 +148,7 @@ class Scheduler:
         self._reap(summaries)
         self._gc_tick()
         view = [s._replace(state="running") if s.id in self.launched and s.state == "queued" else s for s in summaries]
-        decided = plan(view, self.max_agents)
+        decided = plan(view, self.max_agents, limits=self.limits)
         for task_id, reason in decided.fail.items():
             self._contained(task_id, "failing it", self._fail, task_id, reason)
         for task_id in decided.start:

@@ -129,7 +129,7 @@ class CairnApp(App[None]):
 
         self._last_scan = time.monotonic()
         scan = self.store.scan()
-        decided = plan(scan.summaries, self.settings.config.max_agents)
+        decided = plan(scan.summaries, self.settings.config.max_agents, limits=self.settings.executor_limits)
         self.reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
         self.summaries = {s.id: s for s in scan.summaries}
         self._announce(scan.summaries)
