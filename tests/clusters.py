@@ -187,17 +187,30 @@ def start_ray(directory: Path, env: dict[str, str]) -> RayHead:
     directory.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
     env = dict(env, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0",
-               RAY_USAGE_STATS_ENABLED="0", RAY_DISABLE_DOCKER_CPU_WARNING="1")
+               RAY_USAGE_STATS_ENABLED="0", RAY_DISABLE_DOCKER_CPU_WARNING="1",
+               # On two loaded cores the head's agents can take minutes to come up:
+               # Ray's own start-up deadlines are raised rather than racing them.
+               RAY_raylet_start_wait_time_s="600", RAY_agent_register_timeout_ms="600000")
     env.pop("RAY_ADDRESS", None)
     gcs, dashboard, client = free_port(), free_port(), free_port()
+    # Every port fixed up front: with port 0 the raylet waits a hard-coded
+    # minute for its agents to write theirs, which two loaded cores can miss.
+    agent_grpc, agent_http, runtime_env, metrics, node_manager, object_manager = (free_port() for _ in range(6))
     # Ray's own temp directory must be a short path (unix socket names).
     temp = Path(f"/tmp/ray-cairn-{os.getpid()}")
     argv = [str(RAY), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={gcs}",
             "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", f"--ray-client-server-port={client}",
             "--include-dashboard=true", "--num-cpus=8", "--disable-usage-stats",
+            f"--dashboard-agent-grpc-port={agent_grpc}", f"--dashboard-agent-listen-port={agent_http}",
+            f"--runtime-env-agent-port={runtime_env}", f"--metrics-export-port={metrics}",
+            f"--node-manager-port={node_manager}", f"--object-manager-port={object_manager}",
             "--min-worker-port=20000", "--max-worker-port=20999", f"--temp-dir={temp}"]
-    started = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     head = RayHead(f"http://127.0.0.1:{dashboard}", env, temp)
+    try:
+        started = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        head.stop()
+        raise
     if started.returncode != 0:
         head.stop()
         raise RuntimeError(f"ray start failed: {started.stderr[-2000:]}")
