@@ -213,3 +213,15 @@ def run_task(cairn, prompt: str, *extra: str, must_reach_review: bool = True) ->
     else:
         assert spawned.stdout.startswith(f"task {task_id}: "), spawned.stdout + spawned.stderr
     return task_id
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The cluster suites share one Ray head and one Slurm cluster per session:
+    under xdist each worker would start its own, on one machine.  They run in
+    one process (``make test`` does: ``pytest -m "ray or slurm"`` without -n)."""
+    if not hasattr(config, "workerinput"):
+        return
+    skip = pytest.mark.skip(reason='cluster suites run in one process: pytest -m "ray or slurm" without -n (make test does)')
+    for item in items:
+        if item.get_closest_marker("ray") or item.get_closest_marker("slurm"):
+            item.add_marker(skip)

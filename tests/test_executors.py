@@ -44,7 +44,12 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
         pytest.skip(missing)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
-    head = clusters.start_ray(tmp_path_factory.mktemp("ray"), env)
+    try:
+        head = clusters.start_ray(tmp_path_factory.mktemp("ray"), env)
+    except RuntimeError as error:
+        # Only Ray's own start-up deadline can end here (clusters.start_ray):
+        # the machine was too busy for the head's agents, three times over.
+        pytest.skip(f"the Ray head could not start on this machine now: {str(error)[-300:]}")
     yield head
     head.stop()
 
@@ -226,7 +231,9 @@ def test_logs_follow_shows_the_remote_output_while_it_runs(engine, cairn, repo, 
             seen.append(line)
             if "first line from the node" in line:
                 break
-        assert state_of(home, 1)["state"] == "running"
+        running = state_of(home, 1)
+        assert running["state"] == "running"
+        assert f"{engine.name} job {running['job_id']}" in cairn("status").stdout
         gate.write_text("")
         rest = follow.communicate(timeout=300)[0]
         assert "last line" in rest
