@@ -168,6 +168,8 @@ class RemoteRunner:
         if self.profile.stdin and self.agent.stdin is not None:
             import threading
 
+            from cairn.engine.runner import _feed
+
             threading.Thread(target=_feed, args=(self.agent.stdin, self.spec["prompt"].encode()), daemon=True).start()
         timeout = self.spec.get("timeout")
         deadline = time.monotonic() + float(timeout) if timeout else None
@@ -230,14 +232,6 @@ def _git(cwd: Path | None, *args: str, env: dict[str, str] | None = None) -> str
     if done.returncode != 0:
         raise RemoteFailure(f"git {args[0]} failed: {done.stderr.strip() or done.returncode}")
     return done.stdout.strip()
-
-
-def _feed(pipe: Any, data: bytes) -> None:
-    try:
-        pipe.write(data)
-        pipe.close()
-    except (BrokenPipeError, OSError, ValueError):
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:
