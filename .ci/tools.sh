@@ -1,6 +1,7 @@
 #!/bin/sh
 # The tools the test suite drives for real, installed when missing:
 #   tmux, git          Debian packages
+#   bwrap              Debian's bubblewrap (the agent sandbox, tests/test_sandbox.py)
 #   nix-instantiate    Debian's nix-bin (evaluates Cairn's Nix modules offline)
 #   jj                 upstream Jujutsu binary from the npm package @smthrs/jj-linux-x64
 #   hyperfine, tsp     Debian packages, for `make bench` only
@@ -31,7 +32,7 @@ apt_install() {
     fi
 }
 
-apt_install tmux:tmux git:git nix-instantiate:nix-bin slurmctld:slurm-wlm munged:munge
+apt_install tmux:tmux git:git nix-instantiate:nix-bin bwrap:bubblewrap slurmctld:slurm-wlm munged:munge
 if [ "${1:-}" = bench ]; then
     apt_install hyperfine:hyperfine tsp:task-spooler
 fi

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 @option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
 @option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
 @option("--executor", type=Choice(EXECUTORS), help="Where the agent runs (default: the configured executor; docs/executors.md).")
+@option("--sandbox", type=Choice(["auto", "none", "bwrap"]), help="Confine the agent with bubblewrap (default: the configured sandbox).")
 @json_option
 def command(
     prompt: tuple[str, ...],
@@ -38,6 +39,7 @@ def command(
     base: str | None,
     timeout: str | None,
     executor: str | None,
+    sandbox: str | None,
     as_json: bool,
 ) -> None:
     began = time.monotonic()
@@ -49,6 +51,13 @@ def command(
     seconds = queueing.check_timeout(timeout)
     lock_globs = queueing.check_locks(locks)
 
+    if sandbox == "bwrap":
+        import shutil
+
+        if shutil.which("bwrap") is None:
+            from cairn.agents.sandbox import INSTALL_HINT
+
+            raise UsageError("--sandbox bwrap: bubblewrap (bwrap) is not installed; nothing was queued", hint=INSTALL_HINT)
     current = settings()
     chosen = queueing.check_agent(agent or current.default_agent, current.agent_names)
     store = store_for(current)  # created below, once the input is known to be good
@@ -79,6 +88,7 @@ def command(
             locks=lock_globs,
             timeout=seconds,
             executor=None if where == "local" else where,
+            sandbox=sandbox,  # type: ignore[arg-type]
         )
 
     task = store.create_task(build, lambda t: Queued(since=t.created))

@@ -72,7 +72,10 @@ def record_json(task: Any, state: Any) -> dict[str, Any]:
 def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
     records = [(store.read_task(i), store.read_state(i)) for i in ids]
     if as_json:
-        shown = [record_json(t, s) for t, s in records]
+        from cairn.cmd.views import read_isolation
+
+        # How it ran: sandboxed or not, the names of the variables its agent got (never values), ports.
+        shown = [{**record_json(t, s), "isolation": read_isolation(store.layout, t.id)} for t, s in records]
         print_json(shown[0] if len(shown) == 1 else shown)
         return 0
     from cairn.cmd.views import task_details

@@ -109,9 +109,37 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     checks = detail.get("checks")
     if checks:
         lines.append(f"  checks     {checks['status']}")
+    lines += isolation_lines(read_isolation(layout, task.id), task.id)
     log = layout.agent_log(task.id)
     if log.exists():
         lines.append(f"  log        {log}")
     lines.append("  prompt:")
     lines.extend(f"    {line}" for line in task.prompt.splitlines())
     return "\n".join(lines)
+
+
+def read_isolation(layout: Any, task_id: int) -> dict[str, Any] | None:
+    """``tasks/<id>/isolation.json``, or None before the runner wrote it (or if unreadable)."""
+    import json
+
+    try:
+        data = json.loads(layout.isolation_file(task_id).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def isolation_lines(isolation: dict[str, Any] | None, task_id: int) -> list[str]:
+    if isolation is None:
+        return []
+    if isolation.get("sandbox") == "bwrap":
+        shown = f"bwrap, network {'on' if isolation.get('network') else 'off'}"
+    else:
+        shown = f"none ({isolation.get('reason') or 'not sandboxed'})"
+    lines = [f"  sandbox    {shown}"]
+    if isolation.get("port"):
+        last = isolation["port"] + int(isolation.get("port_count") or 1) - 1
+        lines.append(f"  ports      {isolation['port']}-{last}")
+    if isolation.get("withheld"):
+        lines.append(f"  withheld   {len(isolation['withheld'])} variables of Cairn's environment (`cairn status {task_id} --json` names them)")
+    return lines

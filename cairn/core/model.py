@@ -47,6 +47,8 @@ class Task:
     #: Where its agent runs (``local``, ``ray``, ``slurm``): fixed when it is
     #: queued, so a changed default never moves queued work.  None: ``local``.
     executor: str | None = None
+    #: ``queue --sandbox``: overrides the profile's and the configuration's.
+    sandbox: Literal["auto", "none", "bwrap"] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
