@@ -76,7 +76,8 @@ def _measure(world: World, engine: str, cluster, directory: Path, samples: int) 
     else:
         section += [f'shared_dir = "{directory / "shared"}"', 'env = ["PATH", "HOME", "STAMPS"]']
         extra["SLURM_CONF"] = cluster.env["SLURM_CONF"]
-    config = ('default_agent = "stamp"\n[agents.stamp]\ncommand = ["sh", "-c", ' + json.dumps(AGENT) + "]\n"
+    # Unconfined here too: the nodes run no sandbox, and the stamps lie outside the workspace.
+    config = ('default_agent = "stamp"\nsandbox = "none"\n[agents.stamp]\ncommand = ["sh", "-c", ' + json.dumps(AGENT) + "]\n"
               + "\n".join(section) + "\n")
     home = world.home(f"executor-{engine}", repo, config)
     env = world.cairn_env(home, **extra)
