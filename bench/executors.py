@@ -91,7 +91,9 @@ def _measure(world: World, engine: str, cluster, directory: Path, samples: int) 
             wait_until(lambda: _state(home, task_id) in ("review", "failed"), 300, f"task {task_id} to finish", poll=0.02)
             if _state(home, task_id) != "review":
                 raise BenchError(f"task {task_id} on {where} failed: {(home / 'tasks' / str(task_id) / 'agent.log').read_text()[-500:]}")
-            queued, review = _journal(home, task_id)
+            # The journal line follows the state on disk (docs/state-directory.md).
+            wait_until(lambda: _journal(home, task_id) is not None, 30, f"task {task_id}'s review event", poll=0.02)
+            queued, review = _journal(home, task_id)  # type: ignore[misc]
             started = float((stamps / f"{task_id}.start").read_text())
             ended = float((stamps / f"{task_id}.end").read_text())
             spans[where]["start"].append((started - queued) * 1000)
@@ -115,7 +117,7 @@ def _state(home: Path, task_id: int) -> str | None:
         return None
 
 
-def _journal(home: Path, task_id: int) -> tuple[float, float]:
+def _journal(home: Path, task_id: int) -> tuple[float, float] | None:
     from cairn.core.codec import text_to_instant
 
     queued = review = None
@@ -128,7 +130,7 @@ def _journal(home: Path, task_id: int) -> tuple[float, float]:
         elif event["event"] == "review":
             review = text_to_instant(event["ts"])
     if queued is None or review is None:
-        raise BenchError(f"task {task_id}: no queued or review event in the journal")
+        return None
     return queued, review
 
 

@@ -441,7 +441,7 @@ def task(
         id=id, title=f"task {id}", state=state, priority=priority, agent="claude",
         created=float(id) if created is None else created, since=0.0, after=list(after), locks=list(locks),
         target="main", retry_of=None, checks=None, files=0, insertions=0, deletions=0, conflict=[], reason=None,
-        idle_since=None, tmux_session=None, executor=executor,
+        idle_since=None, tmux_session=None, executor=executor, job_id=None,
     )
 
 

@@ -52,9 +52,9 @@ class Summary(NamedTuple):
     #: running: the tmux session, if any.
     tmux_session: str | None
     #: Where its agent runs: ``local``, ``ray``, ``slurm`` (core/schedule.py's limits).
-    executor: str = "local"
+    executor: str
     #: running on a cluster: the engine's job id.
-    job_id: str | None = None
+    job_id: str | None
 
 
 def summarize(task: Task, state: State) -> Summary:
