@@ -10,12 +10,18 @@ from typing import Any
 
 from cairn.config.schema import AgentProfile
 
-PLACEHOLDERS = ("prompt", "prompt_file", "workspace", "task_id")
+PLACEHOLDERS = ("prompt", "prompt_file", "workspace", "task_id", "session")
 
 
-def render_argv(profile: AgentProfile, *, prompt: str, prompt_file: str, workspace: str, task_id: int) -> list[str]:
+def render_argv(profile: AgentProfile, *, prompt: str, prompt_file: str, workspace: str, task_id: int,
+                session: str | None = None) -> list[str]:
+    """The agent's argv; with ``session`` and a profile that can resume, the ``resume`` argv."""
     values = {"prompt": prompt, "prompt_file": prompt_file, "workspace": workspace, "task_id": str(task_id)}
-    return [_fill(part, values) for part in profile.command]
+    template = profile.command
+    if session and profile.resume:
+        values["session"] = session
+        template = profile.resume
+    return [_fill(part, values) for part in template]
 
 
 def _fill(part: str, values: dict[str, str]) -> str:

@@ -19,6 +19,7 @@ VERBS: dict[str, str] = {
     "demo": "the main job, offline: scripted agents in a throwaway repository",
     "init": "create the state directory (done for you on first use)",
     "queue": "record a task for an agent",
+    "plan": "a planner agent splits a goal into tasks, queued together",
     "status": "list tasks, or show one in full",
     "cancel": "cancel a queued or running task",
     "up": "run the scheduler: start queued tasks as their turn comes",
@@ -29,6 +30,7 @@ VERBS: dict[str, str] = {
     "diff": "read a task's proposal against its target",
     "open": "open a task's workspace in your editor or difftool",
     "accept": "land a task on its target branch (rebase, check, fast-forward)",
+    "conflicts": "which tasks in review collide: overlapping paths and real merge conflicts",
     "reject": "discard a proposal (kept restorable until gc)",
     "restore": "bring a rejected task back to review",
     "retry": "queue a new attempt with feedback",
@@ -37,6 +39,7 @@ VERBS: dict[str, str] = {
     "tui": "a live dashboard: watch the crew, review and land with single keys",
     "events": "print (or follow) the journal of everything that happened",
     "metrics": "per-task times, attempts and outcomes; how each agent does",
+    "agents": "the agent profiles: ready or what is missing, version",
 }
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 @option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
 @option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
 @option("--executor", type=Choice(EXECUTORS), help="Where the agent runs (default: the configured executor; docs/executors.md).")
+@option("--from", dest="plan_file", metavar="FILE", help="Queue every task of a plan file (TOML or JSON), all or none.")
 @option("--sandbox", type=Choice(["auto", "none", "bwrap"]), help="Confine the agent with bubblewrap (default: the configured sandbox).")
 @json_option
 def command(
@@ -39,9 +40,12 @@ def command(
     base: str | None,
     timeout: str | None,
     executor: str | None,
+    plan_file: str | None,
     sandbox: str | None,
     as_json: bool,
 ) -> None:
+    if plan_file is not None:
+        return _queue_plan(plan_file, agent, given=bool(prompt or prompt_file or title or after or locks or base or timeout or sandbox), as_json=as_json)
     began = time.monotonic()
     if prompt and prompt_file is not None:
         raise UsageError("give the prompt as arguments or with --file, not both")
@@ -101,6 +105,21 @@ def command(
         print_json(record_json(task, store.read_state(task.id)))
     else:
         echo(task.id)
+
+
+def _queue_plan(plan_file: str, agent: str | None, *, given: bool, as_json: bool) -> None:
+    """``--from FILE``: the tasks and their settings come from the plan."""
+    from pathlib import Path
+
+    from cairn.cmd._plans import queue_whole, read_plan_file, report_queued
+
+    if given:
+        raise UsageError("--from takes every task and its settings from the plan file: give no prompt or other task options",
+                         hint="-a/--agent still sets the agent of tasks the plan does not give one")
+    current = settings()
+    path = Path(plan_file)
+    plan = read_plan_file(path, current.agent_names)
+    report_queued(queue_whole(current, store_for(current), plan, source=path, default_agent=agent), as_json)
 
 
 def _read_prompt(name: str) -> str:

@@ -19,10 +19,16 @@ if TYPE_CHECKING:
 @option("--state", dest="states", multiple=True, type=Choice(STATES), help="Only tasks in this state (repeatable).")
 @option("--scheduler", is_flag=True, help="Only say whether a scheduler runs: exit 0 if one does, 1 if not.")
 @option("--watch", is_flag=True, help="Redraw the table whenever a task changes (Ctrl-C stops).")
+@option("--plan", dest="plan_id", metavar="ID", help="Only the tasks of this plan (cairn plan, cairn queue --from).")
 @json_option
-def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watch: bool, as_json: bool) -> int:
+def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watch: bool, plan_id: str | None, as_json: bool) -> int:
     current = settings()
     store = store_for(current)
+    if plan_id is not None:
+        from cairn.state.plans import read_plan
+
+        planned = set(read_plan(store, plan_id).tasks.values())
+        return _list(store, current, set(states), as_json, only=planned & set(ids) if ids else planned)
     if watch:
         from cairn.cmd._watch import watch_status
 
@@ -62,11 +68,16 @@ def _scheduler_running(current: Any) -> bool:
     return is_held(current.layout.scheduler_lock)
 
 
-def record_json(task: Any, state: Any) -> dict[str, Any]:
-    """A task as ``--json`` shows it in full: its two records, as on disk."""
+def record_json(task: Any, state: Any, layout: Any = None) -> dict[str, Any]:
+    """A task as ``--json`` shows it in full: its two records as on disk, and what its agent reported."""
     from cairn.core import codec
 
-    return {"task": codec.encode(task), "state": codec.encode(state)}
+    shown = {"task": codec.encode(task), "state": codec.encode(state)}
+    if layout is not None:
+        from cairn.state.reports import read_report
+
+        shown["report"] = read_report(layout, task.id)
+    return shown
 
 
 def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
@@ -75,7 +86,7 @@ def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
         from cairn.cmd.views import read_isolation
 
         # How it ran: sandboxed or not, the names of the variables its agent got (never values), ports.
-        shown = [{**record_json(t, s), "isolation": read_isolation(store.layout, t.id)} for t, s in records]
+        shown = [{**record_json(t, s, store.layout), "isolation": read_isolation(store.layout, t.id)} for t, s in records]
         print_json(shown[0] if len(shown) == 1 else shown)
         return 0
     from cairn.cmd.views import task_details
@@ -84,20 +95,25 @@ def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
     return 0
 
 
-def _list(store: Any, current: Any, states: set[str], as_json: bool) -> int:
+def _list(store: Any, current: Any, states: set[str], as_json: bool, only: set[int] | None = None) -> int:
     from cairn.core.schedule import plan
 
     scan = store.scan()
-    decided = plan(scan.summaries, current.max_agents, limits=current.executor_limits)
+    from cairn.state.scheduler_info import current_holds
+
+    decided = plan(scan.summaries, current.max_agents, review_paths=_paths_to_avoid(store, current, scan.summaries),
+                   held=current_holds(current.layout), limits=current.executor_limits)
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
     reasons.update(_runners_gone(current, scan.summaries))
-    shown = [s for s in scan.summaries if not states or s.state in states]
+    marks = _conflict_marks(store, current, scan.summaries)
+    shown = [s for s in scan.summaries if (not states or s.state in states) and (only is None or s.id in only)]
     if as_json:
-        print_json([_summary_json(s, reasons.get(s.id)) for s in shown])
+        print_json([{**_summary_json(s, reasons.get(s.id)), "conflicts_with": marks.get(s.id, [])} for s in shown])
     else:
         from cairn.cmd.views import status_table
 
-        echo(status_table(shown, reasons, time.time(), _width()), nl=False)
+        notes = {**reasons, **{i: "conflicts with task" + ("s " if len(o) > 1 else " ") + ", ".join(map(str, o)) for i, o in marks.items()}}
+        echo(status_table(shown, notes, time.time(), _width()), nl=False)
         if not shown:
             echo("no tasks" + (" in that state" if states else " yet: `cairn queue \"what to do\"` adds one"))
         elif any(s.id in decided.start for s in shown) and not _scheduler_running(current):
@@ -106,6 +122,24 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool) -> int:
     for problem in scan.problems:
         echo(f"cairn status: skipped {problem.path}: {problem.message}", err=True)
     return 0
+
+
+def _paths_to_avoid(store: Any, current: Any, summaries: list[Any]) -> dict[int, list[str]] | None:
+    """``schedule.avoid_conflicts``; the radar is imported only when a queued task could wait on a review."""
+    if not any(s.state == "review" for s in summaries) or not any(s.state == "queued" and s.locks for s in summaries):
+        return None
+    from cairn.land.radar import paths_to_avoid
+
+    return paths_to_avoid(store, current, summaries)
+
+
+def _conflict_marks(store: Any, current: Any, summaries: list[Any]) -> dict[int, list[int]]:
+    """Tasks in review whose proposals really conflict with others' (the radar, cached)."""
+    if sum(1 for s in summaries if s.state == "review") < 2:
+        return {}
+    from cairn.land.radar import conflict_marks
+
+    return conflict_marks(store, current, summaries)
 
 
 def _summary_json(summary: Any, waiting: str | None) -> dict[str, Any]:

@@ -229,6 +229,7 @@ ENVIRONMENT_KEYS = {
     "CAIRN_IDLE_AFTER": "idle_after",
     "CAIRN_TMUX": "tmux",
     "CAIRN_EXECUTOR": "executor",
+    "CAIRN_PREFLIGHT": "preflight",
     "CAIRN_SANDBOX": "sandbox",
 }
 

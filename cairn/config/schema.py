@@ -246,6 +246,36 @@ class ExecutorsConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class BudgetConfig:
+    """Limits on what agents report spending (docs/agents.md); unset: no limit."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    #: US dollars one task's agent may report; over it, the task is stopped and failed.
+    per_task: Annotated[float, _AtLeast(0)] | None = None
+    #: Dollars all tasks may report in a day; once spent, nothing more starts that day.
+    per_day: Annotated[float, _AtLeast(0)] | None = None
+    #: The same in tokens (input + output), for agents that report no cost.
+    per_task_tokens: Count | None = None
+    per_day_tokens: Count | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlannerConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: The profile ``cairn plan`` runs (a name from ``agents``); unset: ``default_agent``.
+    agent: str | None = None
+    #: How long the planner may run.
+    timeout: Duration = 1200.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ScheduleConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: A queued task whose ``--lock`` globs overlap what a task in review changes waits for it.
+    avoid_conflicts: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class EnvConfig:
     """What of Cairn's environment reaches agents, setup, checks (cairn/core/environment.py).
     ``pass`` in TOML: a Python keyword, hence the field's name."""
@@ -291,6 +321,11 @@ class Config:
     #: ``auto``: agents run in tmux sessions when tmux is installed.
     tmux: Literal["auto", "always", "never"] = "auto"
     agents: dict[str, AgentProfile] = field(default_factory=dict)
+    #: Check an agent's binary and credentials before starting its tasks (docs/agents.md).
+    preflight: bool = True
+    #: How long an agent's queue pauses after it reports a rate limit without saying when it resets.
+    rate_limit_backoff: Duration = 900.0
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
     bootstrap: Bootstrap = field(default_factory=Bootstrap)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     accept: AcceptConfig = field(default_factory=AcceptConfig)
@@ -301,6 +336,10 @@ class Config:
     #: Where a task's agent runs unless ``cairn queue --executor`` says otherwise.
     executor: Literal["local", "ray", "slurm"] = "local"
     executors: ExecutorsConfig = field(default_factory=ExecutorsConfig)
+    planner: PlannerConfig = field(default_factory=PlannerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    #: A directory the scheduler takes ticket files from (relative: to the repository root); unset: none.
+    backlog_dir: str | None = None
     #: ``auto``: bubblewrap where it works, else unconfined (said in the log and
     #: ``cairn status ID``); ``bwrap``: always, a task fails rather than run unconfined.
     sandbox: Literal["auto", "none", "bwrap"] = "auto"

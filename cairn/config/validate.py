@@ -117,6 +117,11 @@ def _check_references(config: Config, sources: list[Source]) -> None:
             f"{_origin(sources, 'reviewer', 'agent')}: reviewer.agent is {config.reviewer.agent!r}, "
             f"which is not a known agent; known: {', '.join(known)}"
         )
+    if config.planner.agent is not None and config.planner.agent not in config.agents:
+        raise ConfigError(
+            f"{_origin(sources, 'planner', 'agent')}: planner.agent is {config.planner.agent!r}, "
+            f"which is not a known agent; known: {', '.join(known)}"
+        )
     for name, profile in config.agents.items():
         if not profile.command:
             raise ConfigError(

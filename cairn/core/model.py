@@ -47,6 +47,13 @@ class Task:
     #: Where its agent runs (``local``, ``ray``, ``slurm``): fixed when it is
     #: queued, so a changed default never moves queued work.  None: ``local``.
     executor: str | None = None
+    #: The agent's own session to resume (``retry --continue``, when the last
+    #: attempt reported one and the profile can resume).
+    resume_session: str | None = None
+    #: Queued by Cairn when the attempt before it hit a rate limit (retried once, no more).
+    after_rate_limit: bool = False
+    #: The plan it was queued with (``plans/<id>.json``), if any.
+    plan: str | None = None
     #: ``queue --sandbox``: overrides the profile's and the configuration's.
     sandbox: Literal["auto", "none", "bwrap"] | None = None
 
@@ -136,6 +143,8 @@ class Review:
     conflict: list[str] = field(default_factory=list)
     #: The reviewer agent's verdict, when one ran.
     verdict: Literal["approve", "request-changes"] | None = None
+    #: What the last merge train found about this task, when it stopped there.
+    finding: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -36,7 +36,7 @@ from typing import IO, Any
 
 from cairn.core.model import Running
 from cairn.engine.finish import finish, record_outcome
-from cairn.engine.outcome import Outcome
+from cairn.engine.outcome import Outcome, describe
 from cairn.errors import CairnError, WrongState
 from cairn.notify import notify
 from cairn.state import lock
@@ -61,6 +61,12 @@ class Runner:
         self.master: int | None = None
         self.master_open = True
         self.pane_open = True
+        #: The agent's machine-readable output, when its profile has one (transcript.py).
+        self.transcript: Any = None
+        #: Headless with a transcript: the pipe of the agent's standard output.
+        self.events_out: int | None = None
+        self.reported = False
+        self.last_report: Any = None
         self.ports: Any = None  # the task's port block, held until the task is finished
         self.confinement: Any = None
         #: Monotonic clocks of the phases, for the journal's ``duration_ms`` (docs/performance.md).
@@ -123,6 +129,11 @@ class Runner:
         if stop_descendants():
             self._say("stopped processes the agent left behind")
         try:
+            # Before the task leaves running, so no one sees the crew idle in between.
+            self._after_rate_limit(outcome)
+        except CairnError as error:
+            self._say(f"could not pause for the rate limit: {error}")
+        try:
             state = finish(self.store, self.settings, self.task_id, outcome, self.log, interrupted=lambda: self.stop_reason,
                            confinement=self.confinement)
             self._say(f"task {self.task_id} is now {state}")
@@ -173,7 +184,13 @@ class Runner:
                 reason = f"agent command not found: {argv[0]!r} (is it installed and on PATH?)"
             self._say(reason)
             return Outcome(ending="not-started", finished=time.time(), reason=reason)  # type: ignore[arg-type]
-        return self._supervise(process)
+        outcome = self._supervise(process)
+        if outcome.ending != "exited" and self.transcript is not None:
+            # Stopped (timeout, cancel, a stuck state): what it reported so far still counts.
+            if self.events_out is not None:
+                self._read_events(until=time.monotonic() + 0.5)
+            self._report()
+        return outcome
 
     def _stopped_before_start(self) -> Outcome:
         assert self.stop_reason is not None
@@ -213,7 +230,10 @@ class Runner:
             bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log,
                       confined.environment(), wrap=confined.wrap)
         self.store.journal("workspace-ready", task=self.task_id, duration_ms=elapsed_ms(self.claimed))
-        argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id)
+        argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id,
+                           session=task.resume_session)
+        if task.resume_session and profile.resume:
+            self._say(f"resuming the agent's session {task.resume_session}")
         argv = confined.wrap(argv, writable=agent_paths)
         self.profile = profile
         timeout = task.timeout if task.timeout is not None else self.settings.config.timeout
@@ -290,11 +310,20 @@ class Runner:
         else:
             stdin = subprocess.DEVNULL if stdin_text is None else subprocess.PIPE
             out = self.log
+        if self.profile.report is not None:
+            from cairn.agents.transcript import Transcript
+
+            self.transcript = Transcript(self.profile.report, self.log, self.layout.agent_events(self.task_id))
+            if not self.tty:
+                out = subprocess.PIPE  # the runner renders it into the log (transcript.py)
         self.agent_began = time.monotonic()
         process = subprocess.Popen(
             argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, detached from us and the scheduler
         )
+        if process.stdout is not None:
+            self.events_out = process.stdout.fileno()
+            os.set_blocking(self.events_out, False)
         if self.tty:
             os.close(slave)
             if sys.stdin.isatty():
@@ -358,11 +387,18 @@ class Runner:
             if code is not None:
                 if self.master is not None:
                     self._drain()
+                if self.events_out is not None:
+                    # What it printed last is still in the pipe; a child it left may hold it open.
+                    self._read_events(until=time.monotonic() + 2.0)
                 return self._exited(code, stuck.feed(self._new_output()))
             stuck_reason = stuck.feed(self._new_output())
             if stuck_reason is not None and self.stop_reason is None:
                 self._stop(process, stuck_reason)
                 return Outcome(ending="stuck", finished=time.time(), exit_code=process.poll(), reason=stuck_reason)  # type: ignore[arg-type]
+            over = self._over_budget()
+            if over is not None and self.stop_reason is None:
+                self._stop(process, over)
+                return Outcome(ending="over-budget", finished=time.time(), exit_code=process.poll(), reason=over)  # type: ignore[arg-type]
             if self.stop_reason is not None:
                 ending, reason = self.stop_reason
                 self._stop(process, reason)
@@ -418,9 +454,60 @@ class Runner:
         except OSError:
             said = ""
         error = failure_in(self.profile.failure_output, said, self.profile.success_output)
+        report = self._report()
+        if error is None and report is not None:
+            error = report.error  # its own verdict, whatever its exit status says
         if error is None and code != 0:
             error = stuck or last_words(said)
         return Outcome(ending="exited", finished=time.time(), exit_code=code, agent_error=error)  # type: ignore[arg-type]
+
+    def _over_budget(self) -> str | None:
+        budget = self.settings.config.budget
+        if self.transcript is None or (budget.per_task is None and budget.per_task_tokens is None):
+            return None
+        from cairn.core.holds import over_the_task
+
+        return over_the_task(self.transcript.report(), budget.per_task, budget.per_task_tokens)
+
+    def _after_rate_limit(self, outcome: Outcome) -> None:
+        """The agent hit a usage or rate limit: pause its queue, and queue the task once more for when it ends."""
+        report = self.last_report
+        if report is None or not report.rate_limited or describe(outcome) is None:
+            return
+        from cairn.land.retry import queue_retry, session_to_resume
+        from cairn.state import atomic
+
+        task = self.store.read_task(self.task_id)
+        until = report.resets_at or time.time() + self.settings.config.rate_limit_backoff
+        reason = f"{task.agent}: rate limited ({report.error or 'the agent said so'})"
+        self.layout.pauses.mkdir(exist_ok=True)
+        atomic.write_json(self.layout.pauses / f"{task.agent}.json", {"until": until, "reason": reason, "task": self.task_id})
+        self.store.journal("rate-limited", task=self.task_id, agent=task.agent, until=until)
+        self._say(f"{reason}: its queue pauses until {time.strftime('%H:%M', time.localtime(until))}")
+        if task.after_rate_limit:
+            return  # once is enough: this was already the automatic retry
+        feedback = "The last attempt stopped at a usage or rate limit; carry on where it stopped."
+        work = getattr(self.store.read_state(self.task_id), "work", None)
+        # The branch is committed by the time the retry's workspace is made from it.
+        start_from = f"refs/heads/{work.branch}" if work is not None and work.backend == "git" else None
+        again = queue_retry(self.store, task, feedback=feedback, start_from=start_from, stat="", diff="",
+                            resume_session=session_to_resume(self.store, self.settings, task, None), after_rate_limit=True)
+        self._say(f"queued task {again.id} to try again when the pause ends")
+
+    def _report(self) -> Any:
+        """Fold the transcript into ``report.json``; None when the profile has no report format."""
+        if self.transcript is None or self.reported:
+            return None
+        self.reported = True
+        from cairn.agents.transcript import read_report
+        from cairn.core import codec
+        from cairn.state import atomic
+
+        self.transcript.close()
+        report = read_report(self.profile.report, self.layout.agent_events(self.task_id))
+        atomic.write_json(self.layout.report_file(self.task_id), codec.encode(report))
+        self.last_report = report
+        return report
 
     def _wait(self, seconds: float) -> None:
         readers = [self.wake_r]
@@ -430,6 +517,8 @@ class Runner:
             readers.append(self.master)
         if self.master is not None and self.pane_open and sys.stdin.isatty():
             readers.append(sys.stdin.fileno())
+        if self.events_out is not None:
+            readers.append(self.events_out)
         try:
             ready, _, _ = select.select(readers, [], [], seconds)
         except InterruptedError:
@@ -439,6 +528,8 @@ class Runner:
                 os.read(self.wake_r, 512)
             elif fd == self.master:
                 self.master_open = self._copy_output()
+            elif fd == self.events_out:
+                self._read_events()
             else:
                 try:
                     data = os.read(fd, 4096)
@@ -449,6 +540,25 @@ class Runner:
                 elif self.master is not None:
                     os.write(self.master, data)
 
+    def _read_events(self, until: float = 0.0) -> None:
+        """Take what the agent printed on its pipe; with ``until``, keep reading to its end (or then)."""
+        assert self.events_out is not None
+        while True:
+            try:
+                data = os.read(self.events_out, 65536)
+            except BlockingIOError:
+                if time.monotonic() >= until:
+                    return
+                select.select([self.events_out], [], [], max(0.0, until - time.monotonic()))
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                os.close(self.events_out)
+                self.events_out = None
+                return
+            self.transcript.feed(data)
+
     def _copy_output(self) -> bool:
         assert self.master is not None
         try:
@@ -457,7 +567,10 @@ class Runner:
             return False
         if not data:
             return False
-        self.log.write(data)
+        if self.transcript is not None:
+            data = self.transcript.feed(data).replace(b"\n", b"\r\n")
+        else:
+            self.log.write(data)
         try:
             os.write(sys.stdout.fileno(), data)
         except OSError:

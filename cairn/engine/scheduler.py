@@ -59,6 +59,13 @@ class Scheduler:
         #: task id -> errors in a row while handling it (see _contained).
         self.errors: dict[int, int] = {}
         self.seen: dict[int, str] = {}
+        #: agent -> why its tasks are held, as last said.
+        self.held: dict[str, str] = {}
+        #: The day's budget, once spent: why, as last said and notified.
+        self.budget_said: str | None = None
+        #: A rate-limit pause holds some queued task; when the first one ends.
+        self.pausing = False
+        self.pause_ends: float | None = None
         self.gc_due: float | None = None
         #: The running periodic gc (cairn/gc/periodic.py), reaped on a later turn.
         self.gc_child: subprocess.Popen[bytes] | None = None
@@ -80,6 +87,10 @@ class Scheduler:
         from cairn.engine.launch import dismiss, start_standby
 
         self.standby = start_standby(self.settings)
+        from cairn.engine.backlog import leftovers
+
+        for ticket in leftovers(self.settings):
+            self.say(f"backlog: {ticket} was claimed by a scheduler that stopped; check `cairn status`, then rename it")
         self.say(f"scheduler running for {layout.home} (pid {os.getpid()}, max {self.max_agents} agents, {'inotify' if observer else 'polling'})")
         try:
             while not self.stopping:
@@ -94,12 +105,16 @@ class Scheduler:
                 top_up_soon(self.settings)
                 if self.until_idle and idle:
                     break
-                self.wake.wait(SAFETY_RESCAN if observer else POLL)
+                wait = SAFETY_RESCAN if observer else POLL
+                if self.pause_ends is not None:  # no file changes when a pause ends: look then
+                    wait = max(0.05, min(wait, self.pause_ends - time.time()))
+                self.wake.wait(wait)
         finally:
             dismiss(self.standby)
             if observer is not None:
                 observer.stop()
             self.store.journal("scheduler-stopped", pid=os.getpid())
+            self.settings.layout.holds.unlink(missing_ok=True)
             os.close(fd)
         return 0
 
@@ -129,6 +144,9 @@ class Scheduler:
             handler = Handler()
             observer.schedule(handler, str(self.settings.layout.tasks), recursive=True)
             observer.schedule(handler, str(self.settings.layout.signals), recursive=False)
+            from cairn.engine import backlog
+
+            backlog.watch(observer, self.settings, wake)
             observer.start()
             return observer
         except OSError:
@@ -138,6 +156,7 @@ class Scheduler:
 
     def turn(self) -> bool:
         """Look at everything once and act; True when nothing runs and nothing can start."""
+        self._backlog()
         scan = self.store.scan()
         summaries = scan.summaries
         self._report(summaries)
@@ -148,7 +167,10 @@ class Scheduler:
         self._reap(summaries)
         self._gc_tick()
         view = [s._replace(state="running") if s.id in self.launched and s.state == "queued" else s for s in summaries]
-        decided = plan(view, self.max_agents, limits=self.limits)
+        from cairn.land.radar import paths_to_avoid
+
+        decided = plan(view, self.max_agents, review_paths=paths_to_avoid(self.store, self.settings, summaries),
+                       held=self._holds(view), limits=self.limits)
         for task_id, reason in decided.fail.items():
             self._contained(task_id, "failing it", self._fail, task_id, reason)
         for task_id in decided.start:
@@ -162,11 +184,84 @@ class Scheduler:
 
             self.standby = start_standby(self.settings)
         running = any(s.state == "running" for s in view) or bool(decided.start) or bool(self.launched)
-        if self.until_idle and not running and not decided.fail:
+        # A task held by a rate-limit pause will start when the pause ends: not idle yet.
+        if self.until_idle and not running and not decided.fail and not self.pausing:
             for task_id, why in decided.waiting.items():
                 self.say(f"task {task_id} still waits: {why}")
             return True
         return False
+
+    def _holds(self, summaries: list[Summary]) -> dict[str, str]:
+        """Agents whose queued tasks may not start (preflight), said once each time it changes."""
+        from cairn.agents.preflight import holds
+
+        queued = {s.agent for s in summaries if s.state == "queued"}
+        held = holds(self.settings, queued)
+        pauses = self._paused()
+        held.update(pauses)
+        self.pausing = bool(pauses)
+        spent = self._day_spent(summaries)
+        if spent is not None:
+            if self.budget_said != spent:
+                from cairn.notify import notify
+
+                self.store.journal("budget-spent", reason=spent)
+                notify(self.settings, 0, "budget", spent)
+            held.update({agent: spent for agent in queued})
+        self.budget_said = spent
+        for agent, why in held.items():
+            if self.held.get(agent) != why:
+                self.say(f"{why}; its tasks wait in queued")
+        for agent in set(self.held) - set(held):
+            self.say(f"{agent}: ready again; its tasks may start")
+        if held != self.held or not self.settings.layout.holds.exists():
+            # For `cairn status` and the dashboard, which must not run the checks themselves.
+            atomic.write_json(self.settings.layout.holds, held)
+        self.held = held
+        return held
+
+    def _paused(self) -> dict[str, str]:
+        """Agents whose queue a rate limit paused; an ended pause's file is removed."""
+        import json
+
+        from cairn.core.holds import paused
+
+        pauses = {}
+        for path in self.settings.layout.pauses.glob("*.json") if self.settings.layout.pauses.is_dir() else []:
+            try:
+                pauses[path.stem] = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+        now = time.time()
+        held = paused(pauses, now)
+        ends = [p["until"] for a, p in pauses.items() if a in held]
+        self.pause_ends = min(ends) if ends else None
+        for agent in set(pauses) - set(held):
+            (self.settings.layout.pauses / f"{agent}.json").unlink(missing_ok=True)
+        return held
+
+    def _day_spent(self, summaries: list[Summary]) -> str | None:
+        """Why nothing more starts today (budget.per_day), or None."""
+        budget = self.settings.config.budget
+        if budget.per_day is None and budget.per_day_tokens is None:
+            return None
+        from cairn.state.reports import read_report
+        from cairn.core.holds import over_the_day
+
+        midnight = time.mktime(time.localtime()[:3] + (0, 0, 0, 0, 0, -1))
+        today = [s.id for s in summaries if s.state not in ("queued", "running") and s.since >= midnight]
+        reports = [r for r in (read_report(self.settings.layout, i) for i in today) if r]
+        return over_the_day(reports, budget.per_day, budget.per_day_tokens)
+
+    def _backlog(self) -> None:
+        """``backlog_dir``: ticket files become tasks before the scan that plans them."""
+        if self.settings.config.backlog_dir:
+            from cairn.engine.backlog import intake
+
+            try:
+                intake(self.store, self.settings, self.say)
+            except Exception as error:  # noqa: BLE001 — the backlog's trouble is never the crew's
+                self.say(f"backlog: {type(error).__name__}: {error}")
 
     def _contained(self, task_id: int, doing: str, action: Callable[..., None], *args: Any, give_up_after: int = MAX_LAUNCHES) -> None:
         """One task's trouble is that task's, never the crew's: the error is

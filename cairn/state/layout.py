@@ -98,8 +98,26 @@ class Layout:
         return self.home / "cache"
 
     @property
+    def plans(self) -> Path:
+        """One record per plan queued together (``cairn plan``, ``queue --from``)."""
+        return self.home / "plans"
+
+    def plan_file(self, plan_id: str) -> Path:
+        return self.plans / f"{plan_id}.json"
+
+    @property
     def scheduler_lock(self) -> Path:
         return self.locks / "scheduler.lock"
+
+    @property
+    def pauses(self) -> Path:
+        """``<agent>.json``: a rate-limit pause of that agent's queue, left by the runner that met it."""
+        return self.home / "pauses"
+
+    @property
+    def holds(self) -> Path:
+        """Agent -> why the scheduler holds its queued tasks (not ready, rate-limited, over budget)."""
+        return self.home / "holds.json"
 
     @property
     def scheduler_info(self) -> Path:
@@ -144,6 +162,14 @@ class Layout:
     def agent_log(self, task_id: int) -> Path:
         return self.tasks / str(task_id) / "agent.log"
 
+    def agent_events(self, task_id: int) -> Path:
+        """The machine-readable events the agent printed, one JSON object a line."""
+        return self.tasks / str(task_id) / "agent.jsonl"
+
+    def report_file(self, task_id: int) -> Path:
+        """What the agent reported about its run (cairn/core/reports.py)."""
+        return self.tasks / str(task_id) / "report.json"
+
     def prompt_file(self, task_id: int) -> Path:
         return self.tasks / str(task_id) / "prompt.md"
 
@@ -173,14 +199,14 @@ class Layout:
 
     #: Subdirectories ``cairn init`` makes.
     def directories(self) -> tuple[Path, ...]:
-        return (self.tasks, self.locks, self.signals, self.workspaces, self.tmp, self.cache)
+        return (self.tasks, self.locks, self.signals, self.workspaces, self.tmp, self.cache, self.plans)
 
     def own_names(self) -> frozenset[str]:
         """Every name Cairn may put at the top of the directory (and
         ``config.toml``, which a user may write before the first command)."""
         files = (self.meta, self.gitignore, self.config_file, self.events, self.next_id, self.scheduler_info)
         # "pool": the warm worktrees of cairn/workspaces/pool.py; "ports": cairn/state/ports.py.
-        return frozenset([*(p.name for p in (*files, *self.directories())), "pool", "ports"])
+        return frozenset([*(p.name for p in (*files, *self.directories())), "pool", "ports", self.holds.name, self.pauses.name])
 
 
 def home_record(root: Path) -> Path | None:
