@@ -221,6 +221,40 @@ def run_task(cairn, prompt: str, *extra: str, must_reach_review: bool = True) ->
     return task_id
 
 
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    """A real, tiny filesystem (a 2 MiB tmpfs) at ``tmp_path/small``, for tests
+    about a full disk or a read-only one; unmounted after.  Mounting needs
+    root: elsewhere the test is skipped, saying so."""
+    if os.geteuid() != 0:
+        pytest.skip("a real full or read-only filesystem needs a tmpfs mount, which needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def remount(mount: Path, option: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{option}", str(mount)], check=True, capture_output=True)
+
+
+def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> None:
+    """Wait for the condition a test is about, never for "long enough": polled
+    every 50 ms, failing with ``what`` once ``timeout`` has passed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not met in {timeout}s")
+        time.sleep(0.05)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The cluster suites share one Ray head and one Slurm cluster per session:
     under xdist each worker would start its own, on one machine.  They run in

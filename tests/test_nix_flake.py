@@ -123,3 +123,14 @@ def test_the_flake_input_example(nix: Nix) -> None:
     )
     assert found["package"] == found["cairn"]
     assert found["shell"]["package"]["path"] == found["cairn"]
+
+
+def test_errors_in_the_module_output_name_the_flake_not_an_unknown_file(nix: Nix) -> None:
+    # A second default for the package conflicts with the flake's own: the message lists both definitions.
+    expression = (
+        f"let flake = {FLAKE}; in import {path(REPO / 'tests' / 'nix' / 'eval.nix')} {{ modules = [ flake.devenvModules.default "
+        '{ services.cairn.enable = true; } ({ lib, pkgs, ... }: { services.cairn.package = lib.mkDefault pkgs.git; }) ]; }'
+    )
+    error = nix.error(expression)
+    assert "<unknown-file>" not in error, error
+    assert "flake.nix" in error, error

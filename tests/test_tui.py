@@ -222,14 +222,17 @@ def test_the_log_pane_follows_a_running_agent(cairn, home):
 
 def test_idle_rings_the_bell_and_shows_in_the_state_column(cairn, home):
     cairn("queue", "-a", "demo", "wait-for go\nwrite x.txt: x")
-    assert cairn("spawn", "1", extra_env={"CAIRN_IDLE_AFTER": "1s"}).returncode == 0
 
     async def scenario(app, pilot) -> None:
-        await until(pilot, lambda: rows(app)[1][1] == "idle")
+        # Started only once the dashboard has seen the task queued: going idle
+        # is then a change it sees, however slowly the machine starts either.
+        await until(pilot, lambda: rows(app).get(1, [None, None])[1] == "queued")
+        assert cairn("spawn", "1", extra_env={"CAIRN_IDLE_AFTER": "1s"}).returncode == 0
+        await until(pilot, lambda: rows(app)[1][1] == "idle", timeout=120)
         assert app.bells == 1
         assert "task 1 is idle" in app.message
         (home / "workspaces" / "1" / "go").write_text("")
-        await until(pilot, lambda: rows(app)[1][1] == "review")
+        await until(pilot, lambda: rows(app)[1][1] == "review", timeout=120)
 
     drive(scenario)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from cairn.cmd._cli import TASK_ID, Choice, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
+from cairn.cmd._cli import TASK_ID, Choice, argument, echo, entrypoint, json_option, option, print_json, store_for, verb
 from cairn.core.vocabulary import STATES
 from cairn.errors import EXIT_FAILED
 
@@ -22,8 +22,17 @@ if TYPE_CHECKING:
 @option("--plan", dest="plan_id", metavar="ID", help="Only the tasks of this plan (cairn plan, cairn queue --from).")
 @json_option
 def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watch: bool, plan_id: str | None, as_json: bool) -> int:
-    current = settings()
+    from cairn.config.load import resolve_for_reading
+
+    # Reading the tasks needs no valid agent table: a bad configuration is
+    # said, and the tasks are shown all the same.
+    current, config_error = resolve_for_reading()
+    if config_error is not None:
+        echo(f"cairn status: the configuration is invalid: {config_error}", err=True)
+        echo("  the tasks below are read as they are on disk; commands that start or land work refuse until it is fixed", err=True)
     store = store_for(current)
+    if store.exists():
+        _refuse_if_unreadable(store)
     if plan_id is not None:
         from cairn.state.plans import read_plan
 
@@ -38,6 +47,23 @@ def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watc
     if ids:
         return _show(store, ids, as_json)
     return _list(store, current, set(states), as_json)
+
+
+def _refuse_if_unreadable(store: Any) -> None:
+    """A state directory whose tasks cannot be listed must not look empty."""
+    import os
+
+    try:
+        os.listdir(store.layout.tasks)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        from cairn.errors import UsageError, describe_os_error
+
+        raise UsageError(
+            f"{describe_os_error(error)}; the tasks there cannot be listed",
+            hint=f"run as the user who owns {store.layout.home}, or fix its permissions",
+        ) from None
 
 
 def _scheduler_probe(current: Any, as_json: bool) -> int:

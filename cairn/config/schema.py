@@ -47,12 +47,28 @@ class _AtLeast:
         return core_schema.no_info_after_validator_function(check, handler(source))
 
 
+class _NotABoolean:
+    """``max_agents = true`` is a mistake, not 1: pydantic's lax mode would
+    take a boolean as a number (strict mode would refuse the strings that
+    environment variables are, so only booleans are refused here)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        def refuse(value: Any) -> Any:
+            if isinstance(value, bool):
+                raise ValueError(f"must be a number, not a boolean (got {str(value).lower()})")
+            return value
+
+        return core_schema.no_info_before_validator_function(refuse, handler(source))
+
+
 #: Seconds, written ``90s``, ``10m``, ``2h``, ``1d`` (or a number of seconds in JSON).
-Duration = Annotated[float, _Parsed(parse_duration), _AtLeast(0)]
+Duration = Annotated[float, _Parsed(parse_duration), _AtLeast(0), _NotABoolean()]
 #: Bytes, written ``500M``, ``2G``.
-Size = Annotated[int, _Parsed(parse_size), _AtLeast(0)]
-Count = Annotated[int, _AtLeast(0)]
-Positive = Annotated[int, _AtLeast(1)]
+Size = Annotated[int, _Parsed(parse_size), _AtLeast(0), _NotABoolean()]
+Count = Annotated[int, _AtLeast(0), _NotABoolean()]
+Positive = Annotated[int, _AtLeast(1), _NotABoolean()]
 Argv = list[str]
 
 

@@ -39,7 +39,7 @@ from cairn.engine.finish import finish, record_outcome
 from cairn.engine.outcome import Outcome, describe
 from cairn.errors import CairnError, WrongState
 from cairn.notify import notify
-from cairn.state import lock
+from cairn.state import atomic, lock
 from cairn.state.layout import Layout
 from cairn.state.store import Store, elapsed_ms
 
@@ -55,7 +55,7 @@ class Runner:
         self.store = Store(self.layout)
         self.task_id = task_id
         self.tty = tty
-        self.log: IO[bytes] = open(self.layout.agent_log(task_id), "ab", buffering=0)
+        self.log: IO[bytes] = atomic.open_private(self.layout.agent_log(task_id), append=True)
         self.wake_r, self.wake_w = os.pipe()
         self.stop_reason: tuple[str, str] | None = None
         self.master: int | None = None
@@ -84,8 +84,15 @@ class Runner:
                 return 0  # another runner has this task
             time.sleep(0.01)
         from cairn.config.load import resolve
+        from cairn.errors import EXIT_CONFIG, ConfigError
 
-        self.settings = resolve(self.layout.home)  # CAIRN_HOME is set: meta.json names the repository
+        try:
+            self.settings = resolve(self.layout.home)  # CAIRN_HOME is set: meta.json names the repository
+        except ConfigError as error:
+            # Not the task's fault: it stays queued, untouched; the scheduler
+            # holds starts back until the configuration is fixed.
+            self._say(f"not started: the configuration is invalid: {error}")
+            return EXIT_CONFIG
         if self.adopt:
             state = self.store.read_state(self.task_id)
             if not isinstance(state, Running) or state.job_id is None:
@@ -110,6 +117,13 @@ class Runner:
         from cairn.agents.processes import become_subreaper
 
         become_subreaper()
+        from cairn.agents import children
+
+        # Setup, checks and the reviewer are marked as this task's, and die with us.
+        with children.working_for(self.layout.task_dir(self.task_id)):
+            return self._run_claimed()
+
+    def _run_claimed(self) -> int:
         try:
             outcome = self._work()
         except Exception as error:  # a bug: the task must still end, with the trace in its log
@@ -120,7 +134,15 @@ class Runner:
         if outcome is None:
             self._say("this watcher stops; the job goes on, and the next Cairn to look watches it again")
             return 0
-        record_outcome(self.store, self.task_id, outcome)
+        try:
+            record_outcome(self.store, self.task_id, outcome)
+        except OSError as error:
+            # A full disk or an unwritable task directory: the task stays
+            # running with no runner, for recovery once it can be written.
+            from cairn.errors import describe_os_error
+
+            self._say(f"could not record how the agent ended: {describe_os_error(error)}")
+            return 1
         if self.agent_began is not None:
             self.store.journal("agent-ended", task=self.task_id, ending=outcome.ending, exit_code=outcome.exit_code,
                                duration_ms=elapsed_ms(self.agent_began))
@@ -215,12 +237,14 @@ class Runner:
             choose(mode)  # before a workspace is made: bwrap required and missing fails here
         self._allocate_ports()
         path = self.settings.workspace_dir / str(self.task_id)
+        # Private whatever the umask: the agent's workspace may hold secrets (.env).
+        atomic.private_directory(self.settings.workspace_dir)
         work = workspaces_for(self.settings).create(task, path)
         path = Path(work.workspace)  # a backend may place it elsewhere (jj: outside the repository's tree)
         self.store.update(self.task_id, lambda s: replace(s, work=work))  # type: ignore[arg-type]
         self._say(f"workspace {path} on {work.branch} from {work.base_commit[:12]}")
         prompt_file = self.layout.prompt_file(self.task_id)
-        prompt_file.write_text(task.prompt)
+        atomic.write_text(prompt_file, task.prompt)
         self.confinement = self._confine(task, profile, mode, str(path), str(prompt_file))
         confined = self.confinement
         env = confined.environment(needs=tuple(profile.env_pass), profile_set=profile.env)
@@ -316,10 +340,16 @@ class Runner:
             self.transcript = Transcript(self.profile.report, self.log, self.layout.agent_events(self.task_id))
             if not self.tty:
                 out = subprocess.PIPE  # the runner renders it into the log (transcript.py)
+        from cairn.agents.processes import tied_to_parent, works_for
+
         self.agent_began = time.monotonic()
         process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
+            argv, cwd=cwd, env={**env, **works_for(self.layout.task_dir(self.task_id))}, stdin=stdin, stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, detached from us and the scheduler
+            # An agent never outlives its runner: no one would enforce its
+            # timeout, and its exit status would be lost (recovery.py).
+            preexec_fn=tied_to_parent(),
         )
         if process.stdout is not None:
             self.events_out = process.stdout.fileno()
@@ -606,7 +636,10 @@ class Runner:
 
     def _say(self, line: str) -> None:
         text = f"[cairn] {line}\n".encode()
-        self.log.write(text)
+        try:
+            self.log.write(text)
+        except OSError:
+            pass  # a full disk: what is said matters less than going on
         if self.tty:
             try:
                 os.write(sys.stdout.fileno(), text.replace(b"\n", b"\r\n"))

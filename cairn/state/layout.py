@@ -182,6 +182,10 @@ class Layout:
     def preview_stat(self, task_id: int) -> Path:
         return self.tasks / str(task_id) / "preview.stat"
 
+    def checks_lock(self, task_id: int) -> Path:
+        """Held while the task's checks run; there and free: they were killed (land/checks.py)."""
+        return self.tasks / str(task_id) / "checks.lock"
+
     def checks_log(self, task_id: int) -> Path:
         return self.tasks / str(task_id) / "checks.log"
 
