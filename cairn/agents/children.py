@@ -118,3 +118,13 @@ def _stop_group(process: subprocess.Popen[Any]) -> None:
             except (ProcessLookupError, PermissionError):
                 pass
             return
+
+
+def feed(pipe: Any, data: bytes) -> None:
+    """Write ``data`` to a child's stdin and close it (from a thread: a child that
+    never reads must not block its supervisor); a child gone meanwhile is fine."""
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass

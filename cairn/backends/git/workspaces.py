@@ -70,6 +70,14 @@ class GitWorkspaces:
             )
         return existing is not None
 
+    def attach(self, task: Task, path: Path, base: str) -> BranchWork:
+        """A workspace for work made elsewhere (a cluster node) and already on
+        the task's branch: the branch is checked out as it is, never reset."""
+        branch = branch_name(task.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        git(self.root, "worktree", "add", "--quiet", str(path), branch)
+        return GitWork(workspace=str(path), branch=branch, base_commit=base)
+
     def commit(self, work: BranchWork, message: str, exclude: list[str] | None = None) -> BranchWork:
         """Commit everything but ``exclude`` (what bootstrap copied or linked in:
         a ``.env`` must never end up in a commit)."""
