@@ -2,7 +2,7 @@
 by another, those inside functions included, goes down (or sideways within a
 layer), and no modules import each other in a circle.
 
-    cmd, tui  ->  engine  ->  land, gc  ->  backends  ->  vcs  ->  agents, notify, config  ->  state  ->  core
+    cmd, tui  ->  engine  ->  land, gc, executors  ->  backends  ->  vcs  ->  agents, notify, config  ->  state  ->  core
 
 Imports under ``if TYPE_CHECKING:`` are for the type checker only and never
 run: they are left out.
@@ -23,7 +23,7 @@ PACKAGE = REPO / "cairn"
 RANK = {
     "__main__": 8, "cmd": 8, "tui": 8,
     "engine": 7,
-    "land": 6, "gc": 6,
+    "land": 6, "gc": 6, "executors": 6,
     "backends": 5,
     "vcs": 4,
     "agents": 3, "notify": 3, "config": 3,
