@@ -20,12 +20,20 @@ def command(task_id: int, strategy: str | None, into: str | None, no_check: bool
     current = settings()
     store = store_for(current)
     from cairn.land.accept import accept
+    from cairn.progress import append_to_log, on_terminal
+
+    progress = on_terminal(quiet=as_json, journal=store.journal, log=append_to_log(store.layout.agent_log(task_id)), task=task_id)
+
+    def say(line: str) -> None:
+        if not as_json:
+            progress.clear()
+            click.echo(f"  {line}")
 
     # None: the configured strategy for git; jj squashes unless told --rebase.
-    landed = accept(
-        store, current, task_id, strategy=strategy, into=into, check=not no_check,
-        say=(lambda line: None) if as_json else (lambda line: click.echo(f"  {line}")),
-    )
+    try:
+        landed = accept(store, current, task_id, strategy=strategy, into=into, check=not no_check, say=say, progress=progress)
+    finally:
+        progress.clear()
     if as_json:
         print_json({"id": task_id, "state": "accepted", "strategy": landed.strategy, "target": landed.target, "commit": landed.commit})
     elif landed.commit:

@@ -141,6 +141,13 @@ class PoolConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TuiConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: Ask before `a` accepts or `x` rejects, showing what would land or go; false: act at once.
+    confirm: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Config:
     __pydantic_config__ = _STRICT_KEYS
     #: The state directory; relative paths are relative to the repository root.
@@ -164,3 +171,4 @@ class Config:
     gc: GcConfig = field(default_factory=GcConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     pool: PoolConfig = field(default_factory=PoolConfig)
+    tui: TuiConfig = field(default_factory=TuiConfig)

@@ -138,6 +138,7 @@ def _checks(store: Store, settings: Any, task_id: int, work: Work, log: Any) -> 
     if not settings.config.checks.commands:
         return Checks(status="skipped")
     _log(log, "running checks")
+    store.journal("phase", task=task_id, phase="checks", text="running checks")
     checks = run_checks(settings.config.checks, Path(work.workspace), store.layout.checks_log(task_id))
     _log(log, summary_line(checks))
     _restore_workspace(settings, work)

@@ -39,6 +39,7 @@ from cairn.engine.finish import finish, record_outcome
 from cairn.engine.outcome import Outcome
 from cairn.errors import CairnError, WrongState
 from cairn.notify import notify
+from cairn.progress import Progress
 from cairn.state import lock
 from cairn.state.layout import Layout
 from cairn.state.store import Store
@@ -59,6 +60,8 @@ class Runner:
         self.master: int | None = None
         self.master_open = True
         self.pane_open = True
+        #: The journal's side of each phase; the log's is written by _phase.
+        self.progress = Progress(journal=self.store.journal, task=task_id)
 
     # -- the life of a task ------------------------------------------------
 
@@ -147,6 +150,7 @@ class Runner:
             raise CairnError(f"agent profile {task.agent!r} is no longer configured")
         path = self.settings.workspace_dir / str(self.task_id)
         self._say(f"task {self.task_id}: {task.title}")
+        self._phase("workspace", f"making the workspace {path}")
         work = workspaces_for(self.settings).create(task, path)
         path = Path(work.workspace)  # a backend may place it elsewhere (jj: outside the repository's tree)
         self.store.update(self.task_id, lambda s: replace(s, work=work))  # type: ignore[arg-type]
@@ -158,7 +162,7 @@ class Runner:
             home=str(self.layout.home), prompt_file=str(prompt_file),
         )
         if self.settings.root is not None:
-            bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log, env)
+            bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log, env, self.progress)
         argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id)
         timeout = task.timeout if task.timeout is not None else self.settings.config.timeout
         self.deadline = time.monotonic() + timeout if timeout else None
@@ -166,7 +170,7 @@ class Runner:
         return argv, env, path, task.prompt if profile.stdin else None
 
     def _start(self, argv: list[str], env: dict[str, str], cwd: Path, stdin_text: str | None) -> subprocess.Popen[bytes]:
-        self._say(f"starting: {' '.join(argv[:1])} …")
+        self._phase("agent", f"starting: {' '.join(argv[:1])} …")
         if self.tty:
             import pty
 
@@ -335,6 +339,11 @@ class Runner:
             return os.fstat(self.log.fileno()).st_size
         except OSError:
             return 0
+
+    def _phase(self, name: str, text: str) -> None:
+        """A phase of the task's preparation: in its log and in the journal (cairn/progress.py)."""
+        self._say(text)
+        self.progress.phase(name, text)
 
     def _say(self, line: str) -> None:
         text = f"[cairn] {line}\n".encode()

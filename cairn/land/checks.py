@@ -14,14 +14,16 @@ from pathlib import Path
 from cairn.agents import children
 from cairn.config.schema import ChecksConfig
 from cairn.core.model import CheckResult, Checks
+from cairn.progress import SILENT, Progress
 
 
-def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[str, str] | None = None) -> Checks:
+def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[str, str] | None = None, progress: Progress = SILENT) -> Checks:
     if not config.commands:
         return Checks(status="skipped")
     results = []
     with open(log_path, "wb") as log:
-        for argv in config.commands:
+        for number, argv in enumerate(config.commands, 1):
+            progress.step(number, len(config.commands), " ".join(argv))
             log.write(f"$ {' '.join(argv)}\n".encode())
             log.flush()
             started = time.monotonic()

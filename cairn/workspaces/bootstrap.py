@@ -16,9 +16,10 @@ from typing import IO
 from cairn.agents import children
 from cairn.config.schema import Bootstrap
 from cairn.errors import OperationFailed
+from cairn.progress import SILENT, Progress
 
 
-def bootstrap(config: Bootstrap, source: Path, workspace: Path, log: IO[bytes], env: dict[str, str]) -> None:
+def bootstrap(config: Bootstrap, source: Path, workspace: Path, log: IO[bytes], env: dict[str, str], progress: Progress = SILENT) -> None:
     for pattern in config.copy:
         for found in _matches(source, pattern):
             target = workspace / found.relative_to(source)
@@ -36,8 +37,10 @@ def bootstrap(config: Bootstrap, source: Path, workspace: Path, log: IO[bytes], 
             target.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(found, target)
             _say(log, f"linked {found.relative_to(source)}")
-    for argv in config.setup:
-        _say(log, f"setup: {' '.join(argv)}")
+    for number, argv in enumerate(config.setup, 1):
+        text = f"setup {number}/{len(config.setup)}: {' '.join(argv)}"
+        _say(log, text)
+        progress.phase("setup", text)
         try:
             finished = children.run(argv, cwd=workspace, env=env, timeout=config.setup_timeout, stdout=log)
         except FileNotFoundError:
