@@ -158,6 +158,38 @@ def test_status_with_a_warm_cache_does_not_import_pydantic(cairn) -> None:
     assert not any(name.split(".")[0] == "pydantic" for name in imported)
 
 
+#: What the hot verbs must not import: each costs a sizeable part of the interpreter's own start.
+HEAVY = {"click", "pydantic", "inspect", "dataclasses", "typing", "datetime", "uuid", "asyncio", "subprocess"}
+
+
+def imported_by(result) -> set[str]:
+    """The modules a command imported itself: those listed after the interpreter's start (``site``,
+    which also runs an editable install's import hook)."""
+    names = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert "cairn.cmd._args" in names  # the trace works
+    return set(names[names.index("site") + 1:])
+
+
+def test_status_with_warm_caches_imports_nothing_heavy(cairn, home: Path) -> None:
+    for n in range(3):
+        cairn("queue", f"task {n}")
+    cairn("status")
+
+    result = cairn("status", extra_env={"PYTHONPROFILEIMPORTTIME": "1"})
+
+    assert result.returncode == 0
+    assert not {name.split(".")[0] for name in imported_by(result)} & HEAVY
+    # Each state written by a Cairn command was noted for the next scan: nothing is decoded.
+    assert "cairn.core.model" not in imported_by(result)
+
+
+def test_the_command_layer_imports_nothing_heavy(cairn) -> None:
+    result = cairn("status", "--help", extra_env={"PYTHONPROFILEIMPORTTIME": "1"})
+
+    assert result.returncode == 0 and result.stdout.startswith("Usage: cairn status")
+    assert not {name.split(".")[0] for name in imported_by(result)} & (HEAVY | {"json", "pathlib", "re"})
+
+
 def test_output_to_a_closed_pipe_is_not_an_error(cairn, repo: Path) -> None:
     for n in range(3):
         cairn("queue", f"task {n}")

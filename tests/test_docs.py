@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import importlib
 
-import click
 import pytest
 
+from cairn.cmd._args import Option
 from cairn.cmd.main import VERBS
 from conftest import REPO
 
@@ -21,7 +21,7 @@ def test_every_verb_and_option_is_in_the_command_reference(verb):
     missing = [
         name
         for param in command.params
-        if isinstance(param, click.Option)
+        if isinstance(param, Option)
         for name in param.opts
         if name.startswith("--") and name != "--help" and name not in CLI_DOC
     ]

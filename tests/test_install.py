@@ -4,7 +4,7 @@ virtualenv, and what it installed works there — `cairn --version`,
 `python -m cairn`, the verbs on a real repository, the man pages it carries.
 
 The clean venv gets Cairn only from the wheel, with no index; its
-dependencies (click, pydantic, …) are lent from this interpreter's
+dependencies (pydantic, psutil, …) are lent from this interpreter's
 site-packages by a .pth file, so the test needs no network and the Nix
 checks can run it.  That Cairn itself comes from the wheel, not from the
 editable checkout, is asserted.

@@ -1,5 +1,22 @@
-"""What every entrypoint shares: running a click command with Cairn's errors
-and exit codes, loading settings, printing JSON.
+"""What every entrypoint shares: running a command with Cairn's errors and
+exit codes, printing, loading settings, printing JSON.
+
+A command module is one page, written the same way for every verb::
+
+    from cairn.cmd._cli import TASK_ID, argument, echo, entrypoint, json_option, option, verb
+
+    @verb("One sentence of help.")
+    @argument("task_id", type=TASK_ID)
+    @option("--reason", help="Why, for the record.")
+    @json_option
+    def command(task_id: int, reason: str | None, as_json: bool) -> int: ...
+
+    main = entrypoint(command, "reject")
+
+The declarations are parsed by cairn/cmd/_args.py, which imports nothing
+heavy; a module imports what its verb needs inside the function, so the hot
+verbs (queue, status, accept, reject, diff) start with little beyond the
+interpreter.  Print with ``echo``; raise ``CairnError``s, never exit.
 
 Errors are caught here once: a ``CairnError`` becomes one line on stderr (and
 a hint line) with its documented exit code; a bug becomes one line pointing
@@ -8,43 +25,48 @@ at a saved traceback (``CAIRN_DEBUG=1`` prints it instead).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-import click
-
+from cairn.cmd._args import (  # noqa: F401 - the names a command module is written with
+    TASK_ID,
+    BadUsage,
+    BadValue,
+    Choice,
+    Number,
+    Parsed,
+    Verb,
+    argument,
+    json_option,
+    option,
+    verb,
+)
 from cairn.errors import EXIT_USAGE, CairnError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
 
 EXIT_INTERNAL = 70
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
-
-def run(command: click.Command, prog_name: str, args: list[str] | None = None) -> int:
+def run(command: Verb, prog_name: str, args: list[str] | None = None) -> int:
     args = sys.argv[1:] if args is None else args
     try:
-        result = command.main(args, prog_name=prog_name, standalone_mode=False)
+        values = command.parse(args)
+        if values is None:
+            echo(command.help_text(prog_name), nl=False)
+            return 0
+        result = command(**values)
         return result if isinstance(result, int) else 0
+    except BadUsage as error:
+        hint = "lists the options" if error.unknown_option else "shows the usage"
+        _say(prog_name, str(error), f"`{prog_name} --help` {hint}")
+        return EXIT_USAGE
     except CairnError as error:
         _say(prog_name, str(error), error.hint)
-        return error.exit_code
-    except click.exceptions.NoSuchOption as error:
-        _say(prog_name, error.format_message(), f"`{prog_name} --help` lists the options")
-        return EXIT_USAGE
-    except click.UsageError as error:
-        _say(prog_name, error.format_message(), f"`{prog_name} --help` shows the usage")
-        return EXIT_USAGE
-    except click.exceptions.Exit as done:
-        return done.exit_code
-    except click.Abort:
-        _say(prog_name, "interrupted", None)
-        return 130
-    except click.ClickException as error:
-        _say(prog_name, error.format_message(), None)
         return error.exit_code
     except BrokenPipeError:
         # `cairn status | head`: the reader left; that is not an error.
@@ -60,6 +82,13 @@ def run(command: click.Command, prog_name: str, args: list[str] | None = None) -
         saved = _save_traceback(prog_name)
         _say(prog_name, f"internal error: {type(error).__name__}: {error}", f"traceback saved in {saved}" if saved else None)
         return EXIT_INTERNAL
+
+
+def echo(message: object = "", *, nl: bool = True, err: bool = False) -> None:
+    """One line (or ``nl=False``: exactly the text) to stdout, or stderr; flushed, as a script expects."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(f"{message}\n" if nl else str(message))
+    stream.flush()
 
 
 def _say(prog_name: str, message: str, hint: str | None) -> None:
@@ -83,7 +112,7 @@ def _save_traceback(prog_name: str) -> str | None:
         return None
 
 
-def entrypoint(command: click.Command, verb: str) -> Callable[[], None]:
+def entrypoint(command: Verb, verb: str) -> Callable[[], None]:
     """The ``main`` of a ``cairn-<verb>`` console script."""
 
     def main() -> None:
@@ -108,25 +137,17 @@ def store_for(current: Any, *, create: bool = False) -> Any:
 
 
 def print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    import json
+
+    echo(json.dumps(value, indent=2, ensure_ascii=False))
+
 
 
 def parse_task_id(text: str) -> int:
-    from cairn.errors import UsageError
+    """A task id as people write it (``3``, ``#3``), or a UsageError."""
+    try:
+        return TASK_ID(text)
+    except BadValue as error:
+        from cairn.errors import UsageError
 
-    value = text.strip().lstrip("#")
-    if not value.isdigit() or int(value) < 1:
-        raise UsageError(f"{text!r} is not a task id: ids are whole numbers from 1 (see `cairn status`)")
-    return int(value)
-
-
-class TaskId(click.ParamType):
-    name = "ID"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return parse_task_id(value)
-        except CairnError as error:
-            self.fail(str(error), param, ctx)
+        raise UsageError(str(error)) from None

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import TASK_ID, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 
 
-@click.command(help="Land a task: rebase it onto its target, run the checks, fast-forward the target.")
-@click.argument("task_id", type=TaskId())
-@click.option("--squash", "strategy", flag_value="squash", help="One commit carrying the task's title and id.")
-@click.option("--merge", "strategy", flag_value="merge", help="A merge commit.")
-@click.option("--rebase", "strategy", flag_value="rebase", help="Rebase and fast-forward (the default).")
-@click.option("--apply", "strategy", flag_value="apply", help="Put the changes into your working tree, uncommitted.")
-@click.option("--into", metavar="BRANCH", help="Land on BRANCH instead of the branch the task was queued on (jj: a bookmark or revision).")
-@click.option("--no-check", is_flag=True, help="Skip the checks gate.")
+@verb("Land a task: rebase it onto its target, run the checks, fast-forward the target.")
+@argument("task_id", type=TASK_ID)
+@option("--squash", dest="strategy", flag_value="squash", help="One commit carrying the task's title and id.")
+@option("--merge", dest="strategy", flag_value="merge", help="A merge commit.")
+@option("--rebase", dest="strategy", flag_value="rebase", help="Rebase and fast-forward (the default).")
+@option("--apply", dest="strategy", flag_value="apply", help="Put the changes into your working tree, uncommitted.")
+@option("--into", metavar="BRANCH", help="Land on BRANCH instead of the branch the task was queued on (jj: a bookmark or revision).")
+@option("--no-check", is_flag=True, help="Skip the checks gate.")
 @json_option
 def command(task_id: int, strategy: str | None, into: str | None, no_check: bool, as_json: bool) -> None:
     current = settings()
@@ -27,7 +25,7 @@ def command(task_id: int, strategy: str | None, into: str | None, no_check: bool
     def say(line: str) -> None:
         if not as_json:
             progress.clear()
-            click.echo(f"  {line}")
+            echo(f"  {line}")
 
     # None: the configured strategy for git; jj squashes unless told --rebase.
     try:
@@ -37,9 +35,9 @@ def command(task_id: int, strategy: str | None, into: str | None, no_check: bool
     if as_json:
         print_json({"id": task_id, "state": "accepted", "strategy": landed.strategy, "target": landed.target, "commit": landed.commit})
     elif landed.commit:
-        click.echo(f"accepted task {task_id}: {landed.target} is now {landed.commit[:12]} ({landed.strategy})")
+        echo(f"accepted task {task_id}: {landed.target} is now {landed.commit[:12]} ({landed.strategy})")
     else:
-        click.echo(f"accepted task {task_id}: its changes are in your working tree, uncommitted")
+        echo(f"accepted task {task_id}: its changes are in your working tree, uncommitted")
 
 
 main = entrypoint(command, "accept")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, settings, store_for
+from cairn.cmd._cli import TASK_ID, argument, entrypoint, settings, store_for, verb
 from cairn.errors import WrongState
 
 
-@click.command(help="Attach to the tmux session of a running task (detach again with C-b d).")
-@click.argument("task_id", type=TaskId())
+@verb("Attach to the tmux session of a running task (detach again with C-b d).")
+@argument("task_id", type=TASK_ID)
 def command(task_id: int) -> None:
     current = settings()
     store = store_for(current)

@@ -12,17 +12,15 @@ import os
 import signal
 import time
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import TASK_ID, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 from cairn.core.lifecycle import wrong_state_message
 from cairn.errors import OperationFailed, WrongState
 from cairn.state import atomic
 
 
-@click.command(help="Cancel tasks: a queued task never starts; a running agent is stopped and its work committed.")
-@click.argument("ids", nargs=-1, required=True, type=TaskId())
-@click.option("--reason", default="cancelled by the user", show_default=True)
+@verb("Cancel tasks: a queued task never starts; a running agent is stopped and its work committed.")
+@argument("ids", many=True, required=True, type=TASK_ID)
+@option("--reason", default="cancelled by the user", show_default=True)
 @json_option
 def command(ids: tuple[int, ...], reason: str, as_json: bool) -> None:
     current = settings()
@@ -49,7 +47,7 @@ def command(ids: tuple[int, ...], reason: str, as_json: bool) -> None:
         final = store.read_state(task_id).state
         results.append({"id": task_id, "state": final})
         if not as_json:
-            click.echo(f"task {task_id}: {final}")
+            echo(f"task {task_id}: {final}")
     if as_json:
         print_json(results)
 

@@ -14,9 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import click
-
-from cairn.cmd._cli import entrypoint
+from cairn.cmd._cli import argument, echo, entrypoint, option, verb
 from cairn.errors import OperationFailed, UsageError
 
 _PROJECT = {
@@ -37,9 +35,9 @@ _TASKS = [
 ]
 
 
-@click.command(help="Run Cairn's main job offline: scripted agents in a throwaway repository.")
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--keep", is_flag=True, help="Keep the throwaway repository (kept anyway when DIR is given).")
+@verb("Run Cairn's main job offline: scripted agents in a throwaway repository.")
+@argument("directory", required=False, type=Path)
+@option("--keep", is_flag=True, help="Keep the throwaway repository (kept anyway when DIR is given).")
 def command(directory: Path | None, keep: bool) -> None:
     if shutil.which("git") is None:
         raise OperationFailed("the demo needs git on PATH")
@@ -53,7 +51,7 @@ def command(directory: Path | None, keep: bool) -> None:
         if temporary and not keep:
             shutil.rmtree(root, ignore_errors=True)
         else:
-            click.echo(f"\nThe demo repository is kept in {root}")
+            echo(f"\nThe demo repository is kept in {root}")
 
 
 def _demo(root: Path) -> None:
@@ -68,7 +66,7 @@ def _demo(root: Path) -> None:
     _git(root, env, "init", "-q", "-b", "main")
     _git(root, env, "add", "-A")
     _git(root, env, "commit", "-q", "-m", "A tiny calculator")
-    click.echo(f"A throwaway repository in {root}, with scripted agents (no LLM, no network).\n")
+    echo(f"A throwaway repository in {root}, with scripted agents (no LLM, no network).\n")
     for options, prompt in _TASKS:
         _cairn(root, env, "queue", *options, prompt, show=["queue", *options, "…"])
     _cairn(root, env, "status")
@@ -81,8 +79,8 @@ def _demo(root: Path) -> None:
     _cairn(root, env, "accept", "4")
     _cairn(root, env, "reject", "3", "--reason", "not needed today")
     _cairn(root, env, "status")
-    click.echo("$ git log --oneline")
-    click.echo(_git(root, env, "log", "--oneline"))
+    echo("$ git log --oneline")
+    echo(_git(root, env, "log", "--oneline"))
 
 
 def _environment(root: Path) -> dict[str, str]:
@@ -110,11 +108,11 @@ def _git(root: Path, env: dict[str, str], *args: str) -> str:
 
 
 def _cairn(root: Path, env: dict[str, str], *args: str, show: list[str] | None = None) -> None:
-    click.echo(f"$ cairn {' '.join(show or args)}")
+    echo(f"$ cairn {' '.join(show or args)}")
     sys.stdout.flush()
     command = [sys.executable, "-m", "cairn", *args]
     completed = subprocess.run(command, cwd=root, env=env)
-    click.echo()
+    echo()
     if completed.returncode != 0:
         raise OperationFailed(f"`cairn {' '.join(args)}` exited with status {completed.returncode}")
 

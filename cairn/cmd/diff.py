@@ -10,16 +10,14 @@ from __future__ import annotations
 import os
 import sys
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, settings, store_for
+from cairn.cmd._cli import TASK_ID, argument, entrypoint, option, settings, store_for, verb
 from cairn.errors import WrongState
 
 
-@click.command(help="Show a task's proposal against its target: what accepting it would change.")
-@click.argument("task_id", type=TaskId())
-@click.option("--stat", "form", flag_value="--stat", help="Files and counts only.")
-@click.option("--name-only", "form", flag_value="--name-only", help="File names only.")
+@verb("Show a task's proposal against its target: what accepting it would change.")
+@argument("task_id", type=TASK_ID)
+@option("--stat", dest="form", flag_value="--stat", help="Files and counts only.")
+@option("--name-only", dest="form", flag_value="--name-only", help="File names only.")
 def command(task_id: int, form: str | None) -> None:
     current = settings()
     store = store_for(current)

@@ -12,18 +12,16 @@ import time
 from datetime import datetime
 from typing import Any
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, json_option, settings, store_for
+from cairn.cmd._cli import TASK_ID, Number, echo, entrypoint, json_option, option, settings, store_for, verb
 
 #: Fields shown in the line's head, or folded into a phrase, not as key=value.
 _SHOWN = {"ts", "event", "task", "previous", "files", "insertions", "deletions", "title"}
 
 
-@click.command(help="Print the journal of everything that happened (events.jsonl); -f follows new events.")
-@click.option("-f", "--follow", is_flag=True, help="Keep printing events as they happen (Ctrl-C stops).")
-@click.option("-n", "--lines", type=click.IntRange(min=0), help="Only the last N events to begin with.")
-@click.option("--task", "tasks", multiple=True, type=TaskId(), help="Only events of this task (repeatable).")
+@verb("Print the journal of everything that happened (events.jsonl); -f follows new events.")
+@option("-f", "--follow", is_flag=True, help="Keep printing events as they happen (Ctrl-C stops).")
+@option("-n", "--lines", type=Number(int, min=0), help="Only the last N events to begin with.")
+@option("--task", dest="tasks", multiple=True, type=TASK_ID, help="Only events of this task (repeatable).")
 @json_option
 def command(follow: bool, lines: int | None, tasks: tuple[int, ...], as_json: bool) -> int:
     current = settings()
@@ -38,7 +36,7 @@ def command(follow: bool, lines: int | None, tasks: tuple[int, ...], as_json: bo
     _print(entries, as_json)
     if not follow:
         if not entries and not as_json:
-            click.echo("no events yet" + (" for that task" if wanted else ""), err=True)
+            echo("no events yet" + (" for that task" if wanted else ""), err=True)
         return 0
     delay = 0.05
     try:
@@ -53,7 +51,7 @@ def command(follow: bool, lines: int | None, tasks: tuple[int, ...], as_json: bo
 
 def _selected(entry: Any, wanted: set[int]) -> bool:
     if entry.record is None:
-        click.echo(f"cairn events: line {entry.number} of events.jsonl is not a JSON object (skipped)", err=True)
+        echo(f"cairn events: line {entry.number} of events.jsonl is not a JSON object (skipped)", err=True)
         return False
     return not wanted or entry.record.get("task") in wanted
 

@@ -15,47 +15,26 @@ import threading
 import time
 from typing import Any
 
-import click
-
-from cairn.cmd._cli import entrypoint, json_option, print_json, settings
+from cairn.cmd._cli import Number, Parsed, echo, entrypoint, json_option, option, print_json, settings, verb
 from cairn.core.durations import parse_duration, parse_size
 
 
-class _Parsed(click.ParamType):
-    """A duration or size as people write them; a bad one is a usage error (exit 2)."""
-
-    def __init__(self, name: str, parse: Any, *, positive: bool = False) -> None:
-        self.name = name
-        self.parse = parse
-        self.positive = positive
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        if isinstance(value, (int, float)):
-            return value
-        try:
-            parsed = self.parse(value)
-        except ValueError as error:
-            self.fail(str(error), param, ctx)
-        if self.positive and parsed <= 0:
-            self.fail(f"{value!r} must be longer than zero", param, ctx)
-        return parsed
+# Durations and sizes as people write them; a bad one is a usage error (exit 2).
+DURATION = Parsed("DURATION", parse_duration)
+INTERVAL = Parsed("DURATION", parse_duration, positive=True)
+SIZE = Parsed("SIZE", parse_size)
 
 
-DURATION = _Parsed("DURATION", parse_duration)
-INTERVAL = _Parsed("DURATION", parse_duration, positive=True)
-SIZE = _Parsed("SIZE", parse_size)
-
-
-@click.command(help="Remove the workspaces, branches, trash and logs finished tasks left behind; unmerged work is archived first. docs/gc.md has the rules.")
-@click.option("--dry-run", is_flag=True, help="List what would go and why; change nothing.")
-@click.option("--max-age", type=DURATION, help="Age after which a finished task's workspace, branch and trash go, for every state (default: gc.max_age, per state).")
-@click.option("--keep", type=click.IntRange(min=0), metavar="N", help="Exactly the newest N finished workspaces stay, whatever their age (default: gc.keep; 0: no count rule).")
-@click.option("--max-size", type=SIZE, help="Remove the oldest finished workspaces while all workspaces together take more (default: gc.max_size).")
-@click.option("--purge", is_flag=True, help="Keep no copies: delete unmerged branches without archiving them, drop old logs instead of compressing them.")
-@click.option("--orphans", is_flag=True, help="Also remove cairn/* branches, worktrees and trash with no task behind them (otherwise only reported).")
-@click.option("--force", is_flag=True, help="End processes working inside a workspace that is to go, instead of skipping it.")
-@click.option("--every", type=INTERVAL, help="Run gc for ever at this interval (devenv's cairn-gc process); SIGTERM stops it.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
+@verb("Remove the workspaces, branches, trash and logs finished tasks left behind; unmerged work is archived first. docs/gc.md has the rules.")
+@option("--dry-run", is_flag=True, help="List what would go and why; change nothing.")
+@option("--max-age", type=DURATION, help="Age after which a finished task's workspace, branch and trash go, for every state (default: gc.max_age, per state).")
+@option("--keep", type=Number(int, min=0), metavar="N", help="Exactly the newest N finished workspaces stay, whatever their age (default: gc.keep; 0: no count rule).")
+@option("--max-size", type=SIZE, help="Remove the oldest finished workspaces while all workspaces together take more (default: gc.max_size).")
+@option("--purge", is_flag=True, help="Keep no copies: delete unmerged branches without archiving them, drop old logs instead of compressing them.")
+@option("--orphans", is_flag=True, help="Also remove cairn/* branches, worktrees and trash with no task behind them (otherwise only reported).")
+@option("--force", is_flag=True, help="End processes working inside a workspace that is to go, instead of skipping it.")
+@option("--every", type=INTERVAL, help="Run gc for ever at this interval (devenv's cairn-gc process); SIGTERM stops it.")
+@option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
 @json_option
 def command(
     dry_run: bool, max_age: float | None, keep: int | None, max_size: int | None, purge: bool, orphans: bool,
@@ -105,12 +84,12 @@ def _every(options: Any, interval: float, quiet: bool, as_json: bool) -> int:
             report = collect_garbage(settings(), options, stopping=stop.is_set)
         except GcBusy:
             if not quiet and not as_json:
-                click.echo(f"{prefix}gc: another gc is running; skipped this round")
+                echo(f"{prefix}gc: another gc is running; skipped this round")
         except CairnError as error:
-            click.echo(f"{prefix}cairn gc: {error}", err=True)
+            echo(f"{prefix}cairn gc: {error}", err=True)
         else:
             if as_json:
-                click.echo(json.dumps(report.as_json()))
+                echo(json.dumps(report.as_json()))
             else:
                 _show(report, quiet, prefix=prefix)
         stop.wait(interval)
@@ -123,11 +102,11 @@ def _show(report: Any, quiet: bool, *, prefix: str) -> None:
     if not quiet:
         for action in report.done:
             line = describe(action, done=not report.dry_run)
-            click.echo(f"{prefix}{'would ' if report.dry_run else ''}{line}")
+            echo(f"{prefix}{'would ' if report.dry_run else ''}{line}")
         for note in report.notes:
             label = "orphan" if note.kind == "orphan" else ("would skip" if report.dry_run else "skipped")
-            click.echo(f"{prefix}{label} {note.what}: {note.reason}")
-    click.echo(prefix + summary_line(report.counts(), dry_run=report.dry_run, stopped=report.stopped))
+            echo(f"{prefix}{label} {note.what}: {note.reason}")
+    echo(prefix + summary_line(report.counts(), dry_run=report.dry_run, stopped=report.stopped))
 
 
 main = entrypoint(command, "gc")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import click
-
-from cairn.cmd._cli import entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import echo, entrypoint, json_option, print_json, settings, store_for, verb
 
 
-@click.command(help="Create the state directory (idempotent). Other commands create it on first use too.")
+@verb("Create the state directory (idempotent). Other commands create it on first use too.")
 @json_option
 def command(as_json: bool) -> None:
     current = settings()
@@ -16,7 +14,7 @@ def command(as_json: bool) -> None:
     if as_json:
         print_json({"home": str(current.home), "created": created, "repo": str(current.root) if current.root else None})
     else:
-        click.echo(f"{'created' if created else 'already initialised:'} {current.home}")
+        echo(f"{'created' if created else 'already initialised:'} {current.home}")
 
 
 main = entrypoint(command, "init")

@@ -7,15 +7,13 @@ what to do; they are the human's to resolve).
 
 from __future__ import annotations
 
-import click
-
-from cairn.cmd._cli import entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 from cairn.errors import UsageError
 
 
-@click.command(help="Describe each jj task's change with its title and id; record changes you squashed (accepted) "
-               "or abandoned (rejected) by hand; report divergent changes and stale workspaces.")
-@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
+@verb("Describe each jj task's change with its title and id; record changes you squashed (accepted) "
+     "or abandoned (rejected) by hand; report divergent changes and stale workspaces.")
+@option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
 @json_option
 def command(dry_run: bool, as_json: bool) -> None:
     current = settings()
@@ -34,11 +32,11 @@ def command(dry_run: bool, as_json: bool) -> None:
         print_json([{"task": a.task_id, "action": a.kind, "message": a.message, "hint": a.hint, **a.data} for a in actions])
         return
     for action in actions:
-        click.echo(f"task {action.task_id}: {'would: ' if dry_run and not action.report_only else ''}{action.message}")
+        echo(f"task {action.task_id}: {'would: ' if dry_run and not action.report_only else ''}{action.message}")
         if action.hint:
-            click.echo(f"  {action.hint}")
+            echo(f"  {action.hint}")
     if not actions:
-        click.echo("in sync: nothing to do")
+        echo("in sync: nothing to do")
 
 
 main = entrypoint(command, "jj-sync")

@@ -5,15 +5,13 @@ from __future__ import annotations
 import sys
 import time
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, settings, store_for
+from cairn.cmd._cli import TASK_ID, Number, argument, echo, entrypoint, option, settings, store_for, verb
 
 
-@click.command(help="Print a task's agent log; -f follows it while the agent runs.")
-@click.argument("task_id", type=TaskId())
-@click.option("-f", "--follow", is_flag=True, help="Keep printing new output until the task leaves running.")
-@click.option("-n", "--lines", type=click.IntRange(min=0), help="Only the last N lines to begin with.")
+@verb("Print a task's agent log; -f follows it while the agent runs.")
+@argument("task_id", type=TASK_ID)
+@option("-f", "--follow", is_flag=True, help="Keep printing new output until the task leaves running.")
+@option("-n", "--lines", type=Number(int, min=0), help="Only the last N lines to begin with.")
 def command(task_id: int, follow: bool, lines: int | None) -> None:
     current = settings()
     store = store_for(current)
@@ -41,7 +39,7 @@ def command(task_id: int, follow: bool, lines: int | None) -> None:
         position = path.stat().st_size
     elif not follow:
         state = store.read_state(task_id).state
-        click.echo(f"task {task_id} has no log yet ({state})", err=True)
+        echo(f"task {task_id} has no log yet ({state})", err=True)
         return
     if not follow:
         return

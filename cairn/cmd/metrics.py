@@ -11,14 +11,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import click
-
-from cairn.cmd._cli import entrypoint, print_json, settings, store_for
+from cairn.cmd._cli import echo, entrypoint, option, print_json, settings, store_for, verb
 
 
-@click.command(help="Per-task times, attempts, checks, changes and outcome, and a summary per agent.")
-@click.option("--csv", "form", flag_value="csv", help="One row a task, with a header: for a spreadsheet.")
-@click.option("--json", "form", flag_value="json", help="Tasks and summary as JSON.")
+@verb("Per-task times, attempts, checks, changes and outcome, and a summary per agent.")
+@option("--csv", dest="form", flag_value="csv", help="One row a task, with a header: for a spreadsheet.")
+@option("--json", dest="form", flag_value="json", help="Tasks and summary as JSON.")
 def command(form: str | None) -> int:
     current = settings()
     store = store_for(current)
@@ -31,7 +29,7 @@ def command(form: str | None) -> int:
         try:
             records.append((store.read_task(task_id), store.read_state(task_id)))
         except CairnError as error:
-            click.echo(f"cairn metrics: skipped task {task_id}: {error}", err=True)
+            echo(f"cairn metrics: skipped task {task_id}: {error}", err=True)
     report = compute(records, read_events(current.layout.events))
     rows = [task_row(t) for t in report.tasks]
     if form == "csv":
@@ -43,7 +41,7 @@ def command(form: str | None) -> int:
     elif form == "json":
         print_json({"tasks": rows, "summary": totals_json(report.totals)})
     else:
-        click.echo(_text(report), nl=False)
+        echo(_text(report), nl=False)
     return 0
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import shlex
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, settings, store_for
+from cairn.cmd._cli import TASK_ID, argument, entrypoint, option, settings, store_for, verb
 from cairn.errors import UsageError, WrongState
 
 
-@click.command(help="Open a task's workspace in $VISUAL / $EDITOR, or with --difftool in `git difftool -d`.")
-@click.argument("task_id", type=TaskId())
-@click.option("--difftool", is_flag=True, help="Compare with the target in git's configured difftool.")
+@verb("Open a task's workspace in $VISUAL / $EDITOR, or with --difftool in `git difftool -d`.")
+@argument("task_id", type=TASK_ID)
+@option("--difftool", is_flag=True, help="Compare with the target in git's configured difftool.")
 def command(task_id: int, difftool: bool) -> None:
     current = settings()
     store = store_for(current)

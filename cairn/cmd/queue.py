@@ -3,36 +3,35 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import TASK_ID, Choice, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 from cairn.core import queueing
 from cairn.core.vocabulary import PRIORITIES
 from cairn.errors import NoSuchTask, UsageError
 
+TYPE_CHECKING = False  # typing is not imported at run time on the hot path (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
-@click.command(
-    help="Record a task for an agent and print its id. The prompt is the arguments joined "
-    "by spaces, or the contents of --file (- reads standard input).",
-)
-@click.argument("prompt", nargs=-1)
-@click.option("-p", "--priority", type=click.Choice(PRIORITIES, case_sensitive=False), default="normal", show_default=True)
-@click.option("-a", "--agent", help="Agent profile (default: the configured default_agent).")
-@click.option("--title", help="A short title (default: the prompt's first line).")
-@click.option("-f", "--file", "prompt_file", type=click.File("rb"), help="Read the prompt from a file; - for stdin.")
-@click.option("--after", type=TaskId(), multiple=True, help="Start only once task ID is accepted (repeatable).")
-@click.option("--lock", "locks", multiple=True, metavar="GLOB", help="Paths the task will touch (repeatable).")
-@click.option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
-@click.option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
+
+@verb("Record a task for an agent and print its id. The prompt is the arguments joined "
+      "by spaces, or the contents of --file (- reads standard input).")
+@argument("prompt", many=True)
+@option("-p", "--priority", type=Choice(PRIORITIES, case_sensitive=False), default="normal", show_default=True)
+@option("-a", "--agent", help="Agent profile (default: the configured default_agent).")
+@option("--title", help="A short title (default: the prompt's first line).")
+@option("-f", "--file", dest="prompt_file", metavar="FILE", help="Read the prompt from a file; - for stdin.")
+@option("--after", type=TASK_ID, multiple=True, help="Start only once task ID is accepted (repeatable).")
+@option("--lock", dest="locks", multiple=True, metavar="GLOB", help="Paths the task will touch (repeatable).")
+@option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
+@option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
 @json_option
 def command(
     prompt: tuple[str, ...],
     priority: str,
     agent: str | None,
     title: str | None,
-    prompt_file: Any,
+    prompt_file: str | None,
     after: tuple[int, ...],
     locks: tuple[str, ...],
     base: str | None,
@@ -84,16 +83,24 @@ def command(
 
         print_json(record_json(task, store.read_state(task.id)))
     else:
-        click.echo(task.id)
+        echo(task.id)
 
 
-def _read_prompt(handle: Any) -> str:
+def _read_prompt(name: str) -> str:
     """The file's text exactly (bytes, so no newline translation), or a UsageError."""
-    raw = handle.read()
+    import sys
+
+    try:
+        if name == "-":
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(name, "rb") as handle:
+                raw = handle.read()
+    except OSError as error:
+        raise UsageError(f"--file {name}: {error.strerror}", hint="give a readable file, or - for standard input") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        name = getattr(handle, "name", "the file")
         raise UsageError(
             f"--file {name}: not UTF-8 text (byte {error.start}: {error.reason})",
             hint="give the prompt as UTF-8 text",

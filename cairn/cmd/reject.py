@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import TASK_ID, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 
 
-@click.command(help="Reject a task in review. Its work is kept (refs/cairn/trash/ID) until gc; `cairn restore` brings it back.")
-@click.argument("ids", nargs=-1, required=True, type=TaskId())
-@click.option("--reason", help="Why, for the record (and for `cairn retry`).")
+@verb("Reject a task in review. Its work is kept (refs/cairn/trash/ID) until gc; `cairn restore` brings it back.")
+@argument("ids", many=True, required=True, type=TASK_ID)
+@option("--reason", help="Why, for the record (and for `cairn retry`).")
 @json_option
 def command(ids: tuple[int, ...], reason: str | None, as_json: bool) -> None:
     current = settings()
@@ -26,7 +24,7 @@ def command(ids: tuple[int, ...], reason: str | None, as_json: bool) -> None:
             kept = f"; its work is kept in {state.trash_ref}" if state.trash_ref else ""
             if state.operation:  # jj: the change is abandoned, and that operation can be reverted
                 kept = f"; its change was abandoned in jj operation {state.operation[:12]}: `cairn restore {task_id}` brings it back"
-            click.echo(f"rejected task {task_id}{kept}")
+            echo(f"rejected task {task_id}{kept}")
     if as_json:
         print_json(results)
 

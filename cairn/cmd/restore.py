@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import TASK_ID, argument, echo, entrypoint, json_option, print_json, settings, store_for, verb
 
 
-@click.command(help="Bring a rejected task back to review (until gc has expired its work).")
-@click.argument("task_id", type=TaskId())
+@verb("Bring a rejected task back to review (until gc has expired its work).")
+@argument("task_id", type=TASK_ID)
 @json_option
 def command(task_id: int, as_json: bool) -> None:
     current = settings()
@@ -19,7 +17,7 @@ def command(task_id: int, as_json: bool) -> None:
     if as_json:
         print_json({"id": task_id, "state": state.state})
     else:
-        click.echo(f"restored task {task_id} to review")
+        echo(f"restored task {task_id} to review")
 
 
 main = entrypoint(command, "restore")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import TASK_ID, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 
 
-@click.command(help="Queue a new attempt at a task, with your feedback and what the last attempt changed. "
-               "A task still in review is rejected (kept restorable) in favour of the retry.")
-@click.argument("task_id", type=TaskId())
-@click.option("--feedback", help="What to do differently.")
-@click.option("--continue", "continuing", is_flag=True, help="Start from the previous attempt's work, not the target's tip.")
-@click.option("-a", "--agent", help="Another agent profile for this attempt.")
+@verb("Queue a new attempt at a task, with your feedback and what the last attempt changed. "
+     "A task still in review is rejected (kept restorable) in favour of the retry.")
+@argument("task_id", type=TASK_ID)
+@option("--feedback", help="What to do differently.")
+@option("--continue", dest="continuing", is_flag=True, help="Start from the previous attempt's work, not the target's tip.")
+@option("-a", "--agent", help="Another agent profile for this attempt.")
 @json_option
 def command(task_id: int, feedback: str | None, continuing: bool, agent: str | None, as_json: bool) -> None:
     current = settings()
@@ -29,7 +27,7 @@ def command(task_id: int, feedback: str | None, continuing: bool, agent: str | N
 
         print_json(record_json(task, store.read_state(task.id)))
     else:
-        click.echo(task.id)
+        echo(task.id)
 
 
 main = entrypoint(command, "retry")

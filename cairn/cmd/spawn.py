@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import time
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import TASK_ID, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 from cairn.core.lifecycle import wrong_state_message
 from cairn.errors import EXIT_FAILED, EXIT_OK, OperationFailed, WrongState
 
 
-@click.command(help="Start a queued task now, without waiting for the scheduler or its agent limit.")
-@click.argument("task_id", type=TaskId())
-@click.option("--wait", "wait_for_it", is_flag=True, help="Wait for the agent to end; exit 0 if the task reached review.")
+@verb("Start a queued task now, without waiting for the scheduler or its agent limit.")
+@argument("task_id", type=TASK_ID)
+@option("--wait", dest="wait_for_it", is_flag=True, help="Wait for the agent to end; exit 0 if the task reached review.")
 @json_option
 def command(task_id: int, wait_for_it: bool, as_json: bool) -> int:
     current = settings()
@@ -44,7 +42,7 @@ def command(task_id: int, wait_for_it: bool, as_json: bool) -> int:
     if as_json:
         print_json({"id": task_id, "state": states[task_id]})
     else:
-        click.echo(f"task {task_id}: {states[task_id]}")
+        echo(f"task {task_id}: {states[task_id]}")
     if wait_for_it:
         return EXIT_OK if states[task_id] in ("review", "accepted") else EXIT_FAILED
     return EXIT_OK

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import TASK_ID, Choice, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 from cairn.core.vocabulary import STATES
 from cairn.errors import EXIT_FAILED
 
+TYPE_CHECKING = False  # typing is not imported at run time on the hot path (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
-@click.command(help="List tasks (newest last), or show the given tasks in full.")
-@click.argument("ids", nargs=-1, type=TaskId())
-@click.option("--state", "states", multiple=True, type=click.Choice(STATES), help="Only tasks in this state (repeatable).")
-@click.option("--scheduler", is_flag=True, help="Only say whether a scheduler runs: exit 0 if one does, 1 if not.")
-@click.option("--watch", is_flag=True, help="Redraw the table whenever a task changes (Ctrl-C stops).")
+
+@verb("List tasks (newest last), or show the given tasks in full.")
+@argument("ids", many=True, type=TASK_ID)
+@option("--state", dest="states", multiple=True, type=Choice(STATES), help="Only tasks in this state (repeatable).")
+@option("--scheduler", is_flag=True, help="Only say whether a scheduler runs: exit 0 if one does, 1 if not.")
+@option("--watch", is_flag=True, help="Redraw the table whenever a task changes (Ctrl-C stops).")
 @json_option
 def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watch: bool, as_json: bool) -> int:
     current = settings()
@@ -40,7 +41,7 @@ def _scheduler_probe(current: Any, as_json: bool) -> int:
     if as_json:
         print_json({"running": pid is not None, "pid": pid})
     else:
-        click.echo(f"scheduler running (pid {pid})" if pid else "no scheduler running")
+        echo(f"scheduler running (pid {pid})" if pid else "no scheduler running")
     return 0 if pid else EXIT_FAILED
 
 
@@ -76,7 +77,7 @@ def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
         return 0
     from cairn.cmd.views import task_details
 
-    click.echo("\n\n".join(task_details(store.layout, t, s) for t, s in records))
+    echo("\n\n".join(task_details(store.layout, t, s) for t, s in records))
     return 0
 
 
@@ -93,14 +94,14 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool) -> int:
     else:
         from cairn.cmd.views import status_table
 
-        click.echo(status_table(shown, reasons, time.time(), _width()), nl=False)
+        echo(status_table(shown, reasons, time.time(), _width()), nl=False)
         if not shown:
-            click.echo("no tasks" + (" in that state" if states else " yet: `cairn queue \"what to do\"` adds one"))
+            echo("no tasks" + (" in that state" if states else " yet: `cairn queue \"what to do\"` adds one"))
         elif any(s.id in decided.start for s in shown) and not _scheduler_running(current):
             # On stderr: a note for the person, not a row for scripts reading the table.
-            click.echo("no scheduler is running: `cairn up` starts queued tasks (or `cairn spawn ID`, one at a time)", err=True)
+            echo("no scheduler is running: `cairn up` starts queued tasks (or `cairn spawn ID`, one at a time)", err=True)
     for problem in scan.problems:
-        click.echo(f"cairn status: skipped {problem.path}: {problem.message}", err=True)
+        echo(f"cairn status: skipped {problem.path}: {problem.message}", err=True)
     return 0
 
 

@@ -6,15 +6,13 @@ commands people type in loops never pay for it.
 
 from __future__ import annotations
 
-import click
-
-from cairn.cmd._cli import entrypoint, settings, store_for
+from cairn.cmd._cli import Number, entrypoint, option, settings, store_for, verb
 
 
-@click.command(help="A full-screen dashboard: tasks updating live, the selected task's log or diff, "
-               "and keys to accept (a), reject (x), retry (r), cancel (c), attach (t) and queue (n).")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True,
-              help="Seconds between rescans when nothing signals a change.")
+@verb("A full-screen dashboard: tasks updating live, the selected task's log or diff, "
+     "and keys to accept (a), reject (x), retry (r), cancel (c), attach (t) and queue (n).")
+@option("--interval", type=Number(float, min=0.1), default=1.0, show_default=True,
+        help="Seconds between rescans when nothing signals a change.")
 def command(interval: float) -> int:
     current = settings()
     store_for(current)  # a foreign or newer state directory is refused before the screen changes

@@ -6,10 +6,12 @@ the data comes from the records.
 
 from __future__ import annotations
 
-from typing import Any
-
 from cairn.core.durations import format_duration
 from cairn.core.summary import Summary
+
+TYPE_CHECKING = False  # typing is not imported at run time on the hot path (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 _HEADERS = ("ID", "STATE", "PRIORITY", "AGENT", "AGE", "TITLE")
 

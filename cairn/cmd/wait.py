@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import click
-
-from cairn.cmd._cli import TaskId, entrypoint, json_option, print_json, settings, store_for
+from cairn.cmd._cli import TASK_ID, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 from cairn.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 GOOD = ("review", "accepted")
 
 
-@click.command(help="Wait until each task has left queued and running. Exit 0 only if all reached review or accepted.")
-@click.argument("ids", nargs=-1, required=True, type=TaskId())
-@click.option("--timeout", metavar="DURATION", help="Give up after this long (exit 1).")
+@verb("Wait until each task has left queued and running. Exit 0 only if all reached review or accepted.")
+@argument("ids", many=True, required=True, type=TASK_ID)
+@option("--timeout", metavar="DURATION", help="Give up after this long (exit 1).")
 @json_option
 def command(ids: tuple[int, ...], timeout: str | None, as_json: bool) -> int:
     seconds = None
@@ -33,7 +31,7 @@ def command(ids: tuple[int, ...], timeout: str | None, as_json: bool) -> int:
     queued = [i for i in ids if store.read_state(i).state == "queued"]
     if queued and running_scheduler(current.layout) is None:
         listed = ", ".join(map(str, queued))
-        click.echo(f"cairn wait: task {listed} is queued and no scheduler is running: "
+        echo(f"cairn wait: task {listed} is queued and no scheduler is running: "
                    f"start one with `cairn up`, or `cairn spawn ID`", err=True)
 
     states = wait_until_settled(store, current, list(ids), seconds)
@@ -42,9 +40,9 @@ def command(ids: tuple[int, ...], timeout: str | None, as_json: bool) -> int:
         print_json({"states": {str(k): v for k, v in states.items()}, "timed_out": timed_out})
     else:
         for task_id, state in states.items():
-            click.echo(f"task {task_id}: {state}")
+            echo(f"task {task_id}: {state}")
     if timed_out:
-        click.echo(f"cairn wait: timed out after {timeout}", err=True)
+        echo(f"cairn wait: timed out after {timeout}", err=True)
         return EXIT_FAILED
     return EXIT_OK if all(s in GOOD for s in states.values()) else EXIT_FAILED
 

@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from cairn import __version__
-from cairn.core import codec
 from cairn.errors import ConfigError
 from cairn.state import atomic
 from cairn.state.layout import Layout, default_home, find_repo_root, home_from_environment
 
-if TYPE_CHECKING:  # the schema loads only when a command needs more than the cached basics
+TYPE_CHECKING = False  # typing and the schema load only when a command needs more than the cached basics
+if TYPE_CHECKING:
+    from typing import Any
+
     from cairn.config.schema import Config
 
 
@@ -54,6 +54,7 @@ class Settings:
     def config(self) -> Config:
         if self._config is None:
             from cairn.config.schema import Config
+            from cairn.core import codec
 
             self._config = codec.decode(Config, self._data)
         return self._config
@@ -98,10 +99,14 @@ class Settings:
         return self.layout.workspaces
 
 
-@dataclass(frozen=True, slots=True)
 class Source:
-    name: str  # for messages: a path or "environment"
-    data: dict[str, Any]
+    """One source of settings (not a dataclass: ``dataclasses`` imports ``inspect``, a cost on every command)."""
+
+    __slots__ = ("name", "data")
+
+    def __init__(self, name: str, data: dict[str, Any]) -> None:
+        self.name = name  # for messages: a path or "environment"
+        self.data = data
 
 
 def main_worktree(root: Path) -> Path:
@@ -309,6 +314,8 @@ def _read_cache(path: Path) -> dict[str, Any] | None:
 
 
 def _write_cache(path: Path, files: list[str], environment: dict[str, str], home: Path, config: Config) -> None:
+    from cairn.core import codec
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         atomic.write_json(

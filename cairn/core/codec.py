@@ -15,9 +15,10 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from datetime import datetime, timezone
 from functools import cache
 from typing import Any, Literal, NewType, TypeVar, Union, get_args, get_origin
+
+from cairn.core.instants import instant_to_text, text_to_instant  # noqa: F401 - part of the codec's interface
 
 #: Seconds since the epoch in memory; an ISO 8601 UTC string on disk.
 Instant = NewType("Instant", float)
@@ -31,16 +32,6 @@ class DecodeError(ValueError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
-
-
-def instant_to_text(value: float) -> str:
-    return datetime.fromtimestamp(value, timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
-
-
-def text_to_instant(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 @cache

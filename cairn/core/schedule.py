@@ -7,23 +7,37 @@ what the scheduler will do.  Order: priority (urgent first), then age, then id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-
 from cairn.core.globs import first_overlap
 from cairn.core.vocabulary import priority_rank
 from cairn.core.summary import Summary
 
+TYPE_CHECKING = False  # typing is not imported at run time on the hot path (docs/performance.md)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 DOOMED_BY = frozenset({"rejected", "failed", "cancelled"})
 
 
-@dataclass(frozen=True, slots=True)
 class Plan:
-    start: list[int] = field(default_factory=list)
-    #: id -> why it waits, in words for ``cairn status``.
-    waiting: dict[int, str] = field(default_factory=dict)
-    #: id -> why it can never start (a dependency that will never be accepted).
-    fail: dict[int, str] = field(default_factory=dict)
+    """What to do with the queued tasks.  A plain class, not a dataclass:
+    ``dataclasses`` imports ``inspect``, which costs ``cairn status`` more than its whole plan."""
+
+    __slots__ = ("start", "waiting", "fail")
+
+    def __init__(self, start: list[int] | None = None, waiting: dict[int, str] | None = None, fail: dict[int, str] | None = None) -> None:
+        self.start: list[int] = start if start is not None else []
+        #: id -> why it waits, in words for ``cairn status``.
+        self.waiting: dict[int, str] = waiting if waiting is not None else {}
+        #: id -> why it can never start (a dependency that will never be accepted).
+        self.fail: dict[int, str] = fail if fail is not None else {}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return (self.start, self.waiting, self.fail) == (other.start, other.waiting, other.fail)
+
+    def __repr__(self) -> str:
+        return f"Plan(start={self.start!r}, waiting={self.waiting!r}, fail={self.fail!r})"
 
 
 def queue_order(tasks: Iterable[Summary]) -> list[Summary]:

@@ -7,7 +7,6 @@ only place that spells a path inside it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -31,9 +30,27 @@ def find_repo_root(start: Path) -> Path | None:
 
 
 
-@dataclass(frozen=True, slots=True)
 class Layout:
+    """Every path in one state directory.  Immutable; a plain class, not a
+    dataclass, because ``dataclasses`` imports ``inspect`` (docs/performance.md)."""
+
+    __slots__ = ("home",)
     home: Path
+
+    def __init__(self, home: Path) -> None:
+        object.__setattr__(self, "home", home)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Layout is immutable: cannot set {name}")
+
+    def __eq__(self, other: object) -> bool:
+        return self.home == other.home if isinstance(other, Layout) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.home)
+
+    def __repr__(self) -> str:
+        return f"Layout(home={self.home!r})"
 
     @property
     def meta(self) -> Path:

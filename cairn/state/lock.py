@@ -16,11 +16,14 @@ import errno
 import fcntl
 import os
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from cairn.errors import OperationFailed
+
+TYPE_CHECKING = False  # typing is not imported at run time on the hot path (docs/performance.md)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 class LockTimeout(OperationFailed):

@@ -19,13 +19,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from cairn.core import codec
+from cairn.core.instants import instant_to_text
 from cairn.core.lifecycle import can_move, wrong_state_message
 from cairn.core.vocabulary import FORMAT
 from cairn.core.summary import Summary, summarize
@@ -33,8 +30,17 @@ from cairn.errors import CairnError, NoSuchTask, OperationFailed, UsageError, Wr
 from cairn.state import atomic, lock
 from cairn.state.layout import FORMAT_NAME, Layout, home_record
 
-if TYPE_CHECKING:  # the record classes load on first use: `cairn status` mostly never needs them
+TYPE_CHECKING = False  # the record classes and the codec load on first use: `cairn status` mostly never needs them
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
     from cairn.core.model import State, Task
+
+#: In ``cache/``: summaries noted by writers since a scan last folded them into summaries.json.
+SUMMARY_LOG = "summaries.log"
+#: A scan folds the log once it holds more lines than this (a few kB to parse).
+_LOG_FOLD = 200
 
 #: Subdirectories created with the state directory, private to its owner.
 _MODE = 0o700
@@ -44,16 +50,31 @@ class CorruptRecord(CairnError):
     """A record file exists but cannot be read as what it should be."""
 
 
-@dataclass(frozen=True, slots=True)
 class Problem:
-    path: str
-    message: str
+    """A file in the state directory that could not be read as what it should be."""
+
+    __slots__ = ("path", "message")
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+
+    def __eq__(self, other: object) -> bool:
+        return (self.path, self.message) == (other.path, other.message) if isinstance(other, Problem) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Problem(path={self.path!r}, message={self.message!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class Scan:
-    summaries: list[Summary]
-    problems: list[Problem]
+    """Every task's summary, and the problems met on the way.  Plain classes, not
+    dataclasses: ``dataclasses`` imports ``inspect``, a cost on every ``cairn status``."""
+
+    __slots__ = ("summaries", "problems")
+
+    def __init__(self, summaries: list[Summary], problems: list[Problem]) -> None:
+        self.summaries = summaries
+        self.problems = problems
 
 
 class Store:
@@ -90,7 +111,7 @@ class Store:
             "format": FORMAT,
             "kind": FORMAT_NAME,
             "repo": str(repo) if repo else None,
-            "created": codec.instant_to_text(time.time()),
+            "created": instant_to_text(time.time()),
         }
         if not atomic.create_json(layout.meta, header):
             # Another command created it first (the first `cairn queue`s race here):
@@ -207,8 +228,11 @@ class Store:
                 shutil.rmtree(staging)
             staging.mkdir(mode=_MODE)
             try:
+                from cairn.core import codec
+
                 atomic.write_json(staging / "task.json", codec.encode(task))
-                atomic.write_json(staging / "state.json", codec.encode(initial(task)))
+                first = initial(task)
+                atomic.write_json(staging / "state.json", codec.encode(first))
                 os.rename(staging, layout.task_dir(task_id))
             except BaseException:
                 import shutil
@@ -217,6 +241,7 @@ class Store:
                 raise
             atomic.fsync_dir(layout.tasks)
             atomic.write_text(layout.next_id, f"{task_id + 1}\n")
+        self._note_summary(task, first, new=True)
         return task
 
     def _next_id(self) -> int:
@@ -250,6 +275,8 @@ class Store:
             raise CorruptRecord(f"task {task_id}: {path} is not valid JSON ({error})") from None
         except OSError as error:  # e.g. tasks/<id> is a file, or unreadable
             raise CorruptRecord(f"task {task_id}: cannot read {path}: {error.strerror}") from None
+        from cairn.core import codec
+
         try:
             return codec.decode(kind, data)
         except codec.DecodeError as error:
@@ -265,7 +292,35 @@ class Store:
 
     def write_state(self, task_id: int, state: State) -> None:
         """Replace ``state.json``.  The caller holds the task's lock (see ``locked``)."""
+        from cairn.core import codec
+
         atomic.write_json(self.layout.state_file(task_id), codec.encode(state))
+        try:
+            task = self.read_task(task_id)
+        except CairnError:
+            return  # the next scan reports it
+        self._note_summary(task, state)
+
+    def _note_summary(self, task: Task, state: State, *, new: bool = False) -> None:
+        """Append the task's new summary to ``cache/summaries.log``, keyed by the
+        identity of the ``state.json`` just written, so the next scan need not
+        decode the records again.  The caller holds the task's lock (or is its
+        creator), so that identity is of this very state.  A new task's line
+        also carries its ``task.json``'s identity: the first scan checks that
+        file is still the one written, as decoding it would have."""
+        try:
+            line: list[Any] = [str(task.id), _identity(self.layout.state_file(task.id)), list(summarize(task, state))]
+            if new:
+                line.append(_identity(self.layout.task_file(task.id)))
+            data = json.dumps(line)
+            # One write of one line with O_APPEND: appenders never interleave; a torn line is skipped.
+            fd = os.open(self.layout.cache / SUMMARY_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, (data + "\n").encode("utf-8", "surrogateescape"))
+            finally:
+                os.close(fd)
+        except (OSError, ValueError):
+            pass  # a cache we cannot write only costs speed
 
     def move(
         self,
@@ -311,6 +366,11 @@ class Store:
         Summaries are cached in ``cache/summaries.json`` keyed by the identity
         of each ``state.json`` (size, mtime, inode: a rename always makes a new
         inode), so a scan of thousands of unchanged tasks costs one stat each.
+        Whoever writes a state through the store appends the new summary to
+        ``cache/summaries.log``; a scan reads both, so a crew's changes do not
+        make it decode records (and import their classes), and it folds the
+        log into ``summaries.json`` only when it had to decode or the log has
+        grown.  An entry counts only while its key matches the file on disk.
         """
         layout = self.layout
         try:
@@ -321,6 +381,9 @@ class Store:
         cached = _read_summary_cache(cache_path)
         if not isinstance(cached, dict):
             cached = {}
+        noted = _read_summary_log(layout.cache / SUMMARY_LOG)
+        stored = len(cached)
+        cached.update(noted)
         fresh: dict[str, list[Any]] = {}
         summaries: list[Summary] = []
         problems: list[Problem] = []
@@ -346,9 +409,12 @@ class Store:
                 continue
             key = [st.st_size, st.st_mtime_ns, st.st_ino]
             entry = cached.get(name)
-            if entry is not None and entry[0] == key and len(entry[1]) == len(Summary._fields):
+            if (
+                entry is not None and entry[0] == key and len(entry[1]) == len(Summary._fields)
+                and (len(entry) == 2 or entry[2] == _identity(os.path.join(tasks_dir, name, "task.json")))
+            ):
                 summaries.append(Summary(*entry[1]))
-                fresh[name] = entry
+                fresh[name] = entry[:2]
                 continue
             changed = True
             try:
@@ -358,9 +424,11 @@ class Store:
                 continue
             summaries.append(summary)
             fresh[name] = [key, list(summary)]
-        if changed or len(fresh) != len(cached):
+        if changed or len(fresh) != stored or len(noted) > _LOG_FOLD:
             try:
-                atomic.write_bytes(cache_path, json.dumps({"format": FORMAT, "tasks": fresh}).encode())
+                atomic.write_bytes(cache_path, json.dumps({"format": FORMAT, "tasks": fresh}).encode(), durable=False)
+                if noted:
+                    os.truncate(layout.cache / SUMMARY_LOG, 0)  # a line appended meanwhile is lost: one decode later
             except OSError:
                 pass  # a cache we cannot write only costs speed
         summaries.sort(key=lambda s: s.id)
@@ -369,9 +437,36 @@ class Store:
     # -- the journal ---------------------------------------------------------
 
     def journal(self, event: str, **fields: Any) -> None:
-        record = {"ts": codec.instant_to_text(time.time()), "event": event}
+        record = {"ts": instant_to_text(time.time()), "event": event}
         record.update({k: v for k, v in fields.items() if v is not None})
         atomic.append_line(self.layout.events, atomic.json_bytes(record, indent=None))
+
+
+def _read_summary_log(path: Path) -> dict[str, list[Any]]:
+    """name -> [key, summary] from the log of summaries written since the last fold; later lines win."""
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return {}
+    noted: dict[str, list[Any]] = {}
+    for line in lines:
+        try:
+            name, *entry = json.loads(line)
+        except (ValueError, TypeError):
+            continue  # torn by a crash mid-write: that task is decoded instead
+        if len(entry) in (2, 3):
+            noted[name] = entry  # [state.json's key, summary] (+ task.json's key, for a new task)
+    return noted
+
+
+def _identity(path: str | Path) -> list[int] | None:
+    """What a cache entry is keyed by: size, mtime, inode (a rename always makes a new inode)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def _read_summary_cache(path: Path) -> dict[str, list[Any]]:
