@@ -27,7 +27,7 @@ apt_install() {
     fi
 }
 
-apt_install tmux:tmux git:git nix-instantiate:nix-bin
+apt_install tmux:tmux git:git nix-instantiate:nix-bin zsh:zsh fish:fish
 if [ "${1:-}" = bench ]; then
     apt_install hyperfine:hyperfine tsp:task-spooler
 fi

@@ -37,6 +37,7 @@ VERBS: dict[str, str] = {
     "tui": "a live dashboard: watch the crew, review and land with single keys",
     "events": "print (or follow) the journal of everything that happened",
     "metrics": "per-task times, attempts and outcomes; how each agent does",
+    "completion": "print the shell completion script for bash, zsh or fish",
 }
 
 

@@ -23,16 +23,19 @@ let
     buildPythonApplication = args: fake "${args.pname}-${args.version}" ({
       inherit (args) pname version dependencies src;
       build-system = args.build-system or [ ];
+      nativeBuildInputs = args.nativeBuildInputs or [ ];
+      postInstall = args.postInstall or "";
       meta = args.meta or { };
     } // args.passthru or { });
   };
 
   python3 = fake "python3" {
+    sitePackages = "lib/python3.12/site-packages";
     withPackages = select: fake "python3-env" { packages = select python3Packages; };
   };
 
   pkgs = byName [
-    "git" "tmux" "jujutsu" "bash" "coreutils" "nix" "tmuxp" "ruff"
+    "git" "tmux" "jujutsu" "bash" "coreutils" "nix" "tmuxp" "ruff" "installShellFiles"
     "codex" "claude-code" "aider-chat"
   ] // {
     inherit lib system python3 python3Packages;
