@@ -27,12 +27,15 @@ def test_each_event_is_one_readable_line_in_order(cairn, home):
     assert len(date) == 10 and date[4] == "-" and len(clock) == 8 and clock[2] == ":"
 
 
-def test_json_prints_the_journal_lines_unchanged(cairn, home):
+def test_json_prints_the_journal_records_with_their_format(cairn, home):
     cairn("queue", "-a", "demo", "say hi")
     cairn("cancel", "1")
     result = cairn("events", "--json")
     assert result.returncode == 0
-    assert result.stdout == (home / "events.jsonl").read_text()
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    journal = [json.loads(line) for line in (home / "events.jsonl").read_text().splitlines()]
+    assert all(list(event)[0] == "format" and event.pop("format") == 1 for event in printed)
+    assert printed == journal
     assert [json.loads(line)["event"] for line in result.stdout.splitlines()] == ["init", "queued", "cancelled"]
 
 

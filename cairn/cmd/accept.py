@@ -33,7 +33,9 @@ def command(task_id: int, strategy: str | None, into: str | None, no_check: bool
     finally:
         progress.clear()
     if as_json:
-        print_json({"id": task_id, "state": "accepted", "strategy": landed.strategy, "target": landed.target, "commit": landed.commit})
+        from cairn.core.task_json import task_json
+
+        print_json(task_json(store.read_task(task_id), store.read_state(task_id)))
     elif landed.commit:
         echo(f"accepted task {task_id}: {landed.target} is now {landed.commit[:12]} ({landed.strategy})")
     else:

@@ -79,9 +79,9 @@ def command(
     task = store.create_task(build, lambda t: Queued(since=t.created))
     store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority)
     if as_json:
-        from cairn.cmd.status import record_json
+        from cairn.core.task_json import task_json
 
-        print_json(record_json(task, store.read_state(task.id)))
+        print_json(task_json(task, store.read_state(task.id)))
     else:
         echo(task.id)
 
