@@ -47,3 +47,58 @@ if ! command -v jj >/dev/null 2>&1 && [ ! -x "$TOOLS/jj" ]; then
         echo "tools: npm is missing; the jj tests will skip" >&2
     fi
 fi
+
+# The coding agents behind Cairn's built-in profiles, for the contract tests
+# (tests/test_agent_contract.py).  Pinned; each is installed once into a
+# folder of its own under the per-user cache (a fresh CI clone reuses it) and
+# linked into .tools/agents/bin, which only those tests put on PATH.  To bump
+# one: change its pin here, run `sh .ci/tools.sh`, run `pytest -m contract`,
+# then refresh its fixtures (tests/fixtures/agents/).  Amp: the newest
+# @sourcegraph/amp releases ship no linux-x64 binary, so the pin is the newest
+# that does.
+AGENTS="${CAIRN_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cairn-tools}/agents"
+mkdir -p "$AGENTS" "$PWD/.tools/agents/bin"
+npm_agent() {  # npm_agent COMMAND PACKAGE@VERSION
+    command=$1; spec=$2; dir="$AGENTS/$(echo "$spec" | tr '/@' '__')"
+    if [ ! -x "$dir/node_modules/.bin/$command" ]; then
+        if ! command -v npm >/dev/null 2>&1; then
+            echo "tools: npm is missing; the $command contract tests will skip" >&2; return 0
+        fi
+        rm -rf "$dir"; mkdir -p "$dir"
+        if (cd "$dir" && npm install --silent --no-audit --no-fund --prefix "$dir" "$spec" >/dev/null 2>&1) \
+            && [ -x "$dir/node_modules/.bin/$command" ]; then
+            echo "tools: $command from $spec" >&2
+        else
+            echo "tools: could not install $spec (registry unreachable?); the $command contract tests will skip" >&2
+            rm -rf "$dir"; rm -f "$PWD/.tools/agents/bin/$command"; return 0
+        fi
+    fi
+    ln -sfn "$dir/node_modules/.bin/$command" "$PWD/.tools/agents/bin/$command"
+}
+CLAUDE_PACKAGE="@anthropic-ai/claude-code@2.1.197"
+CODEX_PACKAGE="@openai/codex@0.171.0"
+GEMINI_PACKAGE="@google/gemini-cli@0.61.0"
+OPENCODE_PACKAGE="opencode-ai@1.18.33"
+AMP_PACKAGE="@sourcegraph/amp@0.0.1790142911-g7618fb"
+AIDER_PACKAGE="aider-chat==0.86.2"
+if [ "${1:-}" != bench ]; then
+    npm_agent claude "$CLAUDE_PACKAGE"
+    npm_agent codex "$CODEX_PACKAGE"
+    npm_agent gemini "$GEMINI_PACKAGE"
+    npm_agent opencode "$OPENCODE_PACKAGE"
+    npm_agent amp "$AMP_PACKAGE"
+    # Aider in a virtualenv of its own: its many pinned dependencies must not
+    # meet Cairn's.
+    aider_dir="$AGENTS/$(echo "$AIDER_PACKAGE" | tr '=' '_')"
+    if [ ! -x "$aider_dir/bin/aider" ]; then
+        rm -rf "$aider_dir"
+        if python3 -m venv "$aider_dir" >/dev/null 2>&1 \
+            && "$aider_dir/bin/pip" install --quiet --disable-pip-version-check "$AIDER_PACKAGE" >/dev/null 2>&1; then
+            echo "tools: aider from $AIDER_PACKAGE" >&2
+        else
+            echo "tools: could not install $AIDER_PACKAGE (registry unreachable?); the aider contract tests will skip" >&2
+            rm -rf "$aider_dir"; rm -f "$PWD/.tools/agents/bin/aider"
+        fi
+    fi
+    if [ -x "$aider_dir/bin/aider" ]; then ln -sfn "$aider_dir/bin/aider" "$PWD/.tools/agents/bin/aider"; fi
+fi

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import accept, latency, resident, startup, throughput, workspaces
+from bench import accept, crew, latency, resident, startup, throughput, workspaces
 from bench.gc_row import rows as gc_rows
 from bench.harness import BenchError, Report, Row
 from bench.world import CHECKOUT, FULL, QUICK, World, load_average, machine
@@ -26,6 +26,7 @@ GROUPS: list[tuple[str, Callable[[World], list[Row]]]] = [
     ("workspaces", workspaces.rows),
     ("accept", accept.rows),
     ("throughput", throughput.rows),
+    ("crew", crew.rows),
     ("gc", gc_rows),
     ("resident", resident.rows),
 ]

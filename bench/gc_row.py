@@ -50,6 +50,7 @@ def rows(world: World) -> list[Row]:
     tasks = world.scale.gc_tasks
     return [
         Row("gc", what, baseline, unit="s", cairn=Figures([cairn_seconds]), baseline=Figures([raw_seconds]),
+            goal="≤ 1.5×", judge=lambda c, b: b is not None and c.median <= 1.5 * b.median,
             note=f"{tasks:,} failed tasks, 30 days old, each with an unmerged branch and a log; {_worktrees(tasks)} "
                  "with their worktree. Cairn also checks each workspace (uncommitted changes, processes inside) and "
                  "the task's lock, and writes gc.json per task and the journal. One run each."),

@@ -43,18 +43,19 @@ def rows(world: World) -> list[Row]:
     samples = interleave(commands, env, repo, runs=scale.startup_runs, warmup=3)
     figures = {name: Figures(values) for name, values in samples.items()}
     tasks = f"{scale.tasks:,} tasks"
-    under_5x = (lambda c, b: b is not None and c.median < 5 * b.median)
+    # Issue 18: at most 5× the bare start, and at most 50 ms wherever the bare start is at most 10 ms.
+    under_5x = (lambda c, b: b is not None and c.median <= 5 * b.median and (b.median > 10 or c.median <= 50))
     hook = ""
     if "status (editable)" in figures:
         hook = (f" For comparison, the same `cairn status` from the editable install in {editable.parent.parent.name}/ "
                 f"took {figures['status (editable)'].median:.1f} ms (median).")
     result = [
         Row("queue-vs-python", f"`cairn queue`, {tasks}", "`python -c pass`", cairn=figures["queue"],
-            baseline=figures["python"], goal="< 5×", judge=under_5x,
+            baseline=figures["python"], goal="≤ 5× (≤ 50 ms if bare ≤ 10 ms)", judge=under_5x,
             note=f"Each run records one more task (the state directory grows by {scale.startup_runs + 3} tasks); "
                  "the baseline is the same interpreter the installed `cairn` runs on, started bare."),
         Row("status-vs-python", f"`cairn status`, {tasks}", "`python -c pass`", cairn=figures["status"],
-            baseline=figures["python"], goal="< 5×", judge=under_5x,
+            baseline=figures["python"], goal="≤ 5× (≤ 50 ms if bare ≤ 10 ms)", judge=under_5x,
             note=f"{scale.tasks - queued:,} finished and {queued} queued tasks listed, each queued one with why it waits." + hook),
     ]
     if has_tsp:

@@ -21,7 +21,7 @@ from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-GROUPS = ("startup", "latency", "workspaces", "accept", "throughput", "gc", "resident")
+GROUPS = ("startup", "latency", "workspaces", "accept", "throughput", "crew", "gc", "resident")
 
 
 def test_the_bench_runs_on_a_tiny_configuration(env, tmp_path: Path):
@@ -40,7 +40,8 @@ def test_the_bench_runs_on_a_tiny_configuration(env, tmp_path: Path):
     assert {"nproc", "cpu", "python"} <= report["machine"].keys()
     rows = {row["key"]: row for row in report["rows"]}
     expected = {"queue-vs-python", "status-vs-python", "latency-pool", "latency", "workspace", "workspace-pool",
-                "accept-ff", "accept-rebase", "throughput", "gc", "scheduler-rss", "scheduler-idle-cpu"}
+                "accept-ff", "accept-rebase", "reject", "diff-first-byte", "throughput", "crew-wall", "crew-scheduler-cpu",
+                "crew-status", "runner-rss", "gc", "scheduler-rss", "scheduler-idle-cpu"}
     assert expected <= rows.keys()
     for row in rows.values():
         # Measured, or a plain reason why not (a missing tool, a command that does not exist yet).

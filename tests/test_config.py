@@ -127,7 +127,7 @@ BAD_REPO_CONFIG = [
     pytest.param("max_agents = [4]", ["max_agents", "valid integer"], id="list-for-int"),
     pytest.param("bogus = 1", ["bogus", "unknown setting", "default_agent", "max_agents"], id="unknown-key"),
     pytest.param("[gc]\nbogus = 1", ["gc.bogus", "unknown setting", "interval", "max_age"], id="unknown-nested-key"),
-    pytest.param('[agents.x]\ncommand = ["x"]\nbogus = 1', ["agents.x.bogus", "unknown setting", "command, description, env, stdin"], id="unknown-agent-key"),
+    pytest.param('[agents.x]\ncommand = ["x"]\nbogus = 1', ["agents.x.bogus", "unknown setting", "command, credentials, description, env"], id="unknown-agent-key"),
     pytest.param("max_agents = 0", ["max_agents", "at least 1", "got 0"], id="zero-agents"),
     pytest.param('vcs = "hg"', ["vcs", "'hg'", "'auto'", "'git'", "'jj'", "'copy'"], id="vcs-hg"),
     pytest.param('tmux = "sometimes"', ["tmux", "'always'", "'never'"], id="bad-tmux"),

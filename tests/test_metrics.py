@@ -186,3 +186,53 @@ def test_the_summary_per_agent():
     assert agents["claude"]["median_time_to_review_seconds"] == 45  # runs of 60 and 30
     assert agents["codex"]["median_time_to_review_seconds"] == 50  # the failed run does not count
     assert agents["codex"]["acceptance_rate"] is None, "nothing decided, no rate"
+
+
+# -- --timings: Cairn's own operations, from the journal's duration_ms
+
+
+def test_timings_count_every_operation_of_a_run(cairn, known_run):
+    assert cairn("gc").returncode == 0
+
+    result = cairn("metrics", "--timings", "--json")
+
+    assert result.returncode == 0, result.stderr
+    rows = {row["operation"]: row for row in result.json()["operations"]}
+    assert rows["queue"]["count"] == 4  # `cairn retry` queues too, but only `cairn queue` is timed
+    assert rows["start"]["count"] == rows["workspace"]["count"] == rows["agent"]["count"] == rows["finish"]["count"] == 4
+    assert rows["checks"]["count"] >= 3  # at the end of each run that exited 0, and again at accept
+    assert rows["gc"]["count"] == 1
+    for row in rows.values():
+        assert 0 <= row["p50_ms"] <= row["p95_ms"] <= row["max_ms"]
+        assert row["mean_ms"] <= row["max_ms"]
+    assert "OPERATION" in cairn("metrics", "--timings").stdout
+
+
+def test_timings_over_a_window_leave_older_operations_out(cairn, home):
+    cairn("queue", "counted")
+    events = home / "events.jsonl"
+    old = '{"ts": "2020-01-01T00:00:00.000Z", "event": "queued", "task": 99, "duration_ms": 9999999}\n'
+    events.write_text(old + events.read_text())
+
+    everything = cairn("metrics", "--timings", "--json").json()["operations"]
+    recent = cairn("metrics", "--timings", "--since", "1h", "--json").json()["operations"]
+
+    assert [(r["operation"], r["count"]) for r in everything] == [("queue", 2)]
+    assert [(r["operation"], r["count"]) for r in recent] == [("queue", 1)]
+    assert recent[0]["max_ms"] < 9999999
+
+
+def test_timings_per_operation_are_exact():
+    from cairn.core.timings import timings
+
+    events = [{"ts": "2026-01-01T00:00:00.000Z", "event": "queued", "duration_ms": ms} for ms in (10, 20, 30, 40, 100)]
+    events += [{"event": "agent-ended", "duration_ms": 1000}, {"event": "queued"}, {"event": "queued", "duration_ms": True},
+               {"event": "brand-new-phase", "duration_ms": 7}]
+
+    (queue, agent, new) = timings(events)
+
+    assert (queue.operation, queue.count, queue.mean, queue.p50, queue.max) == ("queue", 5, 40.0, 30.0, 100.0)
+    assert queue.p95 == pytest.approx(88.0)
+    assert (agent.operation, agent.count) == ("agent", 1)
+    assert (new.operation, new.count) == ("brand-new-phase", 1)
+    assert timings(events, since=datetime(2027, 1, 1, tzinfo=timezone.utc).timestamp()) == []

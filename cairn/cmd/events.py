@@ -15,7 +15,7 @@ from typing import Any
 from cairn.cmd._cli import TASK_ID, Number, echo, entrypoint, json_option, option, settings, store_for, verb
 
 #: Fields shown in the line's head, or folded into a phrase, not as key=value.
-_SHOWN = {"ts", "event", "task", "previous", "files", "insertions", "deletions", "title"}
+_SHOWN = {"ts", "event", "task", "previous", "files", "insertions", "deletions", "title", "duration_ms"}
 
 
 @verb("Print the journal of everything that happened (events.jsonl); -f follows new events.")
@@ -95,6 +95,8 @@ def describe(record: dict[str, Any]) -> str:
         elif key == "commit" and isinstance(value, str):
             value = value[:12]  # as git shows it; --json keeps it whole
         details.append(f"{key.replace('_', ' ')} {value}")
+    if isinstance(record.get("duration_ms"), (int, float)):
+        details.append(f"took {record['duration_ms']} ms")
     line = f"{when}  {who:<8}  {record.get('event', '?')}"
     return f"{line}  {', '.join(details)}" if details else line
 

@@ -1,9 +1,13 @@
-"""``cairn metrics [--csv | --json]``: how each task went, and how each agent does.
+"""``cairn metrics [--csv | --json] [--timings [--since DURATION]]``: how each task went,
+and how each agent does; or how long Cairn's own operations take.
 
 Reads every task's records and the journal, computes (cairn/core/metrics.py)
 and prints: a table and a summary; ``--csv`` one row a task under a header,
 ISO 8601 UTC times and durations in seconds, for a spreadsheet; ``--json``
-the tasks and the summary together.
+the tasks and the summary together.  ``--timings``: from the journal's
+``duration_ms`` alone (cairn/core/timings.py), count, mean, p50, p95 and max
+per operation (queue, start, workspace, agent, checks, finish, accept,
+reject, gc) over the last ``--since`` (default: the whole journal).
 """
 
 from __future__ import annotations
@@ -11,15 +15,21 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from cairn.cmd._cli import echo, entrypoint, option, print_json, settings, store_for, verb
+from cairn.cmd._cli import Parsed, echo, entrypoint, option, print_json, settings, store_for, verb
+from cairn.core.durations import parse_duration
 
 
 @verb("Per-task times, attempts, checks, changes and outcome, and a summary per agent.")
 @option("--csv", dest="form", flag_value="csv", help="One row a task, with a header: for a spreadsheet.")
 @option("--json", dest="form", flag_value="json", help="Tasks and summary as JSON.")
-def command(form: str | None) -> int:
+@option("--timings", is_flag=True, help="How long Cairn's own operations took: count, mean, p50, p95, max per operation.")
+@option("--since", type=Parsed("DURATION", parse_duration, positive=True),
+        help="With --timings: only operations in this last stretch of time (90s, 10m, 2h, 1d; default: the whole journal).")
+def command(form: str | None, timings: bool, since: float | None) -> int:
     current = settings()
     store = store_for(current)
+    if timings or since is not None:
+        return _timings(current, form, since)
     from cairn.core.metrics import COLUMNS, compute, task_row, totals_json
     from cairn.errors import CairnError
     from cairn.state.journal import read_events
@@ -43,6 +53,39 @@ def command(form: str | None) -> int:
     else:
         echo(_text(report), nl=False)
     return 0
+
+
+def _timings(current: Any, form: str | None, since: float | None) -> int:
+    import time
+
+    from cairn.core.timings import timings
+    from cairn.state.journal import read_events
+
+    rows = timings(read_events(current.layout.events), since=time.time() - since if since is not None else None)
+    if form == "json":
+        print_json({"since": since, "operations": [row.as_json() for row in rows]})
+        return 0
+    if form == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=["operation", "count", "mean_ms", "p50_ms", "p95_ms", "max_ms"], lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(row.as_json() for row in rows)
+        return 0
+    if not rows:
+        echo("no timings recorded" + (" in that window" if since is not None else " yet"), err=True)
+        return 0
+    headers = ("OPERATION", "COUNT", "MEAN", "P50", "P95", "MAX")
+    table = [(r.operation, str(r.count), *(_ms(v) for v in (r.mean, r.p50, r.p95, r.max))) for r in rows]
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths)))]
+    lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in table]
+    echo("\n".join(lines))
+    return 0
+
+
+def _ms(value: float) -> str:
+    return f"{value:.0f} ms" if value < 10_000 else f"{value / 1000:.1f} s"
 
 
 def _text(report: Any) -> str:

@@ -38,6 +38,7 @@ def command(
     timeout: str | None,
     as_json: bool,
 ) -> None:
+    began = time.monotonic()
     if prompt and prompt_file is not None:
         raise UsageError("give the prompt as arguments or with --file, not both")
     text = _read_prompt(prompt_file) if prompt_file is not None else " ".join(prompt)
@@ -77,7 +78,9 @@ def command(
         )
 
     task = store.create_task(build, lambda t: Queued(since=t.created))
-    store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority)
+    from cairn.state.store import elapsed_ms
+
+    store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority, duration_ms=elapsed_ms(began))
     if as_json:
         from cairn.core.task_json import task_json
 

@@ -57,6 +57,31 @@ Argv = list[str]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class StuckRule:
+    """A state the agent never leaves by itself (a login prompt, an endless reconnect)."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    #: A regular expression searched for in each line the agent prints.
+    output: str
+    #: The task's failure reason when it matched ``times`` times.
+    reason: str
+    times: Positive = 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Credentials:
+    """Where an agent finds its credentials: any one of these is enough."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    #: Environment variables, any one set and non-empty.
+    env: list[str] = field(default_factory=list)
+    #: Files (``~`` is the agent's HOME), any one present.
+    files: list[str] = field(default_factory=list)
+    #: What to do when none is there (``run `claude /login` or set ANTHROPIC_API_KEY``).
+    hint: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AgentProfile:
     __pydantic_config__ = _STRICT_KEYS
     #: argv; ``{prompt}``, ``{prompt_file}``, ``{workspace}``, ``{task_id}`` are filled in.
@@ -65,6 +90,22 @@ class AgentProfile:
     stdin: bool = False
     env: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    #: Lines (regular expressions) that mean the agent failed whatever its exit status says...
+    failure_output: list[str] = field(default_factory=list)
+    #: ...unless one of these comes after them (the agent recovered and went on).
+    success_output: list[str] = field(default_factory=list)
+    #: Stuck states: the task fails early with the rule's reason (docs/agents.md).
+    stuck: list[StuckRule] = field(default_factory=list)
+    #: Globs of files the agent keeps for itself in its workspace: never part of its work.
+    scratch: list[str] = field(default_factory=list)
+    #: Credentials checked before the agent's first task; unset: none needed.
+    credentials: Credentials | None = None
+    #: argv that prints the agent's version (``cairn agents``); empty: not asked.
+    version: Argv = field(default_factory=list)
+    #: The machine-readable output the agent prints (cairn/agents/reports.py): claude, codex, gemini, opencode, amp.
+    report: Literal["claude", "codex", "gemini", "opencode", "amp"] | None = None
+    #: argv for ``cairn retry --continue`` when the last attempt reported its session: ``{session}`` too.
+    resume: Argv = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

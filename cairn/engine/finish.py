@@ -22,7 +22,7 @@ from cairn.engine.outcome import Outcome, describe
 from cairn.errors import CairnError
 from cairn.notify import notify
 from cairn.state import atomic
-from cairn.state.store import Store
+from cairn.state.store import Store, elapsed_ms
 
 
 def commit_message(task_id: int, title: str) -> str:
@@ -44,12 +44,15 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
            interrupted: Any = None) -> str | None:
     """Move a running task to review, failed or cancelled; the new state's name,
     or None if it was not running any more (someone finished it already)."""
+    began = time.monotonic()
     task = store.read_task(task_id)
     guard = store.locked(task_id) if recovering else nullcontext(store.read_state(task_id))
     with guard as seen:
         if not isinstance(seen, Running):
             return None
-        work, changed, note = _save_work(store, settings, task_id, task.title, seen.work, log)
+        profile = settings.config.agents.get(task.agent)
+        scratch = list(profile.scratch) if profile is not None else []
+        work, changed, note = _save_work(store, settings, task_id, task.title, seen.work, log, scratch)
         reason = describe(outcome) or note
         checks = verdict = superseded = None
         if reason is None and outcome.ending == "exited" and work is not None and not recovering:
@@ -95,7 +98,7 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
     store.journal(
         new.state, task=task_id, previous="running", reason=getattr(new, "reason", None),
         files=changed.files, insertions=changed.insertions, deletions=changed.deletions,
-        checks=checks.status if checks else None, verdict=verdict,
+        checks=checks.status if checks else None, verdict=verdict, duration_ms=elapsed_ms(began),
     )
     if isinstance(new, Review) and changed.files == 0:
         store.journal("no-changes", task=task_id)
@@ -138,8 +141,10 @@ def _checks(store: Store, settings: Any, task_id: int, work: Work, log: Any) -> 
     if not settings.config.checks.commands:
         return Checks(status="skipped")
     _log(log, "running checks")
+    began = time.monotonic()
     store.journal("phase", task=task_id, phase="checks", text="running checks")
     checks = run_checks(settings.config.checks, Path(work.workspace), store.layout.checks_log(task_id))
+    store.journal("checks", task=task_id, status=checks.status, at="finish", duration_ms=elapsed_ms(began))
     _log(log, summary_line(checks))
     _restore_workspace(settings, work)
     return checks
@@ -157,9 +162,9 @@ def _restore_workspace(settings: Any, work: Work) -> None:
 
 
 def _save_work(
-    store: Store, settings: Any, task_id: int, title: str, work: Work | None, log: Any
+    store: Store, settings: Any, task_id: int, title: str, work: Work | None, log: Any, scratch: list[str]
 ) -> tuple[Work | None, DiffStat, str | None]:
-    """Commit and describe the work; never raises for a missing workspace."""
+    """Commit and describe the work (never the agent's own scratch files); never raises for a missing workspace."""
     if work is None:
         return None, DiffStat(), None
     from cairn.workspaces.select import workspaces_for
@@ -167,7 +172,7 @@ def _save_work(
     backend = workspaces_for(settings, work)
     bootstrap = settings.config.bootstrap
     try:
-        work = backend.commit(work, commit_message(task_id, title), exclude=[*bootstrap.copy, *bootstrap.symlink])
+        work = backend.commit(work, commit_message(task_id, title), exclude=[*bootstrap.copy, *bootstrap.symlink, *scratch])
     except CairnError as error:
         _log(log, f"could not commit the agent's work: {error}")
         return work, DiffStat(), f"the work could not be committed: {error}"

@@ -42,7 +42,7 @@ from cairn.notify import notify
 from cairn.progress import Progress
 from cairn.state import lock
 from cairn.state.layout import Layout
-from cairn.state.store import Store
+from cairn.state.store import Store, elapsed_ms
 
 #: How often a quiet agent is looked at (idleness, timeout); signals wake us sooner.
 TICK = 5.0
@@ -62,6 +62,10 @@ class Runner:
         self.pane_open = True
         #: The journal's side of each phase; the log's is written by _phase.
         self.progress = Progress(journal=self.store.journal, task=task_id)
+        #: Monotonic clocks of the phases, for the journal's ``duration_ms`` (docs/performance.md).
+        self.began = time.monotonic()
+        self.claimed = self.began
+        self.agent_began: float | None = None
 
     # -- the life of a task ------------------------------------------------
 
@@ -81,9 +85,11 @@ class Runner:
                 "running",
                 lambda _: Running(since=time.time(), runner_pid=os.getpid(), tmux_session=self._tmux_session()),  # type: ignore[arg-type]
                 verb="start",
+                duration_ms=elapsed_ms(self.began),
             )
         except WrongState:
             return 0  # someone else started it, or it was cancelled meanwhile
+        self.claimed = time.monotonic()
         self._install_signals()
         from cairn.agents.processes import become_subreaper
 
@@ -96,6 +102,9 @@ class Runner:
             self.log.write(traceback.format_exc().encode())
             outcome = Outcome(ending="not-started", finished=time.time(), reason=f"internal error in the runner: {error}")  # type: ignore[arg-type]
         record_outcome(self.store, self.task_id, outcome)
+        if self.agent_began is not None:
+            self.store.journal("agent-ended", task=self.task_id, ending=outcome.ending, exit_code=outcome.exit_code,
+                               duration_ms=elapsed_ms(self.agent_began))
         from cairn.agents.processes import stop_descendants
 
         if stop_descendants():
@@ -163,7 +172,9 @@ class Runner:
         )
         if self.settings.root is not None:
             bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log, env, self.progress)
+        self.store.journal("workspace-ready", task=self.task_id, duration_ms=elapsed_ms(self.claimed))
         argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id)
+        self.profile = profile
         timeout = task.timeout if task.timeout is not None else self.settings.config.timeout
         self.deadline = time.monotonic() + timeout if timeout else None
         self.timeout = timeout
@@ -171,6 +182,8 @@ class Runner:
 
     def _start(self, argv: list[str], env: dict[str, str], cwd: Path, stdin_text: str | None) -> subprocess.Popen[bytes]:
         self._phase("agent", f"starting: {' '.join(argv[:1])} …")
+        # Everything the log holds from here on is the agent's.
+        self.output_start = self.scanned = self._log_size()
         if self.tty:
             import pty
 
@@ -180,6 +193,7 @@ class Runner:
         else:
             stdin = subprocess.DEVNULL if stdin_text is None else subprocess.PIPE
             out = self.log
+        self.agent_began = time.monotonic()
         process = subprocess.Popen(
             argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, detached from us and the scheduler
@@ -233,16 +247,25 @@ class Runner:
             self.stop_reason = ("terminated", f"the runner received {name}; the agent was stopped")
 
     def _supervise(self, process: subprocess.Popen[bytes]) -> Outcome:
+        from cairn.core.agent_output import StuckWatch
+
         idle_after = self.settings.config.idle_after
         last_output = time.monotonic()
         last_size = self._log_size()
         idle = False
+        stuck = StuckWatch(self.profile.stuck)
+        # Stuck states are read from the log: looked at every second, not every tick.
+        tick = 1.0 if self.profile.stuck else TICK
         while True:
             code = process.poll()
             if code is not None:
                 if self.master is not None:
                     self._drain()
-                return Outcome(ending="exited", finished=time.time(), exit_code=code)  # type: ignore[arg-type]
+                return self._exited(code, stuck.feed(self._new_output()))
+            stuck_reason = stuck.feed(self._new_output())
+            if stuck_reason is not None and self.stop_reason is None:
+                self._stop(process, stuck_reason)
+                return Outcome(ending="stuck", finished=time.time(), exit_code=process.poll(), reason=stuck_reason)  # type: ignore[arg-type]
             if self.stop_reason is not None:
                 ending, reason = self.stop_reason
                 self._stop(process, reason)
@@ -264,12 +287,43 @@ class Runner:
                 idle = True
                 self._set_idle(time.time() - (now - last_output))
             # An idle agent is looked at every second so "active again" is prompt.
-            wait = 1.0 if idle else TICK
+            wait = 1.0 if idle else tick
             if self.deadline is not None:
                 wait = min(wait, max(0.0, self.deadline - now))
             if idle_after and not idle:
                 wait = min(wait, max(0.05, idle_after - (now - last_output)))
             self._wait(wait)
+
+    def _new_output(self) -> str:
+        """What the agent printed since the last look (from the log, which it writes itself)."""
+        try:
+            with open(self.layout.agent_log(self.task_id), "rb") as log:
+                log.seek(self.scanned)
+                data = log.read(1 << 20)
+        except OSError:
+            return ""
+        self.scanned += len(data)
+        return data.decode(errors="replace")
+
+    def _exited(self, code: int, stuck: str | None) -> Outcome:
+        """The agent exited: in its own words, what went wrong, if anything.
+
+        ``stuck``: a stuck rule matched its last output (amp takes a prompt on
+        standard input for the login code it waits for, and gives up): that
+        rule's reason says it best."""
+        from cairn.core.agent_output import failure_in, last_words
+
+        try:
+            with open(self.layout.agent_log(self.task_id), "rb") as log:
+                # The end is what explains an exit; a long transcript's start does not.
+                log.seek(max(self.output_start, self._log_size() - (256 << 10)))
+                said = log.read().decode(errors="replace")
+        except OSError:
+            said = ""
+        error = failure_in(self.profile.failure_output, said, self.profile.success_output)
+        if error is None and code != 0:
+            error = stuck or last_words(said)
+        return Outcome(ending="exited", finished=time.time(), exit_code=code, agent_error=error)  # type: ignore[arg-type]
 
     def _wait(self, seconds: float) -> None:
         readers = [self.wake_r]

@@ -24,7 +24,7 @@ from cairn.gc.collect import check, gather
 from cairn.gc.perform import Context, Report, perform
 from cairn.progress import SILENT, Progress
 from cairn.state import lock
-from cairn.state.store import Store
+from cairn.state.store import Store, elapsed_ms
 
 
 class GcBusy(OperationFailed):
@@ -88,6 +88,7 @@ def collect_garbage(settings: Any, options: Options, *, stopping: Callable[[], b
 
 
 def _run(store: Store, settings: Any, options: Options, stopping: Callable[[], bool], progress: Progress) -> Report:
+    began = time.monotonic()
     policy = policy_for(settings.config, options)
     now = time.time()
     progress.phase("gather", "looking at the tasks, branches and workspaces")
@@ -99,7 +100,7 @@ def _run(store: Store, settings: Any, options: Options, stopping: Callable[[], b
         freed = sum(a.bytes for a in chosen.actions if isinstance(a, (RemoveWorkspace, DropLog)))
         return Report(dry_run=True, done=list(chosen.actions), notes=list(chosen.notes), bytes_freed=freed)
     report = perform(chosen, facts, Context(store, settings.root, exclude, stopping, bootstrap=bootstrap, purge=policy.purge, progress=progress))
-    store.journal("gc-run", **report.counts(), skipped=sum(1 for n in report.notes if n.kind == "skipped"))
+    store.journal("gc-run", **report.counts(), skipped=sum(1 for n in report.notes if n.kind == "skipped"), duration_ms=elapsed_ms(began))
     return report
 
 

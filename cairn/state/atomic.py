@@ -54,6 +54,18 @@ def write_json(path: Path, value: Any) -> None:
     write_bytes(path, json_bytes(value) + b"\n")
 
 
+def write_fresh_json(path: Path, value: Any) -> None:
+    """A new file in a private staging directory that is renamed into place
+    as a whole (a new task's records): written and fsynced, without a
+    temporary name of its own; the caller fsyncs the directory once, after
+    all its files."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(json_bytes(value) + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def create_json(path: Path, value: Any) -> bool:
     """Write ``path`` whole only if it does not exist yet; False if it did.
 

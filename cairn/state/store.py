@@ -230,9 +230,10 @@ class Store:
             try:
                 from cairn.core import codec
 
-                atomic.write_json(staging / "task.json", codec.encode(task))
+                atomic.write_fresh_json(staging / "task.json", codec.encode(task))
                 first = initial(task)
-                atomic.write_json(staging / "state.json", codec.encode(first))
+                atomic.write_fresh_json(staging / "state.json", codec.encode(first))
+                atomic.fsync_dir(staging)
                 os.rename(staging, layout.task_dir(task_id))
             except BaseException:
                 import shutil
@@ -240,7 +241,8 @@ class Store:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
             atomic.fsync_dir(layout.tasks)
-            atomic.write_text(layout.next_id, f"{task_id + 1}\n")
+            # A hint, not a record: after a crash the loop above skips ids taken. So no fsync.
+            atomic.write_bytes(layout.next_id, f"{task_id + 1}\n".encode(), durable=False)
         self._note_summary(task, first, new=True)
         return task
 
@@ -440,6 +442,11 @@ class Store:
         record = {"ts": instant_to_text(time.time()), "event": event}
         record.update({k: v for k, v in fields.items() if v is not None})
         atomic.append_line(self.layout.events, atomic.json_bytes(record, indent=None))
+
+
+def elapsed_ms(started: float) -> int:
+    """Whole milliseconds since ``started`` (a ``time.monotonic()``): the journal's ``duration_ms``."""
+    return round((time.monotonic() - started) * 1000)
 
 
 def _read_summary_log(path: Path) -> dict[str, list[Any]]:
