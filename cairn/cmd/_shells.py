@@ -85,17 +85,23 @@ def _commands() -> str:
 # -- bash ----------------------------------------------------------------------------
 
 
-def _bash_offer(kind: str) -> str:
-    """The bash statements that fill COMPREPLY for one kind."""
+#: The statement that offers one kind of value, in bash and in zsh.
+_OFFERS = {
+    "bash": {"words": "_cairn_words {quoted}", "files": "_cairn_files"},
+    "zsh": {"words": "compadd -- {words}", "files": "_files"},
+}
+
+
+def _offer(kind: str, shell: str) -> str:
+    """The statement that fills the shell's candidates for one kind (kind_of)."""
     if kind.startswith("words:"):
-        return f"_cairn_words {_quote(kind[6:])}"
+        return _OFFERS[shell]["words"].format(quoted=_quote(kind[6:]), words=kind[6:])
     if kind.startswith("tasks"):
-        states = kind[6:].split()
-        return "_cairn_list tasks" + "".join(f" --state {s}" for s in states)
+        return "_cairn_list tasks" + "".join(f" --state {s}" for s in kind[6:].split())
     if kind == "agents":
         return "_cairn_list agents"
     if kind == "files":
-        return "_cairn_files"
+        return _OFFERS[shell]["files"]
     return ":"
 
 
@@ -106,13 +112,13 @@ def _bash(verbs: dict[str, Any]) -> str:
         values = []
         for opts, kind, _ in options:
             if kind != "flag":
-                values.append(f"                {'|'.join(opts)}) {_bash_offer(kind)}; return ;;")
+                values.append(f"                {'|'.join(opts)}) {_offer(kind, 'bash')}; return ;;")
         cases.append(
             f"        {verb})\n"
             f"            opts={_quote(names)}\n"
             + (f"            case $prev in\n" + "\n".join(values) + "\n            esac\n" if values else "")
             + f"            [[ $cur == -* ]] && {{ _cairn_words \"$opts\"; return; }}\n"
-            f"            {_bash_offer(arguments)} ;;"
+            f"            {_offer(arguments, 'bash')} ;;"
         )
     return f"""# bash completion for cairn and every cairn-VERB: `cairn completion bash`.
 # Load it with `source <(cairn completion bash)` in ~/.bashrc, or put it in
@@ -146,29 +152,16 @@ complete -F _cairn {_commands()}
 # -- zsh -----------------------------------------------------------------------------
 
 
-def _zsh_offer(kind: str) -> str:
-    if kind.startswith("words:"):
-        return f"compadd -- {kind[6:]}"
-    if kind.startswith("tasks"):
-        states = kind[6:].split()
-        return "_cairn_list tasks" + "".join(f" --state {s}" for s in states)
-    if kind == "agents":
-        return "_cairn_list agents"
-    if kind == "files":
-        return "_files"
-    return ":"
-
-
 def _zsh(verbs: dict[str, Any]) -> str:
     cases = []
     for verb, (options, arguments) in verbs.items():
         described = " ".join(_quote(f"{n}:{text}".replace("\n", " ")) for opts, _, text in options for n in opts)
-        values = [f"                ({'|'.join(opts)}) {_zsh_offer(kind)}; return ;;" for opts, kind, _ in options if kind != "flag"]
+        values = [f"                ({'|'.join(opts)}) {_offer(kind, 'zsh')}; return ;;" for opts, kind, _ in options if kind != "flag"]
         cases.append(
             f"        ({verb})\n"
             + (f"            case $prev in\n" + "\n".join(values) + "\n            esac\n" if values else "")
             + f"            if [[ $cur == -* ]]; then _cairn_options {described}; return; fi\n"
-            f"            {_zsh_offer(arguments)} ;;"
+            f"            {_offer(arguments, 'zsh')} ;;"
         )
     described_verbs = " ".join(_quote(f"{verb}:{text}") for verb, text in VERBS.items())
     return f"""#compdef {_commands()}
