@@ -1,6 +1,7 @@
 #!/bin/sh
 # The tools the test suite drives for real, installed when missing:
 #   tmux, git          Debian packages
+#   bwrap              Debian's bubblewrap (the agent sandbox, tests/test_sandbox.py)
 #   nix-instantiate    Debian's nix-bin (evaluates Cairn's Nix modules offline)
 #   jj                 upstream Jujutsu binary from the npm package @smthrs/jj-linux-x64
 #   hyperfine, tsp     Debian packages, for `make bench` only
@@ -27,7 +28,7 @@ apt_install() {
     fi
 }
 
-apt_install tmux:tmux git:git nix-instantiate:nix-bin zsh:zsh fish:fish
+apt_install tmux:tmux git:git nix-instantiate:nix-bin bwrap:bubblewrap zsh:zsh fish:fish
 if [ "${1:-}" = bench ]; then
     apt_install hyperfine:hyperfine tsp:task-spooler
 fi

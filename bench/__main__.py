@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import accept, crew, latency, resident, startup, throughput, workspaces
+from bench import accept, conflicts, crew, latency, resident, startup, throughput, workspaces
 from bench.gc_row import rows as gc_rows
 from bench.harness import BenchError, Report, Row
 from bench.world import CHECKOUT, FULL, QUICK, World, load_average, machine
@@ -25,6 +25,7 @@ GROUPS: list[tuple[str, Callable[[World], list[Row]]]] = [
     ("latency", latency.rows),
     ("workspaces", workspaces.rows),
     ("accept", accept.rows),
+    ("conflicts", conflicts.rows),
     ("throughput", throughput.rows),
     ("crew", crew.rows),
     ("gc", gc_rows),

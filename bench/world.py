@@ -46,6 +46,8 @@ class Scale:
     resident_agents: int = 50
     idle_seconds: float = 10.0
     pool_size: int = 2
+    conflict_tasks: int = 20  # tasks in review for the conflict radar, in the big repository
+    conflict_runs: int = 5
     crew_tasks: int = 500  # of crew_seconds each, on throughput_agents slots
     crew_seconds: float = 1.0
 
@@ -54,6 +56,7 @@ FULL = Scale("full")
 QUICK = Scale(
     "quick", tasks=20, startup_runs=2, latency_samples=1, big_files=200, small_files=20, workspace_runs=1,
     accept_runs=1, throughput_tasks=3, throughput_agents=2, gc_tasks=10, resident_agents=2, idle_seconds=0.5,
+    conflict_tasks=3, conflict_runs=1,
     crew_tasks=4, crew_seconds=0.2,
 )
 

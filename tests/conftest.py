@@ -59,6 +59,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "LC_ALL": "C.UTF-8",
         # Agents run headless unless a test asks for tmux (tests/test_tmux.py).
         "CAIRN_TMUX": "never",
+        # Agents run unconfined unless a test asks for the sandbox (tests/test_sandbox.py):
+        # many tests' agents keep their scripts and records in tmp_path, under /tmp.
+        "CAIRN_SANDBOX": "none",
     }
     (tmp_path / "tmux").mkdir()
     for key, value in values.items():

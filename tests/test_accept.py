@@ -385,3 +385,44 @@ def test_accept_refuses_while_the_target_is_being_rebased(cairn, repo, home):
     assert state_of(home, task)["state"] == "review"
     git(repo, "rebase", "--continue")
     assert cairn("accept", str(task)).returncode == 0
+
+
+# -- the facts accept reads from files instead of starting git (cairn/vcs/refs.py)
+
+
+def test_branch_tips_and_checkouts_read_from_files_agree_with_git(repo, tmp_path):
+    from cairn.vcs import refs
+    from cairn.vcs.worktrees import branch_commit, worktree_with_branch
+
+    def git_tip(name):
+        done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{name}^{{commit}}"],
+                              cwd=repo, capture_output=True, text=True)
+        return done.stdout.strip() or None
+
+    git(repo, "branch", "loose")
+    git(repo, "branch", "packed")
+    git(repo, "branch", "both")
+    git(repo, "pack-refs", "--all")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "moves both")
+    git(repo, "branch", "-f", "both", "HEAD")  # a loose ref newer than its packed line
+    git(repo, "branch", "-f", "loose", "HEAD")
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "in-linked", str(linked))
+    main_branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+
+    for name in ("loose", "packed", "both", "in-linked", main_branch, "missing", "no/such"):
+        assert refs.branch_tip(repo, name) == git_tip(name), name
+        assert refs.branch_tip(linked, name) == git_tip(name), name  # from a linked worktree too
+        assert branch_commit(repo, name) == git_tip(name)
+    assert refs.worktree_with_branch(repo, main_branch) == repo
+    assert refs.worktree_with_branch(repo, "in-linked") == linked
+    assert refs.worktree_with_branch(repo, "loose") is None
+    assert worktree_with_branch(linked, "in-linked") == linked
+    git(linked, "checkout", "-q", "--detach")
+    assert refs.worktree_with_branch(repo, "in-linked") is None
+    # Whatever the files cannot settle goes to git.
+    assert refs.branch_tip(repo, "../HEAD") is refs.UNSURE
+    assert refs.branch_tip(repo, "x.lock") is refs.UNSURE
+    (repo / ".git" / "refs" / "heads" / "symbolic").write_text(f"ref: refs/heads/{main_branch}\n")
+    assert refs.branch_tip(repo, "symbolic") is refs.UNSURE
+    assert branch_commit(repo, "symbolic") == git_tip(main_branch)

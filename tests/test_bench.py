@@ -21,7 +21,7 @@ from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-GROUPS = ("startup", "latency", "workspaces", "accept", "throughput", "crew", "gc", "resident")
+GROUPS = ("startup", "latency", "workspaces", "accept", "conflicts", "throughput", "crew", "gc", "resident")
 
 
 def test_the_bench_runs_on_a_tiny_configuration(env, tmp_path: Path):

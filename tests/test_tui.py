@@ -70,6 +70,8 @@ def test_the_table_shows_each_task_and_follows_changes_on_disk(cairn, repo, home
 
         assert cairn("spawn", "2").returncode == 0
         await until(pilot, lambda: rows(app)[2][1] == "running")
+        # "running" is written before the workspace is made: wait for it, never guess.
+        await until(pilot, lambda: (home / "workspaces" / "2").is_dir())
         (home / "workspaces" / "2" / "go").write_text("")
         await until(pilot, lambda: rows(app)[2][1] == "review")
         assert app.bells == 1, "the bell rings once, when task 2 is ready for review"

@@ -11,6 +11,11 @@ Every flag below was checked against the ``--help`` of the version pinned in
 ``.ci/tools.sh``, and tests/test_agent_contract.py runs each profile against
 that real binary; docs/agents.md is written from what those tests show.  A
 user profile of the same name replaces one of these whole.
+
+``env_pass`` names the variables its agent needs (its provider's key; every
+other provider's is withheld, cairn/core/environment.py), ``writable`` what it
+writes outside its workspace: its configuration, sessions and caches under
+``$HOME``, writable inside the sandbox (docs/security.md).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "command": ["claude", "-p", *_CLAUDE_FLAGS],
         "stdin": True,
         "description": "Claude Code in print mode, prompt on standard input; file edits accepted without asking",
+        "env_pass": ["ANTHROPIC_*", "CLAUDE_*"],
+        "writable": ["~/.claude/", "~/.claude.json", "~/.cache/claude-cli-nodejs/", "~/.local/state/claude/"],
         "version": ["claude", "--version"],
         "credentials": {
             "env": ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN",
@@ -42,6 +49,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "command": ["codex", "exec", *_CODEX_FLAGS, "-"],
         "stdin": True,
         "description": "OpenAI Codex CLI, exec mode, prompt on standard input; may write inside its workspace",
+        "env_pass": ["OPENAI_*", "CODEX_*"],
+        "writable": ["~/.codex/"],
         "version": ["codex", "--version"],
         "credentials": {
             "env": ["CODEX_API_KEY", "OPENAI_API_KEY"],
@@ -67,6 +76,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
             "--input-history-file", "/dev/null", "--chat-history-file", "/dev/null",
         ],
         "description": "Aider, one message read from a file; Cairn commits instead of Aider",
+        "env_pass": ["AIDER_*", "OPENAI_*", "ANTHROPIC_*", "GEMINI_*", "DEEPSEEK_*", "OPENROUTER_*", "GROQ_*", "MISTRAL_*", "XAI_*"],
+        "writable": ["~/.aider/"],
         "version": ["aider", "--version"],
         "credentials": {
             "env": ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "DEEPSEEK_API_KEY",
@@ -91,6 +102,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "command": ["gemini", *_GEMINI_FLAGS, "-p", ""],
         "stdin": True,
         "description": "Gemini CLI, headless, prompt on standard input; every tool call approved",
+        "env_pass": ["GEMINI_*", "GOOGLE_*"],
+        "writable": ["~/.gemini/"],
         "version": ["gemini", "--version"],
         "credentials": {
             "env": ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_GCA"],
@@ -104,6 +117,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "stdin": True,
         "env": {"OPENCODE_DISABLE_AUTOUPDATE": "1"},
         "description": "OpenCode, one run, prompt on standard input",
+        "env_pass": ["OPENCODE_*", "ANTHROPIC_*", "OPENAI_*", "GEMINI_*", "OPENROUTER_*"],
+        "writable": ["~/.local/share/opencode/", "~/.config/opencode/", "~/.cache/opencode/", "~/.local/state/opencode/"],
         "version": ["opencode", "--version"],
         "stuck": [
             {
@@ -118,6 +133,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "command": ["amp", "--dangerously-allow-all", "-x"],
         "stdin": True,
         "description": "Amp, execute mode, prompt on standard input; tool calls allowed",
+        "env_pass": ["AMP_*"],
+        "writable": ["~/.config/amp/", "~/.local/share/amp/", "~/.cache/amp/"],
         "version": ["amp", "--version"],
         "credentials": {
             "env": ["AMP_API_KEY"],

@@ -6,6 +6,8 @@ so ``{prompt}`` becomes exactly one argument whatever it contains.
 
 from __future__ import annotations
 
+from typing import Any
+
 from cairn.config.schema import AgentProfile
 
 PLACEHOLDERS = ("prompt", "prompt_file", "workspace", "task_id")
@@ -34,15 +36,18 @@ def _fill(part: str, values: dict[str, str]) -> str:
     return "".join(out)
 
 
+def task_variables(task_id: int, workspace: str, home: str, prompt_file: str, ports: Any = None) -> dict[str, str]:
+    """What every program Cairn starts for a task is told about it (ports: a PortBlock, or None)."""
+    values = {"CAIRN_TASK_ID": str(task_id), "CAIRN_WORKSPACE": workspace, "CAIRN_HOME": home, "CAIRN_PROMPT_FILE": prompt_file}
+    if ports is not None:
+        values.update(CAIRN_PORT=str(ports.first), CAIRN_PORT_COUNT=str(ports.count))
+    return values
+
+
 def agent_environment(base: dict[str, str], profile: AgentProfile, *, task_id: int, workspace: str, home: str, prompt_file: str) -> dict[str, str]:
+    """Unfiltered: ``base`` with the profile's ``env`` and the task's variables.
+    Runs use cairn.agents.sandbox.Confinement.environment, which applies ``[env]``."""
     env = dict(base)
     env.update(profile.env)
-    env.update(
-        {
-            "CAIRN_TASK_ID": str(task_id),
-            "CAIRN_WORKSPACE": workspace,
-            "CAIRN_HOME": home,
-            "CAIRN_PROMPT_FILE": prompt_file,
-        }
-    )
+    env.update(task_variables(task_id, workspace, home, prompt_file))
     return env

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 @option("--lock", dest="locks", multiple=True, metavar="GLOB", help="Paths the task will touch (repeatable).")
 @option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
 @option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
+@option("--from", dest="plan_file", metavar="FILE", help="Queue every task of a plan file (TOML or JSON), all or none.")
+@option("--sandbox", type=Choice(["auto", "none", "bwrap"]), help="Confine the agent with bubblewrap (default: the configured sandbox).")
 @json_option
 def command(
     prompt: tuple[str, ...],
@@ -36,8 +38,12 @@ def command(
     locks: tuple[str, ...],
     base: str | None,
     timeout: str | None,
+    plan_file: str | None,
+    sandbox: str | None,
     as_json: bool,
 ) -> None:
+    if plan_file is not None:
+        return _queue_plan(plan_file, agent, given=bool(prompt or prompt_file or title or after or locks or base or timeout or sandbox), as_json=as_json)
     began = time.monotonic()
     if prompt and prompt_file is not None:
         raise UsageError("give the prompt as arguments or with --file, not both")
@@ -47,6 +53,13 @@ def command(
     seconds = queueing.check_timeout(timeout)
     lock_globs = queueing.check_locks(locks)
 
+    if sandbox == "bwrap":
+        import shutil
+
+        if shutil.which("bwrap") is None:
+            from cairn.agents.sandbox import INSTALL_HINT
+
+            raise UsageError("--sandbox bwrap: bubblewrap (bwrap) is not installed; nothing was queued", hint=INSTALL_HINT)
     current = settings()
     chosen = queueing.check_agent(agent or current.default_agent, current.agent_names)
     store = store_for(current)  # created below, once the input is known to be good
@@ -75,6 +88,7 @@ def command(
             after=sorted(set(after)),
             locks=lock_globs,
             timeout=seconds,
+            sandbox=sandbox,  # type: ignore[arg-type]
         )
 
     task = store.create_task(build, lambda t: Queued(since=t.created))
@@ -87,6 +101,21 @@ def command(
         print_json(task_json(task, store.read_state(task.id)))
     else:
         echo(task.id)
+
+
+def _queue_plan(plan_file: str, agent: str | None, *, given: bool, as_json: bool) -> None:
+    """``--from FILE``: the tasks and their settings come from the plan."""
+    from pathlib import Path
+
+    from cairn.cmd._plans import queue_whole, read_plan_file, report_queued
+
+    if given:
+        raise UsageError("--from takes every task and its settings from the plan file: give no prompt or other task options",
+                         hint="-a/--agent still sets the agent of tasks the plan does not give one")
+    current = settings()
+    path = Path(plan_file)
+    plan = read_plan_file(path, current.agent_names)
+    report_queued(queue_whole(current, store_for(current), plan, source=path, default_agent=agent), as_json)
 
 
 def _read_prompt(name: str) -> str:

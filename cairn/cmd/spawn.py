@@ -24,7 +24,11 @@ def command(task_id: int, wait_for_it: bool, as_json: bool) -> int:
     from cairn.engine.launch import launch
     from cairn.engine.waiting import wait_until_settled
 
-    decided = plan(store.scan().summaries, current.config.max_agents, only={task_id}, ignore_limit=True)
+    from cairn.land.radar import paths_to_avoid
+
+    summaries = store.scan().summaries
+    decided = plan(summaries, current.config.max_agents, only={task_id}, ignore_limit=True,
+                   review_paths=paths_to_avoid(store, current, summaries))
     if task_id in decided.fail:
         reason = decided.fail[task_id]
         store.move(task_id, "failed", lambda _: Failed(since=time.time(), reason=reason), verb="spawn", reason=reason)  # type: ignore[arg-type]

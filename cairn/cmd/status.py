@@ -36,12 +36,18 @@ SHORT_ORDER = ("running", "review", "queued", "failed", "cancelled", "rejected",
 @option("--short", is_flag=True, help="One line of counts (3 running, 2 review, 5 queued): for shell prompts and tmux.")
 @option("--scheduler", is_flag=True, help="Only say whether a scheduler runs: exit 0 if one does, 1 if not.")
 @option("--watch", is_flag=True, help="Redraw the table whenever a task changes (Ctrl-C stops).")
+@option("--plan", dest="plan_id", metavar="ID", help="Only the tasks of this plan (cairn plan, cairn queue --from).")
 @json_option
 def command(ids: tuple[int, ...], states: tuple[tuple[str, ...], ...], since: float | None, sort: str, short: bool,
-            scheduler: bool, watch: bool, as_json: bool) -> int:
+            scheduler: bool, watch: bool, plan_id: str | None, as_json: bool) -> int:
     current = settings()
     store = store_for(current)
     wanted = {state for group in states for state in group}
+    if plan_id is not None:
+        from cairn.state.plans import read_plan
+
+        planned = set(read_plan(store, plan_id).tasks.values())
+        return _list(store, current, wanted, as_json, only=planned & set(ids) if ids else planned, since=since, sort=sort)
     if watch:
         from cairn.cmd._watch import watch_status
 
@@ -115,9 +121,11 @@ def _scheduler_running(current: Any) -> bool:
 def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
     records = [(store.read_task(i), store.read_state(i)) for i in ids]
     if as_json:
+        from cairn.cmd.views import read_isolation
         from cairn.core.task_json import task_json
 
-        shown = [task_json(t, s) for t, s in records]
+        # How it ran: sandboxed or not, the names of the variables its agent got (never values), ports.
+        shown = [{**task_json(t, s), "isolation": read_isolation(store.layout, t.id)} for t, s in records]
         print_json(shown[0] if len(shown) == 1 else shown)
         return 0
     from cairn.cmd.views import task_details
@@ -126,20 +134,23 @@ def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
     return 0
 
 
-def _list(store: Any, current: Any, states: set[str], as_json: bool, *, since: float | None = None, sort: str = "id") -> int:
+def _list(store: Any, current: Any, states: set[str], as_json: bool, only: set[int] | None = None, *,
+          since: float | None = None, sort: str = "id") -> int:
     from cairn.core.schedule import plan
 
     scan = store.scan()
-    decided = plan(scan.summaries, current.max_agents)
+    decided = plan(scan.summaries, current.max_agents, review_paths=_paths_to_avoid(store, current, scan.summaries))
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
     reasons.update(_runners_gone(current, scan.summaries))
-    shown = _sorted(_chosen(scan.summaries, states, since, time.time()), sort)
+    marks = _conflict_marks(store, current, scan.summaries)
+    shown = _sorted([s for s in _chosen(scan.summaries, states, since, time.time()) if only is None or s.id in only], sort)
     if as_json:
-        print_json(_tasks_json(store, shown, reasons))
+        print_json([{**task, "conflicts_with": marks.get(task["id"], [])} for task in _tasks_json(store, shown, reasons)])
     else:
         from cairn.cmd.views import status_table
 
-        echo(status_table(shown, reasons, time.time(), _width()), nl=False)
+        notes = {**reasons, **{i: "conflicts with task" + ("s " if len(o) > 1 else " ") + ", ".join(map(str, o)) for i, o in marks.items()}}
+        echo(status_table(shown, notes, time.time(), _width()), nl=False)
         if not shown:
             echo("no tasks" + (" in that state" if states else " changed that recently" if since is not None else " yet: `cairn queue \"what to do\"` adds one"))
         elif any(s.id in decided.start for s in shown) and not _scheduler_running(current):
@@ -148,6 +159,24 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool, *, since: f
     for problem in scan.problems:
         echo(f"cairn status: skipped {problem.path}: {problem.message}", err=True)
     return 0
+
+
+def _paths_to_avoid(store: Any, current: Any, summaries: list[Any]) -> dict[int, list[str]] | None:
+    """``schedule.avoid_conflicts``; the radar is imported only when a queued task could wait on a review."""
+    if not any(s.state == "review" for s in summaries) or not any(s.state == "queued" and s.locks for s in summaries):
+        return None
+    from cairn.land.radar import paths_to_avoid
+
+    return paths_to_avoid(store, current, summaries)
+
+
+def _conflict_marks(store: Any, current: Any, summaries: list[Any]) -> dict[int, list[int]]:
+    """Tasks in review whose proposals really conflict with others' (the radar, cached)."""
+    if sum(1 for s in summaries if s.state == "review") < 2:
+        return {}
+    from cairn.land.radar import conflict_marks
+
+    return conflict_marks(store, current, summaries)
 
 
 def _tasks_json(store: Any, shown: list[Any], reasons: dict[int, str]) -> list[dict[str, Any]]:

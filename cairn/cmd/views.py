@@ -36,6 +36,8 @@ def note_for(summary: Summary, waiting: str | None, now: float) -> str:
             parts.append(f"checks {summary.checks}")
         if summary.conflict:
             parts.append(f"conflict: {', '.join(summary.conflict[:3])}{'…' if len(summary.conflict) > 3 else ''}")
+        if waiting:  # the conflict radar: another proposal it collides with
+            parts.append(waiting)
         return ", ".join(parts)
     return summary.reason or ""
 
@@ -91,8 +93,10 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
         lines.append(f"  timeout    {format_duration(task.timeout)}")
     if task.retry_of:
         lines.append(f"  retry of   {task.retry_of}")
+    if task.plan:
+        lines.append(f"  plan       {task.plan}")
     detail = codec.encode(state)
-    for key in ("reason", "exit_code", "strategy", "commit", "trash_ref", "agent_pid", "tmux_session", "conflict", "verdict"):
+    for key in ("reason", "exit_code", "strategy", "commit", "trash_ref", "agent_pid", "tmux_session", "conflict", "verdict", "finding"):
         value = detail.get(key)
         if value not in (None, [], ""):
             lines.append(f"  {key.replace('_', ' '):<10} {value}")
@@ -106,9 +110,37 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     checks = detail.get("checks")
     if checks:
         lines.append(f"  checks     {checks['status']}")
+    lines += isolation_lines(read_isolation(layout, task.id), task.id)
     log = layout.agent_log(task.id)
     if log.exists():
         lines.append(f"  log        {log}")
     lines.append("  prompt:")
     lines.extend(f"    {line}" for line in task.prompt.splitlines())
     return "\n".join(lines)
+
+
+def read_isolation(layout: Any, task_id: int) -> dict[str, Any] | None:
+    """``tasks/<id>/isolation.json``, or None before the runner wrote it (or if unreadable)."""
+    import json
+
+    try:
+        data = json.loads(layout.isolation_file(task_id).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def isolation_lines(isolation: dict[str, Any] | None, task_id: int) -> list[str]:
+    if isolation is None:
+        return []
+    if isolation.get("sandbox") == "bwrap":
+        shown = f"bwrap, network {'on' if isolation.get('network') else 'off'}"
+    else:
+        shown = f"none ({isolation.get('reason') or 'not sandboxed'})"
+    lines = [f"  sandbox    {shown}"]
+    if isolation.get("port"):
+        last = isolation["port"] + int(isolation.get("port_count") or 1) - 1
+        lines.append(f"  ports      {isolation['port']}-{last}")
+    if isolation.get("withheld"):
+        lines.append(f"  withheld   {len(isolation['withheld'])} variables of Cairn's environment (`cairn status {task_id} --json` names them)")
+    return lines

@@ -215,6 +215,7 @@ ENVIRONMENT_KEYS = {
     "CAIRN_TIMEOUT": "timeout",
     "CAIRN_IDLE_AFTER": "idle_after",
     "CAIRN_TMUX": "tmux",
+    "CAIRN_SANDBOX": "sandbox",
 }
 
 

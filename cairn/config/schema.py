@@ -106,6 +106,14 @@ class AgentProfile:
     report: Literal["claude", "codex", "gemini", "opencode", "amp"] | None = None
     #: argv for ``cairn retry --continue`` when the last attempt reported its session: ``{session}`` too.
     resume: Argv = field(default_factory=list)
+    #: Variables its agent needs, as patterns (``ANTHROPIC_*``): exceptions to ``[env] drop``.
+    env_pass: list[str] = field(default_factory=list)
+    #: What its agent must write in the sandbox besides its workspace (``~/.claude/``);
+    #: a trailing ``/`` names a directory, made when missing.
+    writable: list[str] = field(default_factory=list)
+    #: None: the configuration's ``sandbox`` / ``sandbox_network``.
+    sandbox: Literal["auto", "none", "bwrap"] | None = None
+    sandbox_network: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -118,6 +126,9 @@ class Bootstrap:
     #: Commands run in the new workspace before the agent; one failing fails the task.
     setup: list[Argv] = field(default_factory=list)
     setup_timeout: Duration = 600.0
+    #: Commands run in a workspace before it is removed (stop a dev server, drop a
+    #: test database); a failing one is logged, the workspace still goes.
+    teardown: list[Argv] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -189,6 +200,51 @@ class TuiConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PlannerConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: The profile ``cairn plan`` runs (a name from ``agents``); unset: ``default_agent``.
+    agent: str | None = None
+    #: How long the planner may run.
+    timeout: Duration = 1200.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ScheduleConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: A queued task whose ``--lock`` globs overlap what a task in review changes waits for it.
+    avoid_conflicts: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EnvConfig:
+    """What of Cairn's environment reaches agents, setup, checks (cairn/core/environment.py).
+    ``pass`` in TOML: a Python keyword, hence the field's name."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    pass_: list[str] = field(default_factory=list)
+    #: None: cairn.core.environment.DEFAULT_DROP.
+    drop: list[str] | None = None
+    set: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PortsConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: The first port handed out; blocks follow each other from here.
+    base: Annotated[int, _AtLeast(1)] = 20000
+    #: Consecutive ports per running task: CAIRN_PORT .. CAIRN_PORT + per_task - 1.
+    per_task: Positive = 10
+
+
+#: Credentials under $HOME a sandboxed program must not read (files read as
+#: empty, directories as empty directories).
+DEFAULT_HIDE = [
+    "~/.ssh/", "~/.gnupg/", "~/.aws/", "~/.azure/", "~/.config/gcloud/", "~/.kube/", "~/.docker/",
+    "~/.config/gh/", "~/.netrc", "~/.git-credentials", "~/.pypirc", "~/.npmrc",
+]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Config:
     __pydantic_config__ = _STRICT_KEYS
     #: The state directory; relative paths are relative to the repository root.
@@ -212,4 +268,17 @@ class Config:
     gc: GcConfig = field(default_factory=GcConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     pool: PoolConfig = field(default_factory=PoolConfig)
+    planner: PlannerConfig = field(default_factory=PlannerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    #: A directory the scheduler takes ticket files from (relative: to the repository root); unset: none.
+    backlog_dir: str | None = None
+    #: ``auto``: bubblewrap where it works, else unconfined (said in the log and
+    #: ``cairn status ID``); ``bwrap``: always, a task fails rather than run unconfined.
+    sandbox: Literal["auto", "none", "bwrap"] = "auto"
+    sandbox_network: bool = True
+    #: Writable in the sandbox for every program Cairn starts there (``~/.npm/``).
+    sandbox_writable: list[str] = field(default_factory=list)
+    sandbox_hide: list[str] = field(default_factory=lambda: list(DEFAULT_HIDE))
+    env: EnvConfig = field(default_factory=EnvConfig)
+    ports: PortsConfig = field(default_factory=PortsConfig)
     tui: TuiConfig = field(default_factory=TuiConfig)

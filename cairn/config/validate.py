@@ -49,6 +49,10 @@ def merge(base: dict[str, Any], override: dict[str, Any], path: tuple[str, ...] 
 
 
 def _check(data: dict[str, Any], source: Source | None) -> Config:
+    env = data.get("env")
+    if isinstance(env, dict) and "pass" in env:
+        # ``[env] pass`` is stored as ``pass_``: a Python keyword cannot name a field.
+        data = {**data, "env": {("pass_" if k == "pass" else k): v for k, v in env.items()}}
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as error:
@@ -57,7 +61,7 @@ def _check(data: dict[str, Any], source: Source | None) -> Config:
 
 
 def _describe(error: dict[str, Any], source: Source | None) -> str:
-    location = [str(part) for part in error["loc"]]
+    location = ["pass" if part == "pass_" else str(part) for part in error["loc"]]
     key = ".".join(location)
     if source is not None and source.name == "environment" and location:
         where = f"environment variable {_VARIABLE_FOR_KEY.get(location[0], location[0])}"
@@ -89,7 +93,7 @@ def _known_keys(parents: list[str]) -> list[str]:
         members = [m for m in typing.get_args(hint) if dataclasses.is_dataclass(m)]
         if typing.get_origin(hint) in (typing.Union, types.UnionType) and members:
             hint = members[0]
-    return sorted(f.name for f in dataclasses.fields(hint)) if dataclasses.is_dataclass(hint) else []
+    return sorted(f.name.rstrip("_") for f in dataclasses.fields(hint)) if dataclasses.is_dataclass(hint) else []
 
 
 def _hint(source: Source | None) -> str:
@@ -111,6 +115,11 @@ def _check_references(config: Config, sources: list[Source]) -> None:
     if config.reviewer.agent is not None and config.reviewer.agent not in config.agents:
         raise ConfigError(
             f"{_origin(sources, 'reviewer', 'agent')}: reviewer.agent is {config.reviewer.agent!r}, "
+            f"which is not a known agent; known: {', '.join(known)}"
+        )
+    if config.planner.agent is not None and config.planner.agent not in config.agents:
+        raise ConfigError(
+            f"{_origin(sources, 'planner', 'agent')}: planner.agent is {config.planner.agent!r}, "
             f"which is not a known agent; known: {', '.join(known)}"
         )
     for name, profile in config.agents.items():

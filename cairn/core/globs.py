@@ -67,3 +67,27 @@ def first_overlap(mine: list[str], theirs: list[str]) -> tuple[str, str] | None:
             if globs_overlap(a, b):
                 return a, b
     return None
+
+
+def glob_problem(glob: str) -> str | None:
+    """Why ``glob`` cannot be a ``--lock`` path glob, or None when it can."""
+    text = glob.strip()
+    if not text:
+        return "it is empty"
+    if "\x00" in text or "\n" in text:
+        return "it holds a NUL or a newline"
+    if text.startswith("/") or text.startswith("~"):
+        return "give a path relative to the repository root"
+    if ".." in text.split("/"):
+        return "it climbs out with '..'"
+    depth = 0
+    for char in text:
+        if char == "[":
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+    if depth:
+        return "a '[' is never closed"
+    if any("**" in part and part != "**" for part in text.split("/")):
+        return "'**' must be a whole path segment (src/**/x.py, not src/a**)"
+    return None

@@ -44,6 +44,10 @@ class Task:
     retry_of: int | None = None
     #: Start from this branch instead of the target (``retry --continue``).
     continue_from: str | None = None
+    #: The plan it was queued with (``plans/<id>.json``), if any.
+    plan: str | None = None
+    #: ``queue --sandbox``: overrides the profile's and the configuration's.
+    sandbox: Literal["auto", "none", "bwrap"] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -125,6 +129,8 @@ class Review:
     conflict: list[str] = field(default_factory=list)
     #: The reviewer agent's verdict, when one ran.
     verdict: Literal["approve", "request-changes"] | None = None
+    #: What the last merge train found about this task, when it stopped there.
+    finding: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -57,11 +57,16 @@ def blocked_by_dependency(task: Summary, by_id: dict[int, Summary]) -> tuple[str
     return None, None
 
 
-def plan(tasks: list[Summary], max_agents: int, *, only: set[int] | None = None, ignore_limit: bool = False) -> Plan:
+def plan(
+    tasks: list[Summary], max_agents: int, *, only: set[int] | None = None, ignore_limit: bool = False,
+    review_paths: dict[int, list[str]] | None = None,
+) -> Plan:
     """Decide for every queued task (or just ``only``) what happens now.
 
     ``ignore_limit`` is ``cairn spawn``: a human asked for this task, so the
     concurrency limit does not apply, but dependencies and locks still do.
+    ``review_paths`` (``schedule.avoid_conflicts``): task in review -> the
+    paths its proposal changes; a queued task whose locks overlap them waits.
     """
     by_id = {t.id: t for t in tasks}
     running = [t for t in tasks if t.state == "running"]
@@ -77,7 +82,7 @@ def plan(tasks: list[Summary], max_agents: int, *, only: set[int] | None = None,
         if waits:
             result.waiting[task.id] = waits
             continue
-        clash = _lock_clash(task, holders)
+        clash = _lock_clash(task, holders) or _review_clash(task, review_paths)
         if clash:
             result.waiting[task.id] = clash
             continue
@@ -98,4 +103,14 @@ def _lock_clash(task: Summary, holders: list[Summary]) -> str | None:
             mine, theirs = overlap
             detail = mine if mine == theirs else f"{mine} ~ {theirs}"
             return f"lock overlap with task {other.id} ({detail})"
+    return None
+
+
+def _review_clash(task: Summary, review_paths: dict[int, list[str]] | None) -> str | None:
+    if not task.locks or not review_paths:
+        return None
+    for other, paths in sorted(review_paths.items()):
+        overlap = first_overlap(task.locks, paths)
+        if overlap:
+            return f"conflict risk with task {other} in review ({overlap[1]} ~ {overlap[0]})"
     return None

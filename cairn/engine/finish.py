@@ -41,9 +41,11 @@ def record_outcome(store: Store, task_id: int, outcome: Outcome) -> None:
 
 
 def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any = None, *, recovering: bool = False,
-           interrupted: Any = None) -> str | None:
+           interrupted: Any = None, confinement: Any = None) -> str | None:
     """Move a running task to review, failed or cancelled; the new state's name,
-    or None if it was not running any more (someone finished it already)."""
+    or None if it was not running any more (someone finished it already).
+    ``confinement``: the runner's (cairn/agents/sandbox.py): checks and the
+    reviewer run in the sandbox, environment and port block the agent had."""
     began = time.monotonic()
     task = store.read_task(task_id)
     guard = store.locked(task_id) if recovering else nullcontext(store.read_state(task_id))
@@ -56,11 +58,11 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
         reason = describe(outcome) or note
         checks = verdict = superseded = None
         if reason is None and outcome.ending == "exited" and work is not None and not recovering:
-            checks = _checks(store, settings, task_id, work, log)
+            checks = _checks(store, settings, task_id, work, log, confinement)
             if checks.status != "failed" and settings.config.reviewer.agent:
                 from cairn.land.reviewer import review
 
-                verdict = review(store, settings, task, work, log)
+                verdict = review(store, settings, task, work, log, confinement)
                 # The reviewer's edits are not the agent's work (and jj would
                 # record them in the change at its next snapshot).
                 _restore_workspace(settings, work)
@@ -114,7 +116,10 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
         from cairn.land.reject import trash_ref
 
         try:
+            from cairn.workspaces.bootstrap import teardown_for
+
             backend = workspaces_for(settings, work)
+            teardown_for(settings, task_id, work.workspace)
             kept = backend.remove(work)  # edits left in the workspace are committed first
             git(settings.root, "update-ref", "-m", f"cairn review {task_id}", trash_ref(task_id), kept.head_commit)
             backend.delete_branch(kept, kept.head_commit)
@@ -133,7 +138,7 @@ def _next_state(outcome: Outcome, running: Running, work: Work | None, changed: 
     return Failed(since=now, reason=reason, started=running.since, exit_code=outcome.exit_code, work=work, changed=changed)  # type: ignore[arg-type]
 
 
-def _checks(store: Store, settings: Any, task_id: int, work: Work, log: Any) -> Checks:
+def _checks(store: Store, settings: Any, task_id: int, work: Work, log: Any, confinement: Any = None) -> Checks:
     from pathlib import Path
 
     from cairn.land.checks import run_checks, summary_line
@@ -141,9 +146,11 @@ def _checks(store: Store, settings: Any, task_id: int, work: Work, log: Any) -> 
     if not settings.config.checks.commands:
         return Checks(status="skipped")
     _log(log, "running checks")
+    env = confinement.environment() if confinement is not None else None
+    wrap = confinement.wrap if confinement is not None else None
     began = time.monotonic()
     store.journal("phase", task=task_id, phase="checks", text="running checks")
-    checks = run_checks(settings.config.checks, Path(work.workspace), store.layout.checks_log(task_id))
+    checks = run_checks(settings.config.checks, Path(work.workspace), store.layout.checks_log(task_id), env, wrap)
     store.journal("checks", task=task_id, status=checks.status, at="finish", duration_ms=elapsed_ms(began))
     _log(log, summary_line(checks))
     _restore_workspace(settings, work)

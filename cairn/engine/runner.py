@@ -62,6 +62,8 @@ class Runner:
         self.pane_open = True
         #: The journal's side of each phase; the log's is written by _phase.
         self.progress = Progress(journal=self.store.journal, task=task_id)
+        self.ports: Any = None  # the task's port block, held until the task is finished
+        self.confinement: Any = None
         #: Monotonic clocks of the phases, for the journal's ``duration_ms`` (docs/performance.md).
         self.began = time.monotonic()
         self.claimed = self.began
@@ -110,10 +112,16 @@ class Runner:
         if stop_descendants():
             self._say("stopped processes the agent left behind")
         try:
-            state = finish(self.store, self.settings, self.task_id, outcome, self.log, interrupted=lambda: self.stop_reason)
+            state = finish(self.store, self.settings, self.task_id, outcome, self.log, interrupted=lambda: self.stop_reason,
+                           confinement=self.confinement)
             self._say(f"task {self.task_id} is now {state}")
         except CairnError as error:
             self._say(f"could not finish: {error}")
+        finally:
+            if self.ports is not None:
+                from cairn.state.ports import release
+
+                release(self.ports)
         return 0
 
     def _tmux_session(self) -> str | None:
@@ -149,7 +157,8 @@ class Runner:
         return Outcome(ending=ending, finished=time.time(), reason=reason)  # type: ignore[arg-type]
 
     def _prepare(self) -> tuple[list[str], dict[str, str], Path, str | None]:
-        from cairn.agents.launch import agent_environment, render_argv
+        from cairn.agents.launch import render_argv
+        from cairn.agents.sandbox import requested
         from cairn.workspaces.bootstrap import bootstrap
         from cairn.workspaces.select import workspaces_for
 
@@ -157,8 +166,14 @@ class Runner:
         profile = self.settings.config.agents.get(task.agent)
         if profile is None:
             raise CairnError(f"agent profile {task.agent!r} is no longer configured")
-        path = self.settings.workspace_dir / str(self.task_id)
         self._say(f"task {self.task_id}: {task.title}")
+        mode = requested(self.settings.config, profile, task.sandbox)
+        if mode == "bwrap":
+            from cairn.agents.sandbox import choose
+
+            choose(mode)  # before a workspace is made: bwrap required and missing fails here
+        self._allocate_ports()
+        path = self.settings.workspace_dir / str(self.task_id)
         self._phase("workspace", f"making the workspace {path}")
         work = workspaces_for(self.settings).create(task, path)
         path = Path(work.workspace)  # a backend may place it elsewhere (jj: outside the repository's tree)
@@ -166,19 +181,78 @@ class Runner:
         self._say(f"workspace {path} on {work.branch} from {work.base_commit[:12]}")
         prompt_file = self.layout.prompt_file(self.task_id)
         prompt_file.write_text(task.prompt)
-        env = agent_environment(
-            dict(os.environ), profile, task_id=self.task_id, workspace=str(path),
-            home=str(self.layout.home), prompt_file=str(prompt_file),
-        )
+        self.confinement = self._confine(task, profile, mode, str(path), str(prompt_file))
+        confined = self.confinement
+        env = confined.environment(needs=tuple(profile.env_pass), profile_set=profile.env)
+        agent_paths = self._agent_paths(profile)
+        self._record_isolation(env, agent_paths)
         if self.settings.root is not None:
-            bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log, env, self.progress)
+            bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log,
+                      confined.environment(), wrap=confined.wrap, progress=self.progress)
         self.store.journal("workspace-ready", task=self.task_id, duration_ms=elapsed_ms(self.claimed))
         argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id)
+        argv = confined.wrap(argv, writable=agent_paths)
         self.profile = profile
         timeout = task.timeout if task.timeout is not None else self.settings.config.timeout
         self.deadline = time.monotonic() + timeout if timeout else None
         self.timeout = timeout
         return argv, env, path, task.prompt if profile.stdin else None
+
+    # -- isolation (cairn/agents/sandbox.py, cairn/state/ports.py) -----------
+
+    def _allocate_ports(self) -> None:
+        from cairn.state.ports import allocate
+
+        ports = self.settings.config.ports
+        self.ports = allocate(self.layout, ports.base, ports.per_task, self.task_id)
+        self._say(f"ports {self.ports.first}-{self.ports.first + self.ports.count - 1} (CAIRN_PORT={self.ports.first})")
+
+    def _confine(self, task: Any, profile: Any, mode: str, workspace: str, prompt_file: str) -> Any:
+        from cairn.agents.launch import task_variables
+        from cairn.agents.sandbox import confine
+
+        config = self.settings.config
+        network = profile.sandbox_network if profile.sandbox_network is not None else config.sandbox_network
+        confined = confine(
+            self.settings, task_id=self.task_id, workspace=workspace, mode=mode, network=network,
+            base_env=dict(os.environ), own_profile=profile,
+            cairn_env=task_variables(self.task_id, workspace, str(self.layout.home), prompt_file, self.ports),
+        )
+        for note in confined.notes:
+            self._say(f"sandbox: {note}")
+        if confined.mode == "bwrap":
+            self._say(f"sandboxed with bwrap: writes only in the workspace; network {'on' if confined.network else 'off'}")
+        else:
+            self._say(f"not sandboxed: {confined.why}")
+        return confined
+
+    def _agent_paths(self, profile: Any) -> tuple[str, ...]:
+        from cairn.agents.sandbox import declared_paths
+
+        if self.confinement.mode != "bwrap":
+            return ()
+        notes: list[str] = []
+        home_dir = os.environ.get("HOME") or os.path.expanduser("~")
+        paths = tuple(declared_paths(profile.writable, home_dir, notes))
+        for note in notes:
+            self._say(f"sandbox: {note}")
+        return paths
+
+    def _record_isolation(self, env: dict[str, str], agent_paths: tuple[str, ...]) -> None:
+        from cairn.core.environment import withheld
+        from cairn.state import atomic
+
+        confined = self.confinement
+        atomic.write_json(self.layout.isolation_file(self.task_id), {
+            "sandbox": confined.mode,
+            "reason": confined.why,
+            "network": confined.network if confined.mode == "bwrap" else True,
+            "writable": [confined.workspace, *confined.writable, *agent_paths] if confined.mode == "bwrap" else None,
+            "env": sorted(env),
+            "withheld": withheld(os.environ, env),
+            "port": self.ports.first,
+            "port_count": self.ports.count,
+        })
 
     def _start(self, argv: list[str], env: dict[str, str], cwd: Path, stdin_text: str | None) -> subprocess.Popen[bytes]:
         self._phase("agent", f"starting: {' '.join(argv[:1])} …")
@@ -428,6 +502,8 @@ def _standby(home: Path) -> int | None:
     """Import everything a run needs, then wait for a task id on stdin (None: dismissed)."""
     import cairn.agents.launch  # noqa: F401 — loaded now, while no task waits
     import cairn.agents.processes  # noqa: F401
+    import cairn.agents.sandbox  # noqa: F401
+    import cairn.state.ports  # noqa: F401
     import cairn.config.load  # noqa: F401
     import cairn.config.schema  # noqa: F401
     import cairn.core.model  # noqa: F401

@@ -79,6 +79,10 @@ class Scheduler:
         from cairn.engine.launch import dismiss, start_standby
 
         self.standby = start_standby(self.settings)
+        from cairn.engine.backlog import leftovers
+
+        for ticket in leftovers(self.settings):
+            self.say(f"backlog: {ticket} was claimed by a scheduler that stopped; check `cairn status`, then rename it")
         self.say(f"scheduler running for {layout.home} (pid {os.getpid()}, max {self.max_agents} agents, {'inotify' if observer else 'polling'})")
         try:
             while not self.stopping:
@@ -128,6 +132,9 @@ class Scheduler:
             handler = Handler()
             observer.schedule(handler, str(self.settings.layout.tasks), recursive=True)
             observer.schedule(handler, str(self.settings.layout.signals), recursive=False)
+            from cairn.engine import backlog
+
+            backlog.watch(observer, self.settings, wake)
             observer.start()
             return observer
         except OSError:
@@ -137,6 +144,7 @@ class Scheduler:
 
     def turn(self) -> bool:
         """Look at everything once and act; True when nothing runs and nothing can start."""
+        self._backlog()
         scan = self.store.scan()
         summaries = scan.summaries
         self._report(summaries)
@@ -147,7 +155,9 @@ class Scheduler:
         self._reap(summaries)
         self._gc_tick()
         view = [s._replace(state="running") if s.id in self.launched and s.state == "queued" else s for s in summaries]
-        decided = plan(view, self.max_agents)
+        from cairn.land.radar import paths_to_avoid
+
+        decided = plan(view, self.max_agents, review_paths=paths_to_avoid(self.store, self.settings, summaries))
         for task_id, reason in decided.fail.items():
             self._contained(task_id, "failing it", self._fail, task_id, reason)
         for task_id in decided.start:
@@ -166,6 +176,16 @@ class Scheduler:
                 self.say(f"task {task_id} still waits: {why}")
             return True
         return False
+
+    def _backlog(self) -> None:
+        """``backlog_dir``: ticket files become tasks before the scan that plans them."""
+        if self.settings.config.backlog_dir:
+            from cairn.engine.backlog import intake
+
+            try:
+                intake(self.store, self.settings, self.say)
+            except Exception as error:  # noqa: BLE001 — the backlog's trouble is never the crew's
+                self.say(f"backlog: {type(error).__name__}: {error}")
 
     def _contained(self, task_id: int, doing: str, action: Callable[..., None], *args: Any, give_up_after: int = MAX_LAUNCHES) -> None:
         """One task's trouble is that task's, never the crew's: the error is

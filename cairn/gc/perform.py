@@ -85,6 +85,8 @@ class Context:
     purge: bool = False
     #: Where the run is, for a person watching and for the journal (cairn/progress.py).
     progress: Progress = SILENT
+    #: ``bootstrap.teardown`` for (task id or None, workspace path), right before it goes.
+    teardown: Callable[[int | None, str], None] | None = None
 
 
 def perform(plan: Plan, facts: Facts, context: Context) -> Report:
@@ -161,6 +163,8 @@ def _remove_workspace(action: RemoveWorkspace, context: Context, planned: dict[i
 
 
 def _remove_checked(action: RemoveWorkspace, context: Context) -> Outcome:
+    if context.teardown is not None and os.path.isdir(action.path):
+        context.teardown(action.task, action.path)
     if action.end_processes:
         disk.end_processes(action.end_processes, action.path)
     if action.jj_workspace is not None:

@@ -99,7 +99,11 @@ def _run(store: Store, settings: Any, options: Options, stopping: Callable[[], b
     if options.dry_run:
         freed = sum(a.bytes for a in chosen.actions if isinstance(a, (RemoveWorkspace, DropLog)))
         return Report(dry_run=True, done=list(chosen.actions), notes=list(chosen.notes), bytes_freed=freed)
-    report = perform(chosen, facts, Context(store, settings.root, exclude, stopping, bootstrap=bootstrap, purge=policy.purge, progress=progress))
+    from cairn.workspaces.bootstrap import teardown_for
+
+    report = perform(chosen, facts, Context(store, settings.root, exclude, stopping, bootstrap=bootstrap, purge=policy.purge,
+                                            teardown=lambda task, path: teardown_for(settings, task, path),
+                                            progress=progress))
     store.journal("gc-run", **report.counts(), skipped=sum(1 for n in report.notes if n.kind == "skipped"), duration_ms=elapsed_ms(began))
     return report
 

@@ -246,7 +246,11 @@ class _Landing:
             git(workspace, "checkout", "--quiet", "--detach", commit)
         self._phase("checks", f"running checks on {commit[:12]}")
         try:
-            result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id), progress=self.progress)
+            from cairn.agents.sandbox import for_task
+
+            with for_task(self.settings, self.task, str(workspace)) as confined:  # the sandbox the agent had
+                result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id), confined.environment(), confined.wrap,
+                                    progress=self.progress)
         finally:
             # What the checks left is theirs (the workspace had no edits when
             # the accept began): dropped, so it never reaches the branch.
@@ -346,6 +350,9 @@ def _clean_up(landing: _Landing, *, delete_branch: bool) -> None:
     workspace while the accept ran are committed to the branch, which then
     stays."""
     branch = landing.work.branch
+    from cairn.workspaces.bootstrap import teardown_for
+
+    teardown_for(landing.settings, landing.task.id, landing.work.workspace)
     try:
         left = landing.workspaces.remove(landing.work)
     except CairnError as error:

@@ -9,15 +9,19 @@ counts as failed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cairn.agents import children
 from cairn.config.schema import ChecksConfig
 from cairn.core.model import CheckResult, Checks
 from cairn.progress import SILENT, Progress
+from cairn.workspaces.bootstrap import findable
 
 
-def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[str, str] | None = None, progress: Progress = SILENT) -> Checks:
+def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[str, str] | None = None,
+               wrap: Callable[[list[str]], list[str]] | None = None, progress: Progress = SILENT) -> Checks:
+    """``wrap``: the task's sandbox (cairn/agents/sandbox.py), around each command."""
     if not config.commands:
         return Checks(status="skipped")
     results = []
@@ -30,7 +34,9 @@ def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[
             exit_code: int | None
             timed_out = False
             try:
-                finished = children.run(argv, cwd=workspace, env=env, timeout=config.timeout, stdout=log)
+                if wrap is not None and not findable(argv[0], env or {}, workspace):
+                    raise FileNotFoundError(argv[0])
+                finished = children.run(wrap(argv) if wrap else argv, cwd=workspace, env=env, timeout=config.timeout, stdout=log)
                 exit_code, timed_out = finished.returncode, finished.timed_out
                 if timed_out:
                     log.write(f"[cairn] timed out after {config.timeout:g}s; stopped it and its children\n".encode())

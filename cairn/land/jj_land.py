@@ -74,6 +74,9 @@ def accept(store: Store, settings: Any, task_id: int, *, strategy: str | None, i
             )
         store.journal("accepted", task=task_id, previous="review", strategy=chosen, target=landing.target, commit=landed.commit, operation=landing.before)
     _notify(settings, task_id, "accepted", task.title)
+    from cairn.workspaces.bootstrap import teardown_for
+
+    teardown_for(settings, task_id, landing.work.workspace)
     landing.workspaces.remove(landing.work)
     return landed
 
@@ -174,7 +177,10 @@ class _Landing:
         jj(workspace, "workspace", "update-stale")
         commit = self._commit_of(self.change)
         self.say(f"running checks on {commit[:12]}")
-        result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id))
+        from cairn.agents.sandbox import for_task
+
+        with for_task(self.settings, self.task, str(workspace)) as confined:  # the sandbox the agent had
+            result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id), confined.environment(), confined.wrap)
         self.workspaces.reset(replace(self.work, head_commit=commit), keep=self.workspaces.untracked)
         self.store.journal("checks", task=self.task.id, status=result.status, at="accept")
         if result.status == "failed":
@@ -257,6 +263,9 @@ def discard(store: Store, workspaces: JjWorkspaces, task_id: int, work: Work) ->
     if found:
         refuse_if_agents_below(store, root, f"commit_id({found[0]['commit_id']})", task_id)
     before = current_operation(root, snapshot=False)
+    from cairn.workspaces.bootstrap import teardown_for
+
+    teardown_for(settings, task_id, work.workspace)
     workspaces.remove(work)
     if not found:
         return work, None  # gone already (squashed or abandoned by hand)

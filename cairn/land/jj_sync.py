@@ -270,4 +270,7 @@ def _move_rejected(store: Store, settings: Any, action: Action) -> None:
 
 def _forget_workspace(settings: Any, work: Work | None) -> None:
     if work is not None:
+        from cairn.workspaces.bootstrap import teardown_for
+
+        teardown_for(settings, None, work.workspace)
         JjWorkspaces(settings.root, settings.config.bootstrap).remove(work)

@@ -52,6 +52,9 @@ def reject(store: Store, settings: Any, task_id: int, reason: str | None) -> Rej
             workspaces = workspaces_for(settings, work)
             # Edits committed to the branch and the workspace gone before the
             # task changes: a workspace that cannot go stops the reject here.
+            from cairn.workspaces.bootstrap import teardown_for
+
+            teardown_for(settings, task_id, work.workspace)
             work = workspaces.remove(work)
             if work.head_commit is not None:  # None: the branch is gone and no commit was ever recorded
                 ref = trash_ref(task_id)

@@ -40,7 +40,8 @@ def parse_verdict(text: str) -> str | None:
     return "approve" if found[-1].lower() == "approve" else "request-changes"
 
 
-def review(store: Store, settings: Any, task: Task, work: Work, log: Any) -> str | None:
+def review(store: Store, settings: Any, task: Task, work: Work, log: Any, confinement: Any = None) -> str | None:
+    """``confinement``: the task's sandbox, environment and ports (the runner's); None: unconfined."""
     from cairn.agents.launch import agent_environment, render_argv
 
     layout = store.layout
@@ -51,10 +52,20 @@ def review(store: Store, settings: Any, task: Task, work: Work, log: Any) -> str
     prompt = reviewer_prompt(task, diff, str(review_file))
     prompt_file = layout.task_dir(task.id) / "review-prompt.md"
     prompt_file.write_text(prompt)
-    env = agent_environment(dict(os.environ), profile, task_id=task.id, workspace=work.workspace, home=str(layout.home), prompt_file=str(prompt_file))
-    env["CAIRN_REVIEW_FILE"] = str(review_file)
-    env["CAIRN_DIFF_FILE"] = str(layout.preview_diff(task.id))
+    files = {"CAIRN_REVIEW_FILE": str(review_file), "CAIRN_DIFF_FILE": str(layout.preview_diff(task.id))}
     argv = render_argv(profile, prompt=prompt, prompt_file=str(prompt_file), workspace=work.workspace, task_id=task.id)
+    if confinement is None:
+        env = agent_environment(dict(os.environ), profile, task_id=task.id, workspace=work.workspace, home=str(layout.home), prompt_file=str(prompt_file))
+        env.update(files)
+    else:
+        from cairn.agents.sandbox import declared_paths
+
+        env = confinement.environment(needs=tuple(profile.env_pass), profile_set=profile.env,
+                                      extra={"CAIRN_PROMPT_FILE": str(prompt_file), **files})
+        if confinement.mode == "bwrap":
+            review_file.touch(mode=0o600)  # the one file of the state directory it may write
+            home_dir = os.environ.get("HOME") or os.path.expanduser("~")
+            argv = confinement.wrap(argv, writable=(*declared_paths(profile.writable, home_dir, []), str(review_file.resolve())))
     _say(log, f"reviewer {settings.config.reviewer.agent} reads the proposal")
     try:
         finished = children.run(argv, cwd=work.workspace, env=env, timeout=settings.config.timeout or None,

@@ -98,6 +98,14 @@ class Layout:
         return self.home / "cache"
 
     @property
+    def plans(self) -> Path:
+        """One record per plan queued together (``cairn plan``, ``queue --from``)."""
+        return self.home / "plans"
+
+    def plan_file(self, plan_id: str) -> Path:
+        return self.plans / f"{plan_id}.json"
+
+    @property
     def scheduler_lock(self) -> Path:
         return self.locks / "scheduler.lock"
 
@@ -162,16 +170,25 @@ class Layout:
     def review_file(self, task_id: int) -> Path:
         return self.tasks / str(task_id) / "review.md"
 
+    def isolation_file(self, task_id: int) -> Path:
+        """How the task's programs were confined: sandbox, environment names, port block."""
+        return self.tasks / str(task_id) / "isolation.json"
+
+    @property
+    def ports(self) -> Path:
+        """One lease file per port block, flocked by whoever holds the block."""
+        return self.home / "ports"
+
     #: Subdirectories ``cairn init`` makes.
     def directories(self) -> tuple[Path, ...]:
-        return (self.tasks, self.locks, self.signals, self.workspaces, self.tmp, self.cache)
+        return (self.tasks, self.locks, self.signals, self.workspaces, self.tmp, self.cache, self.plans)
 
     def own_names(self) -> frozenset[str]:
         """Every name Cairn may put at the top of the directory (and
         ``config.toml``, which a user may write before the first command)."""
         files = (self.meta, self.gitignore, self.config_file, self.events, self.next_id, self.scheduler_info)
-        # "pool": the warm worktrees of cairn/workspaces/pool.py.
-        return frozenset([*(p.name for p in (*files, *self.directories())), "pool"])
+        # "pool": the warm worktrees of cairn/workspaces/pool.py; "ports": cairn/state/ports.py.
+        return frozenset([*(p.name for p in (*files, *self.directories())), "pool", "ports"])
 
 
 def home_record(root: Path) -> Path | None:

@@ -46,6 +46,33 @@ def accept_task(store: Any, settings: Any, task_id: int, say: Callable[[str], No
     return f"accepted task {task_id}: its changes are in your working tree, uncommitted"
 
 
+def accept_train(store: Any, settings: Any, say: Callable[[str], None]) -> str:
+    """Every task in review, as a merge train (cairn/land/train.py): one line of what happened."""
+    from cairn.land.train import run_train
+
+    review = [s.id for s in store.scan().summaries if s.state == "review"]
+    report = run_train(store, settings, review, into=None, check=True, dry_run=False, say=say)
+    landed = ", ".join(str(i) for i, _ in report.landed) or "nothing"
+    stayed = "; ".join(f"{s.id} stays: {s.reason}" for s in report.stayed)
+    return f"train landed {landed} on {report.target}" + (f"; {stayed}" if stayed else "")
+
+
+def conflicts_text(store: Any, settings: Any) -> str:
+    """The conflict radar as ``cairn conflicts`` prints it, for the detail pane."""
+    from cairn.core.conflicts import matrix
+    from cairn.land.radar import radar
+
+    report = radar(store, settings, store.scan().summaries)
+    proposals = [i for i in report.review if i not in report.skipped]
+    lines = [matrix(proposals, report.pairs), "  X conflict   ~ overlap only   . apart"] if len(proposals) >= 2 else \
+        ["fewer than two git tasks in review: nothing to compare"]
+    for pair in report.pairs:
+        lines.append(f"task {pair.a} and task {pair.b} " + (f"conflict in: {', '.join(pair.conflict_paths)}" if pair.conflict
+                                                             else f"overlap in {', '.join(pair.overlap)}, but merge cleanly"))
+    lines += [f"running task {t.running} has touched {', '.join(t.overlap)}, which task {t.review} changes" for t in report.touches]
+    return "\n".join(lines)
+
+
 def reject_task(store: Any, settings: Any, task_id: int, reason: str | None) -> str:
     from cairn.land.reject import reject
 

@@ -55,6 +55,8 @@ class CairnApp(App[None]):
     """
     BINDINGS = [
         Binding("a", "accept", "Accept"),
+        # Shown in docs/watching.md, not in the footer: an 80-column footer has no room left.
+        Binding("A", "train", "Train", show=False),
         Binding("x", "reject", "Reject"),
         Binding("r", "retry", "Retry"),
         Binding("c", "cancel_task", "Cancel"),
@@ -62,6 +64,7 @@ class CairnApp(App[None]):
         Binding("n", "new_task", "New"),
         Binding("l", "view('log')", "Log"),
         Binding("d", "view('diff')", "Diff"),
+        Binding("k", "view('conflicts')", "Conflicts", show=False),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -71,6 +74,8 @@ class CairnApp(App[None]):
         self.store = Store(settings.layout)
         self.interval = interval
         self.summaries: dict[int, Summary] = {}
+        #: task id -> the plan it was queued with.
+        self.plans: dict[int, str] = {}
         self.reasons: dict[int, str] = {}
         self.mode = "log"
         #: How many times the bell rang (the bell itself is silent without a terminal).
@@ -131,13 +136,22 @@ class CairnApp(App[None]):
         scan = self.store.scan()
         decided = plan(scan.summaries, self.settings.config.max_agents)
         self.reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
+        from cairn.land.radar import conflict_marks
+        from cairn.state.plans import plan_of_tasks
+
+        # The radar's marks (cached by commit) and each task's plan, named in the heading.
+        for task_id, others in conflict_marks(self.store, self.settings, scan.summaries).items():
+            self.reasons[task_id] = f"conflicts with task{'s' if len(others) > 1 else ''} {', '.join(map(str, others))}"
+        self.plans = plan_of_tasks(self.store)
         self.summaries = {s.id: s for s in scan.summaries}
         self._announce(scan.summaries)
         table = self.query_one(TaskTable)
         now = time.time()
         self._table_width = table.size.width
         width = table.title_width()
-        table.show({str(s.id): row_cells(s, now, width) for s in scan.summaries})
+        # A plan's tasks carry its id in front of their titles: they read as a group.
+        table.show({str(s.id): row_cells(s._replace(title=f"{self.plans[s.id]}: {s.title}") if s.id in self.plans else s, now, width)
+                    for s in scan.summaries})
         self._update_top(scan.summaries)
         self._update_detail()
 
@@ -198,13 +212,16 @@ class CairnApp(App[None]):
 
         note = note_for(summary, self.reasons.get(summary.id), time.time())
         # Text, not markup: a title may hold brackets.
-        heading.update(Text(f"task {summary.id} {state_label(summary)}: {summary.title}" + (f" ({note})" if note else "") + f"  [{self.mode}]"))
+        plan = f" [plan {self.plans[summary.id]}]" if summary.id in self.plans else ""
+        heading.update(Text(f"task {summary.id} {state_label(summary)}: {summary.title}{plan}" + (f" ({note})" if note else "") + f"  [{self.mode}]"))
         fresh = self._shown != (summary.id, self.mode)
         if fresh:
             self._shown = (summary.id, self.mode)
             detail.clear()
             if self.mode == "diff":
                 self._show_diff(summary, detail)
+            elif self.mode == "conflicts":
+                detail.write(Text(actions.conflicts_text(self.store, self.settings)))
         if self.mode == "log":
             self._follow_log(summary, detail, fresh)
 
@@ -300,6 +317,14 @@ class CairnApp(App[None]):
             return
         preview = actions.landing_preview(self.store, self.settings, summary)
         self.push_screen(Confirm(f"Accept task {task_id}, {summary.title!r}? It lands", preview), answered)
+
+    def action_train(self) -> None:
+        """Every task in review lands as a merge train (cairn accept --all)."""
+
+        def say(line: str) -> None:
+            self._from_worker(self._say, f"train: {line}")
+
+        self._run("landing the tasks in review as a train", None, lambda: actions.accept_train(self.store, self.settings, say))
 
     def action_reject(self) -> None:
         summary = self._selected_in("reject", ("review",))

@@ -9,7 +9,13 @@ from cairn.vcs.revisions import git_dir_of
 
 
 def worktree_with_branch(root: Path, branch: str) -> Path | None:
-    """The worktree that has ``branch`` checked out, if any."""
+    """The worktree that has ``branch`` checked out, if any (read from the
+    repository's files where that is certain: cairn/vcs/refs.py)."""
+    from cairn.vcs import refs
+
+    found = refs.worktree_with_branch(root, branch)
+    if found is not refs.UNSURE:
+        return found  # type: ignore[return-value]
     current: Path | None = None
     for line in git(root, "worktree", "list", "--porcelain").splitlines():
         if line.startswith("worktree "):
@@ -101,6 +107,11 @@ def is_ancestor(root: Path, older: str, newer: str) -> bool:
 
 
 def branch_commit(root: Path, branch: str) -> str | None:
+    """The branch's tip, read from the ref files where that is certain (cairn/vcs/refs.py), else from git."""
+    from cairn.vcs import refs
     from cairn.vcs.git import commit_of
 
+    found = refs.branch_tip(root, branch)
+    if found is not refs.UNSURE:
+        return found  # type: ignore[return-value]
     return commit_of(root, f"refs/heads/{branch}")

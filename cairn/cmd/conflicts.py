@@ -1,0 +1,39 @@
+"""``cairn conflicts [--json]``: which tasks collide, before anyone accepts."""
+
+from __future__ import annotations
+
+from cairn.cmd._cli import echo, entrypoint, json_option, print_json, settings, store_for, verb
+
+
+@verb("For every pair of tasks in review: do their proposals overlap, do they really conflict "
+      "(a three-way merge in memory); and what running tasks have touched that a proposal changes.")
+@json_option
+def command(as_json: bool) -> int:
+    current = settings()
+    store = store_for(current)
+    from cairn.core.conflicts import matrix
+    from cairn.land.radar import radar
+
+    report = radar(store, current, store.scan().summaries)
+    if as_json:
+        print_json(report.to_json())
+        return 0
+    proposals = [i for i in report.review if i not in report.skipped]
+    if len(proposals) >= 2:
+        echo(matrix(proposals, report.pairs))
+        echo("  X conflict   ~ overlapping paths, merges cleanly   . apart")
+    elif not report.touches:
+        echo("fewer than two git tasks in review: nothing to compare")
+    for pair in report.pairs:
+        if pair.conflict:
+            echo(f"task {pair.a} and task {pair.b} conflict in: {', '.join(pair.conflict_paths)}")
+        else:
+            echo(f"task {pair.a} and task {pair.b} overlap in {', '.join(pair.overlap)}, but merge cleanly")
+    for touch in report.touches:
+        echo(f"running task {touch.running} has touched {', '.join(touch.overlap)}, which task {touch.review} in review changes")
+    for task_id, why in report.skipped.items():
+        echo(f"task {task_id} not compared: {why}")
+    return 0
+
+
+main = entrypoint(command, "conflicts")
