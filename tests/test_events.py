@@ -20,10 +20,12 @@ def test_each_event_is_one_readable_line_in_order(cairn, home):
     lines = result.stdout.splitlines()
     assert lines[0].split()[2] == "init", "an event of no task leaves the task column blank"
     task_lines = [line for line in lines if " task 1 " in line]
-    assert [line.split()[4] for line in task_lines] == ["queued", "running", "workspace-ready", "agent-started", "agent-ended", "review"]
+    assert [line.split()[4] for line in task_lines] == [
+        "queued", "running", "phase", "workspace-ready", "phase", "agent-started", "agent-ended", "review"]
     assert "'Greet', agent demo, priority normal" in task_lines[0]
+    assert "making the workspace" in task_lines[2] and "starting: " in task_lines[4]
     assert "from running, 1 file +1 -0, checks skipped, took " in task_lines[-1]
-    assert "ending exited, exit code 0, took " in task_lines[4]
+    assert "ending exited, exit code 0, took " in task_lines[6]
     date, clock = lines[0].split()[:2]
     assert len(date) == 10 and date[4] == "-" and len(clock) == 8 and clock[2] == ":"
 
