@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import accept, conflicts, crew, latency, resident, startup, throughput, workspaces
+from bench import accept, conflicts, crew, latency, resident, sandbox, startup, throughput, workspaces
 from bench.gc_row import rows as gc_rows
 from bench.harness import BenchError, Report, Row
 from bench.world import CHECKOUT, FULL, QUICK, World, load_average, machine
@@ -23,6 +23,7 @@ from bench.world import CHECKOUT, FULL, QUICK, World, load_average, machine
 GROUPS: list[tuple[str, Callable[[World], list[Row]]]] = [
     ("startup", startup.rows),
     ("latency", latency.rows),
+    ("sandbox", sandbox.rows),
     ("workspaces", workspaces.rows),
     ("accept", accept.rows),
     ("conflicts", conflicts.rows),

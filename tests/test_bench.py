@@ -21,7 +21,7 @@ from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-GROUPS = ("startup", "latency", "workspaces", "accept", "conflicts", "throughput", "crew", "gc", "resident")
+GROUPS = ("startup", "latency", "sandbox", "workspaces", "accept", "conflicts", "throughput", "crew", "gc", "resident")
 
 
 def test_the_bench_runs_on_a_tiny_configuration(env, tmp_path: Path):
@@ -39,7 +39,7 @@ def test_the_bench_runs_on_a_tiny_configuration(env, tmp_path: Path):
     assert report["scale"] == "quick" and report["errors"] == []
     assert {"nproc", "cpu", "python"} <= report["machine"].keys()
     rows = {row["key"]: row for row in report["rows"]}
-    expected = {"queue-vs-python", "status-vs-python", "latency-pool", "latency", "workspace", "workspace-pool",
+    expected = {"queue-vs-python", "status-vs-python", "latency-pool", "latency", "sandbox-start", "workspace", "workspace-pool",
                 "accept-ff", "accept-rebase", "reject", "diff-first-byte", "throughput", "crew-wall", "crew-scheduler-cpu",
                 "crew-status", "runner-rss", "gc", "scheduler-rss", "scheduler-idle-cpu"}
     assert expected <= rows.keys()

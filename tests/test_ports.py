@@ -71,9 +71,16 @@ def test_blocks_fit_below_65536() -> None:
     assert list(candidates(65530, 3)) == [65530, 65533]
 
 
-def test_concurrent_tasks_hold_disjoint_blocks_and_release_them(repo: Path, home: Path, cairn) -> None:
+@pytest.fixture
+def gate(tmp_path: Path):
+    """A file the demo agents wait for; made at the end whatever happened, so none outlives the test."""
+    path = tmp_path / "gate"
+    yield path
+    path.write_text("go")
+
+
+def test_concurrent_tasks_hold_disjoint_blocks_and_release_them(repo: Path, home: Path, cairn, gate: Path) -> None:
     (repo / "cairn.toml").write_text("max_agents = 8\n[ports]\nbase = 25000\nper_task = 10\n")
-    gate = repo.parent / "gate"
     ids = [int(cairn("queue", "-a", "demo", f"wait-for {gate}\nwrite t{n}.txt: {n}").stdout) for n in range(8)]
     for task_id in ids:
         assert cairn("spawn", str(task_id)).returncode == 0
@@ -93,9 +100,8 @@ def test_concurrent_tasks_hold_disjoint_blocks_and_release_them(repo: Path, home
     assert holders(layout) == {}
 
 
-def test_a_crashed_runners_block_is_taken_by_the_next_task(repo: Path, home: Path, cairn) -> None:
+def test_a_crashed_runners_block_is_taken_by_the_next_task(repo: Path, home: Path, cairn, gate: Path) -> None:
     (repo / "cairn.toml").write_text("[ports]\nbase = 26000\n")
-    gate = repo.parent / "never"
     first = int(cairn("queue", "-a", "demo", f"wait-for {gate}").stdout)
     cairn("spawn", str(first))
     layout = Layout(home)

@@ -247,3 +247,29 @@ def test_the_sandbox_confines_root_and_ordinary_users_alike(tmp_path_factory, wh
         assert done.stdout.split() == ["tmp", str(account.pw_uid)]
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+CRITIC = r'''
+import os
+try:
+    open(os.path.join(os.environ["HOME"], "critic.txt"), "w").write("x")
+    home = "wrote"
+except OSError as error:
+    home = error.strerror
+with open(os.environ["CAIRN_REVIEW_FILE"], "w") as review:
+    review.write(f"port={os.environ['CAIRN_PORT']} home={home}\nVERDICT: approve\n")
+'''
+
+
+def test_the_reviewer_runs_in_the_sandbox_with_the_tasks_port(repo: Path, home: Path, cairn, env) -> None:
+    (repo / "cairn.toml").write_text('sandbox = "bwrap"\n[reviewer]\nagent = "critic"\n')
+    _profile(repo, "critic", _script(env, "critic.py", CRITIC))
+
+    task_id = int(cairn("queue", "-a", "demo", "write a.txt: a").stdout)
+    assert cairn("spawn", str(task_id), "--wait").returncode == 0
+
+    port = _isolation(home, task_id)["port"]
+    review = (home / "tasks" / str(task_id) / "review.md").read_text()
+    assert review.startswith(f"port={port} home=Read-only file system"), review
+    assert not (Path(env["HOME"]) / "critic.txt").exists()
+    assert json.loads((home / "tasks" / str(task_id) / "state.json").read_text())["verdict"] == "approve"

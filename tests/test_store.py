@@ -374,3 +374,27 @@ def test_reading_an_unknown_task_says_no_such_task(add_task, store) -> None:
 
     with pytest.raises(NoSuchTask):
         store.read_state(5)
+
+
+def test_a_summary_noted_by_its_writer_equals_the_one_decoded_from_disk(home, repo):
+    """A scan may find a new record before its writer's note: both ways give the same summary."""
+    import time
+
+    from cairn.core.model import Cancelled, Queued, Task
+    from cairn.state.layout import Layout
+    from cairn.state.store import Store
+
+    store = Store(Layout(home))
+    store.init(repo)
+    now = time.time() + 0.0004567  # sub-millisecond digits the records do not keep
+    task = store.create_task(lambda i: Task(id=i, title="t", prompt="p", agent="demo", created=now, target="main"),  # type: ignore[arg-type]
+                             lambda t: Queued(since=t.created))
+    with store.locked(task.id):
+        store.write_state(task.id, Cancelled(since=now, reason="r"))  # type: ignore[arg-type]
+    (noted,) = store.scan().summaries
+    (home / "cache" / "summaries.log").unlink()
+    (home / "cache" / "summaries.json").unlink()
+
+    (decoded,) = store.scan().summaries
+
+    assert noted == decoded

@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from cairn.core.instants import instant_to_text
+from cairn.core.instants import instant_to_text, text_to_instant
 from cairn.core.lifecycle import can_move, wrong_state_message
 from cairn.core.vocabulary import FORMAT
 from cairn.core.summary import Summary, summarize
@@ -311,7 +311,14 @@ class Store:
         also carries its ``task.json``'s identity: the first scan checks that
         file is still the one written, as decoding it would have."""
         try:
-            line: list[Any] = [str(task.id), _identity(self.layout.state_file(task.id)), list(summarize(task, state))]
+            summary = summarize(task, state)
+            # Times as the records hold them on disk (milliseconds), so the noted
+            # summary equals the one a scan decoding the records would make.
+            summary = summary._replace(**{
+                name: text_to_instant(instant_to_text(getattr(summary, name)))
+                for name in ("created", "since", "idle_since") if getattr(summary, name) is not None
+            })
+            line: list[Any] = [str(task.id), _identity(self.layout.state_file(task.id)), list(summary)]
             if new:
                 line.append(_identity(self.layout.task_file(task.id)))
             data = json.dumps(line)
