@@ -2,13 +2,14 @@
 #   make demo    the main job, offline: a throwaway repository, a crew of scripted agents
 #   make test    the whole test suite, in parallel (what .ci/run runs)
 #   make bench   the benchmarks (bench/README.md)
+#   make coverage  the suite with coverage, subprocesses included; per package (docs/coverage.md)
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: demo test bench tools clean
+.PHONY: demo test bench tools clean coverage
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +25,16 @@ tools:
 test: $(VENV)/.installed tools
 	$(BIN)/python -m pytest -n auto -q
 
+coverage: $(VENV)/.installed tools
+	rm -rf .coverage-data && mkdir .coverage-data
+	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage run -m pytest -n auto -q -p no:cacheprovider
+	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage combine -q .coverage-data
+	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage json -q -o .coverage-data/coverage.json
+	$(BIN)/python .ci/coverage_by_package.py .coverage-data/coverage.json
+
 bench: $(VENV)/.installed
 	sh .ci/tools.sh bench
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache
+	rm -rf $(VENV) .tools .pytest_cache .coverage-data

@@ -37,6 +37,8 @@
       };
 
       devenvModules.default = { lib, pkgs, ... }: {
+        # Errors in this module name this file, not `<unknown-file>`.
+        _file = ./flake.nix;
         imports = [ ./modules/cairn.nix ];
         services.cairn.package =
           lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default;

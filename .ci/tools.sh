@@ -51,13 +51,14 @@ fi
 
 # The coding agents behind Cairn's built-in profiles, for the contract tests
 # (tests/test_agent_contract.py).  Pinned; each is installed once into a
-# folder of its own under the per-user cache (a fresh CI clone reuses it) and
-# linked into .tools/agents/bin, which only those tests put on PATH.  To bump
+# folder of its own under .tools/agents/ (CAIRN_TOOLS_CACHE=DIR: under DIR/agents
+# instead, to share one install between checkouts) and linked into
+# .tools/agents/bin, which only those tests put on PATH.  To bump
 # one: change its pin here, run `sh .ci/tools.sh`, run `pytest -m contract`,
 # then refresh its fixtures (tests/fixtures/agents/).  Amp: the newest
 # @sourcegraph/amp releases ship no linux-x64 binary, so the pin is the newest
 # that does.
-AGENTS="${CAIRN_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cairn-tools}/agents"
+AGENTS="${CAIRN_TOOLS_CACHE:-$PWD/.tools}/agents"
 mkdir -p "$AGENTS" "$PWD/.tools/agents/bin"
 npm_agent() {  # npm_agent COMMAND PACKAGE@VERSION
     command=$1; spec=$2; dir="$AGENTS/$(echo "$spec" | tr '/@' '__')"

@@ -12,6 +12,9 @@ EXIT_FAILED = 1  # the operation ran and failed: a conflict, a failing check
 EXIT_USAGE = 2  # bad usage or input: nothing was changed
 EXIT_NO_TASK = 3  # no such task
 EXIT_WRONG_STATE = 4  # the task exists but is in the wrong state for this
+#: A runner that cannot load the configuration (EX_CONFIG): the task was not
+#: touched, and the scheduler holds starts back instead of counting a failure.
+EXIT_CONFIG = 78
 
 
 class CairnError(Exception):
@@ -52,3 +55,17 @@ class WrongState(CairnError):
 
 class NotARepository(UsageError):
     pass
+
+
+def describe_os_error(error: OSError) -> str:
+    """``cannot write PATH: No space left on device (ENOSPC)``: the path and the errno, for people."""
+    import errno
+
+    name = errno.errorcode.get(error.errno or 0, "")
+    verb = "use"
+    if error.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+        verb = "write"
+    elif error.errno in (errno.EACCES, errno.EPERM):
+        verb = "access"
+    where = f" {error.filename}" if error.filename else ""
+    return f"cannot {verb}{where}: {error.strerror or error}" + (f" ({name})" if name else "")

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 #: The moments worth a human's attention; every other state passes silently.
-EVENTS = frozenset({"review", "failed", "idle", "accepted"})
+EVENTS = frozenset({"review", "failed", "idle", "accepted", "budget"})
 
 _HEADLINES = {
     "review": "ready for review",
@@ -57,6 +57,8 @@ def render(argv: Sequence[str], task_id: int, state: str, title: str) -> list[st
 
 
 def headline(task_id: int, state: str) -> str:
+    if state == "budget":  # about the crew, not one task
+        return "cairn: the day's budget is spent; nothing more starts today"
     return f"cairn: task {task_id} {_HEADLINES.get(state, state)}"
 
 

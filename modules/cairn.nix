@@ -33,6 +33,12 @@ let
 
   # Cairn's own syntax (cairn/core/durations.py), or a number of seconds / bytes.
   duration = types.either types.ints.unsigned (types.strMatching "([0-9]+(\\.[0-9]+)?[smhdw])+");
+  # A duration that is not zero: `cairn gc --every` refuses 0, and a process
+  # started with it would fail and restart for ever.
+  durationPart = "[0-9]+(\\.[0-9]+)?[smhdw]";
+  nonZeroPart = "(0*[1-9][0-9]*(\\.[0-9]+)?|[0-9]+\\.[0-9]*[1-9][0-9]*)[smhdw]";
+  positiveDuration = types.either types.ints.positive
+    (types.strMatching "(${durationPart})*${nonZeroPart}(${durationPart})*");
   size = types.either types.ints.unsigned (types.strMatching "[0-9]+(\\.[0-9]+)?[KMGTkmgt]?[iI]?[bB]?");
   argv = types.nonEmptyListOf types.str;
   asDuration = value: if builtins.isInt value then "${toString value}s" else value;
@@ -163,7 +169,7 @@ in
     };
 
     gc = {
-      interval = unset duration
+      interval = unset positiveDuration
         "Run `cairn gc` this often, as its own process `cairn-gc` (`1h`, or seconds). null: no gc process; run `cairn gc` yourself.";
       keep = unset types.ints.unsigned
         "Keep the newest N finished workspaces whatever their age. null: Cairn's default, 0.";

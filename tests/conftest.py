@@ -59,6 +59,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "LC_ALL": "C.UTF-8",
         # Agents run headless unless a test asks for tmux (tests/test_tmux.py).
         "CAIRN_TMUX": "never",
+        # Tasks queued for profiles whose CLI is not here must still reach the
+        # runner; tests of preflight turn it on (tests/test_preflight.py).
+        "CAIRN_PREFLIGHT": "false",
         # Agents run unconfined unless a test asks for the sandbox (tests/test_sandbox.py):
         # many tests' agents keep their scripts and records in tmp_path, under /tmp.
         "CAIRN_SANDBOX": "none",
@@ -216,3 +219,37 @@ def run_task(cairn, prompt: str, *extra: str, must_reach_review: bool = True) ->
     else:
         assert spawned.stdout.startswith(f"task {task_id}: "), spawned.stdout + spawned.stderr
     return task_id
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    """A real, tiny filesystem (a 2 MiB tmpfs) at ``tmp_path/small``, for tests
+    about a full disk or a read-only one; unmounted after.  Mounting needs
+    root: elsewhere the test is skipped, saying so."""
+    if os.geteuid() != 0:
+        pytest.skip("a real full or read-only filesystem needs a tmpfs mount, which needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def remount(mount: Path, option: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{option}", str(mount)], check=True, capture_output=True)
+
+
+def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> None:
+    """Wait for the condition a test is about, never for "long enough": polled
+    every 50 ms, failing with ``what`` once ``timeout`` has passed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not met in {timeout}s")
+        time.sleep(0.05)

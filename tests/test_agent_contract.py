@@ -107,3 +107,55 @@ def test_aider_leaves_no_files_of_its_own_in_the_proposal(cairn, home: Path, rep
     files = (home / "tasks" / str(task_id) / "preview.stat").read_text() if (home / "tasks" / str(task_id) / "preview.stat").exists() else ""
     assert ".aider" not in files
     assert state["changed"]["files"] == 0, state
+
+
+#: The version each pinned CLI reports (.ci/tools.sh).
+VERSIONS = {
+    "claude": "2.1.197", "codex": "0.171.0", "gemini": "0.61.0", "opencode": "1.18.33",
+    "amp": "0.0.1790142911-g7618fb", "aider": "0.86.2",
+}
+
+
+def test_cairn_agents_tells_which_real_cli_is_ready_and_what_is_missing(cairn, no_credentials: None) -> None:
+    present = [agent for agent in sorted(VERSIONS) if (AGENTS / agent).exists()]
+    if not present:
+        pytest.skip(f"no agent CLI is installed in {AGENTS}")
+    rows = {row["agent"]: row for row in cairn("agents", *present, "--json", timeout=180).json()}
+    for agent in present:
+        row = rows[agent]
+        assert row["binary"], row
+        if row["version"] is not None:  # a CLI slower than the version timeout is listed without one
+            assert VERSIONS[agent] in row["version"], row
+        if agent == "opencode":
+            assert row["ready"], "it needs no login: its free models need only the network"
+        else:
+            assert not row["ready"] and row["problem"].startswith(f"{agent}: not logged in — "), row
+
+
+def test_a_real_agent_without_credentials_holds_its_task_in_queued(cairn, home: Path, no_credentials: None,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _installed("claude")
+    monkeypatch.setenv("CAIRN_PREFLIGHT", "true")
+    cairn("queue", "-a", "claude", "-f", "-", input=LEADING_DASHES)
+    spawned = cairn("spawn", "1")
+    assert spawned.returncode == 4
+    assert "claude: not logged in — run `claude /login` or set ANTHROPIC_API_KEY" in spawned.stderr
+    assert state_of(home, 1)["state"] == "queued"
+    assert not (home / "tasks" / "1" / "agent.log").exists() or "starting" not in (home / "tasks" / "1" / "agent.log").read_text()
+
+
+def test_codex_retry_continue_resumes_its_own_thread(cairn, home: Path, no_credentials: None) -> None:
+    _installed("codex")
+    first, _, state = _run_to_end(cairn, home, "codex", "-v add a greeting")
+    assert state["state"] == "failed"
+    report = json.loads((home / "tasks" / str(first) / "report.json").read_text())
+    assert report["session_id"], report
+    retried = cairn("retry", str(first), "--continue", "--json")
+    assert retried.returncode == 0, retried.stderr
+    second = retried.json()["task"]["id"]
+    assert retried.json()["task"]["resume_session"] == report["session_id"]
+    spawned = cairn("spawn", str(second), "--wait", timeout=BOUND["codex"] + 60)
+    assert spawned.stdout.startswith(f"task {second}: ")
+    log = (home / "tasks" / str(second) / "agent.log").read_text()
+    # codex picked up the same thread: it says so in its first event.
+    assert f"session {report['session_id']}" in log, log[-2000:]

@@ -167,7 +167,7 @@ def test_an_invalid_value_in_the_home_config_names_that_file(cairn, repo: Path, 
     home.mkdir()
     (home / "config.toml").write_text('vcs = "svn"\n')
 
-    assert_one_line_error(cairn("status"), str(home / "config.toml"), "vcs", "'svn'")
+    assert_one_line_error(cairn("queue", "x"), str(home / "config.toml"), "vcs", "'svn'")
 
 
 def test_an_invalid_json_config_names_the_file(cairn, tmp_path: Path) -> None:
@@ -176,21 +176,21 @@ def test_an_invalid_json_config_names_the_file(cairn, tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"max_agents": ')
 
-    assert_one_line_error(cairn("status", extra_env={"CAIRN_CONFIG": str(rendered)}), str(rendered), "max_agents", "at least 1")
-    assert_one_line_error(cairn("status", extra_env={"CAIRN_CONFIG": str(broken)}), str(broken), "not valid JSON")
+    assert_one_line_error(cairn("queue", "x", extra_env={"CAIRN_CONFIG": str(rendered)}), str(rendered), "max_agents", "at least 1")
+    assert_one_line_error(cairn("queue", "x", extra_env={"CAIRN_CONFIG": str(broken)}), str(broken), "not valid JSON")
 
 
 def test_a_missing_cairn_config_file_is_refused(cairn, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.toml"
 
-    assert_one_line_error(cairn("status", extra_env={"CAIRN_CONFIG": str(missing)}), str(missing), "does not exist")
+    assert_one_line_error(cairn("queue", "x", extra_env={"CAIRN_CONFIG": str(missing)}), str(missing), "does not exist")
 
 
 def test_a_config_that_is_not_a_table_is_refused(cairn, tmp_path: Path) -> None:
     rendered = tmp_path / "list.json"
     rendered.write_text("[1, 2]")
 
-    assert_one_line_error(cairn("status", extra_env={"CAIRN_CONFIG": str(rendered)}), str(rendered), "table")
+    assert_one_line_error(cairn("queue", "x", extra_env={"CAIRN_CONFIG": str(rendered)}), str(rendered), "table")
 
 
 @pytest.mark.parametrize(

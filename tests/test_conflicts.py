@@ -65,14 +65,16 @@ def test_the_radar_sees_commits_made_in_review_and_a_running_tasks_touches(cairn
     queued = cairn("queue", "-a", "demo", f"write src/app.py: rewritten\nwait-for {release}")
     running = int(queued.stdout)
     assert cairn("spawn", str(running)).returncode == 0
-    deadline = time.monotonic() + 60
-    touches = []
-    while time.monotonic() < deadline and not touches:
-        touches = cairn("conflicts", "--json").json()["touches"]
-    assert {"running": running, "review": reviewed, "overlap": ["src/app.py"]} in touches
-    text = cairn("conflicts").stdout
-    assert f"running task {running} has touched src/app.py, which task {reviewed} in review changes" in text
-    release.write_text("go")
+    try:
+        deadline = time.monotonic() + 60
+        touches = []
+        while time.monotonic() < deadline and not touches:
+            touches = cairn("conflicts", "--json").json()["touches"]
+        assert {"running": running, "review": reviewed, "overlap": ["src/app.py"]} in touches
+        text = cairn("conflicts").stdout
+        assert f"running task {running} has touched src/app.py, which task {reviewed} in review changes" in text
+    finally:
+        release.write_text("go")  # the agent never outlives the test, whatever failed
     assert cairn("wait", str(running)).returncode == 0
 
 

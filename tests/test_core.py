@@ -638,3 +638,18 @@ def test_check_locks_refuses_paths_outside_the_repository(glob: str) -> None:
 
 def test_check_locks_keeps_relative_globs() -> None:
     assert queueing.check_locks((" src/** ", "docs/*.md", "..hidden/x")) == ["src/**", "docs/*.md", "..hidden/x"]
+
+
+def test_sandbox_mounts_come_after_what_they_sit_in_and_writable_wins() -> None:
+    from cairn.core.sandbox import SandboxSpec, bwrap_argv, mounts
+
+    spec = SandboxSpec(workspace="/tmp/r/.cairn/workspaces/1", readable=("/tmp/r", "/tmp/r/.cairn/tasks/1", "/root/.claude"),
+                       hidden=("/tmp/r/.cairn",), blanked=("/root/.netrc",), writable=("/root/.claude",), network=False)
+    assert mounts(spec) == [
+        ("tmpfs", "/tmp"), ("blank", "/root/.netrc"), ("tmpfs", "/dev/shm"), ("read", "/tmp/r"), ("write", "/root/.claude"),
+        ("tmpfs", "/tmp/r/.cairn"), ("read", "/tmp/r/.cairn/tasks/1"), ("write", "/tmp/r/.cairn/workspaces/1"),
+    ]
+    argv = bwrap_argv(spec, ["agent", "--flag"])
+    assert argv[:4] == ["bwrap", "--ro-bind", "/", "/"] and argv[-3:] == ["--", "agent", "--flag"]
+    assert "--unshare-net" in argv and "--cap-drop" in argv
+    assert "--unshare-net" not in bwrap_argv(SandboxSpec(workspace="/w"), ["agent"])

@@ -17,6 +17,7 @@ DOCUMENTED_COLUMNS = [
     "queued", "started", "finished", "landed",
     "wait_seconds", "run_seconds", "review_seconds", "total_seconds",
     "checks", "files", "insertions", "deletions", "reason",
+    "cost_usd", "input_tokens", "output_tokens",
 ]
 
 

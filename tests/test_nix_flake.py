@@ -188,3 +188,14 @@ set -eu
         page = subprocess.run(["man", "cairn-accept"], env={**os.environ, "MANPATH": str(share / "man"), "MANWIDTH": "80"},
                               capture_output=True, text=True)
         assert page.returncode == 0 and "land a task on its target branch" in " ".join(page.stdout.split()), page.stderr
+
+
+def test_errors_in_the_module_output_name_the_flake_not_an_unknown_file(nix: Nix) -> None:
+    # A second default for the package conflicts with the flake's own: the message lists both definitions.
+    expression = (
+        f"let flake = {FLAKE}; in import {path(REPO / 'tests' / 'nix' / 'eval.nix')} {{ modules = [ flake.devenvModules.default "
+        '{ services.cairn.enable = true; } ({ lib, pkgs, ... }: { services.cairn.package = lib.mkDefault pkgs.git; }) ]; }'
+    )
+    error = nix.error(expression)
+    assert "<unknown-file>" not in error, error
+    assert "flake.nix" in error, error

@@ -103,6 +103,8 @@ def test_gc_runs_as_its_own_process_when_an_interval_is_set(nix: Nix) -> None:
 def test_a_gc_interval_in_seconds_becomes_a_duration(nix: Nix) -> None:
     result = nix.evaluate(MODULE, enabled("gc.interval = 90;"))
     assert result["processes"]["cairn-gc"]["exec"].endswith(" gc --every 90s")
+    for accepted in ('"0.5h"', '"1h0m"', '"10s"'):
+        assert nix.evaluate(MODULE, enabled(f"gc.interval = {accepted};"))["processes"]["cairn-gc"]["exec"].endswith(accepted.strip('"'))
 
 
 def test_the_environment_carries_what_is_set(nix: Nix) -> None:
@@ -159,7 +161,7 @@ def test_cairn_accepts_the_configuration_the_module_renders(nix: Nix, cairn, tmp
 
     # The control: Cairn does read the file, and refuses what its schema refuses.
     rendered.write_text(json.dumps({"agents": {"local": {"command": "./agent.sh"}}}))
-    refused = cairn("status", extra_env=environment)
+    refused = cairn("queue", "refused", extra_env=environment)  # status only warns: it reads tasks without a valid config
     assert refused.returncode != 0 and "agents" in refused.stderr
 
 
@@ -196,6 +198,9 @@ def test_disabled_sets_nothing(nix: Nix) -> None:
         ('vcs = "svn";', 'services.cairn.vcs\' is not of type `null or one of "auto", "git", "jj", "copy"\''),
         ('defaultAgent = "";', "services.cairn.defaultAgent' is not of type `null or non-empty string'"),
         ('gc.interval = "ten minutes";', "services.cairn.gc.interval' is not of type"),
+        ("gc.interval = 0;", "services.cairn.gc.interval' is not of type"),
+        ('gc.interval = "0s";', "services.cairn.gc.interval' is not of type"),
+        ('gc.interval = "0h0m";', "services.cairn.gc.interval' is not of type"),
         ('gc.maxSize = "lots";', "services.cairn.gc.maxSize' is not of type"),
         ("gc.keep = -1;", "services.cairn.gc.keep' is not of type `null or unsigned integer, meaning >=0'"),
         ('check.timeout = "soon";', "services.cairn.check.timeout' is not of type"),

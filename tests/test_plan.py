@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -143,6 +144,11 @@ report = {
     "writable": [str(p.relative_to(snapshot)) for p in snapshot.rglob("*") if p.stat().st_mode & 0o222],
     "git": (snapshot / ".git").exists(),
 }
+try:
+    (snapshot / "src" / "app.py").write_text("the planner was here")
+    report["wrote"] = True
+except OSError:
+    report["wrote"] = False
 pathlib.Path(os.environ["SEEN_FILE"]).write_text(json.dumps(report))
 pathlib.Path(os.environ["CAIRN_PLAN_FILE"]).write_text(pathlib.Path(os.environ["FIXED_PLAN"]).read_text())
 '''
@@ -153,7 +159,8 @@ def planner(repo: Path, tmp_path: Path):
     script = tmp_path / "planner.py"
     script.write_text(SCRIPTED_PLANNER)
     (repo / "cairn.toml").write_text(
-        f'[agents.scripted-planner]\ncommand = ["{sys.executable}", "{script}"]\n[planner]\nagent = "scripted-planner"\n'
+        f'[agents.scripted-planner]\ncommand = ["{sys.executable}", "{script}"]\nwritable = ["{tmp_path}/"]\n'
+        '[planner]\nagent = "scripted-planner"\n'
     )
 
     def use(plan_text: str) -> dict[str, str]:
@@ -165,12 +172,16 @@ def planner(repo: Path, tmp_path: Path):
 
 
 def test_cairn_plan_runs_the_planner_on_a_read_only_copy_and_queues_its_plan(cairn, repo, home, planner):
-    extra = planner(FIVE)
+    extra = {**planner(FIVE), "CAIRN_SANDBOX": "auto"}  # the tests' default is unconfined
     result = cairn("plan", "Split the app", "--max-tasks", "5", extra_env=extra)
     assert result.returncode == 0, result.stderr
     assert "plan split-the-app: queued 5 tasks: 1 2 3 4 5" in result.stdout
     seen = json.loads(Path(extra["SEEN_FILE"]).read_text())
     assert "src/app.py" in seen["files"] and not seen["git"] and seen["writable"] == []
+    from cairn.agents.sandbox import bwrap_problem
+
+    if bwrap_problem() is None or os.geteuid() != 0:  # root without the sandbox ignores file modes
+        assert not seen["wrote"], "the planner could write into its copy"
     assert "Split the app" in seen["prompt"] and "At most 5 tasks" in seen["prompt"]
     assert "cairn planner prompt, version 1" in seen["prompt"]
     assert git(repo, "status", "--porcelain") == "?? cairn.toml"

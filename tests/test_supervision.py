@@ -62,12 +62,15 @@ def test_children_left_behind_by_an_agent_are_stopped(cairn, home, tmp_path):
     assert "stopped processes the agent left behind" in (home / "tasks" / "1" / "agent.log").read_text()
 
 
-def test_a_workspace_deleted_under_a_running_agent_fails_the_task_clearly(cairn, home):
+def test_a_workspace_deleted_under_a_running_agent_fails_the_task_clearly(cairn, home, tmp_path):
+    go = tmp_path / "go"
     cairn("queue", "-a", "demo", "wait-for /nonexistent-never\n")
-    cairn("queue", "-a", "demo", "sleep 3")  # long enough that the deletion lands while it runs, even on a loaded machine
+    # The agent runs until the test says so: the deletion lands while it runs, however loaded the machine.
+    cairn("queue", "-a", "demo", f"write started.txt: yes\nwait-for {go}")
     cairn("spawn", "2")
-    wait_until(lambda: state_of(home, 2).get("agent_pid") is not None)
+    wait_until(lambda: (home / "workspaces" / "2" / "started.txt").exists())
     shutil.rmtree(home / "workspaces" / "2")
+    go.touch()
     assert cairn("wait", "2", "--timeout", "20s").returncode == 1
     state = state_of(home, 2)
     assert state["state"] == "failed"

@@ -273,14 +273,15 @@ def test_idle_rings_the_bell_and_shows_in_the_state_column(cairn, home):
     cairn("queue", "-a", "demo", "wait-for go\nwrite x.txt: x")
 
     async def scenario(app, pilot) -> None:
-        # Started once the dashboard has looked: on a loaded machine the agent
-        # could otherwise be idle already when it opens, which is no news.
+        # Started only once the dashboard has seen the task queued: going idle
+        # is then a change it sees, however slowly the machine starts either.
+        await until(pilot, lambda: rows(app).get(1, [None, None])[1] == "queued")
         assert cairn("spawn", "1", extra_env={"CAIRN_IDLE_AFTER": "1s"}).returncode == 0
-        await until(pilot, lambda: rows(app)[1][1] == "idle")
+        await until(pilot, lambda: rows(app)[1][1] == "idle", timeout=120)
         assert app.bells == 1
         assert "task 1 is idle" in app.message
         (home / "workspaces" / "1" / "go").write_text("")
-        await until(pilot, lambda: rows(app)[1][1] == "review")
+        await until(pilot, lambda: rows(app)[1][1] == "review", timeout=120)
 
     drive(scenario)
 

@@ -22,18 +22,21 @@ from __future__ import annotations
 
 from typing import Any
 
-_CLAUDE_FLAGS = ["--permission-mode", "acceptEdits"]
-_CODEX_FLAGS = ["--sandbox", "workspace-write", "--color", "never", "--skip-git-repo-check"]
-_GEMINI_FLAGS = ["--approval-mode", "yolo", "--skip-trust"]
+# Each prints its machine-readable stream (the profile's ``report``): Cairn
+# keeps it in agent.jsonl and renders it readable in agent.log.
+_CLAUDE_FLAGS = ["--permission-mode", "acceptEdits", "--output-format", "stream-json", "--verbose"]
+_CODEX_FLAGS = ["--sandbox", "workspace-write", "--color", "never", "--skip-git-repo-check", "--json"]
+_GEMINI_FLAGS = ["--approval-mode", "yolo", "--skip-trust", "--output-format", "stream-json"]
 #: OpenCode prints nothing while it retries an unreachable provider unless its
 #: error log is on; the stuck rule below reads it.
-_OPENCODE_FLAGS = ["--auto", "--print-logs", "--log-level", "ERROR"]
+_OPENCODE_FLAGS = ["--auto", "--format", "json", "--print-logs", "--log-level", "ERROR"]
 
 BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
     "claude": {
         "command": ["claude", "-p", *_CLAUDE_FLAGS],
         "stdin": True,
         "description": "Claude Code in print mode, prompt on standard input; file edits accepted without asking",
+        "report": "claude",
         "env_pass": ["ANTHROPIC_*", "CLAUDE_*"],
         "writable": ["~/.claude/", "~/.claude.json", "~/.cache/claude-cli-nodejs/", "~/.local/state/claude/"],
         "version": ["claude", "--version"],
@@ -49,6 +52,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "command": ["codex", "exec", *_CODEX_FLAGS, "-"],
         "stdin": True,
         "description": "OpenAI Codex CLI, exec mode, prompt on standard input; may write inside its workspace",
+        "report": "codex",
         "env_pass": ["OPENAI_*", "CODEX_*"],
         "writable": ["~/.codex/"],
         "version": ["codex", "--version"],
@@ -65,7 +69,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
                 "times": 2,
             },
         ],
-        "resume": ["codex", "exec", *_CODEX_FLAGS, "resume", "{session}", "-"],
+        # `exec resume` takes --skip-git-repo-check and --json itself; the sandbox and colour stay exec's.
+        "resume": ["codex", "exec", *_CODEX_FLAGS[:4], "resume", *_CODEX_FLAGS[4:], "{session}", "-"],
     },
     "aider": {
         "command": [
@@ -102,6 +107,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "command": ["gemini", *_GEMINI_FLAGS, "-p", ""],
         "stdin": True,
         "description": "Gemini CLI, headless, prompt on standard input; every tool call approved",
+        "report": "gemini",
         "env_pass": ["GEMINI_*", "GOOGLE_*"],
         "writable": ["~/.gemini/"],
         "version": ["gemini", "--version"],
@@ -117,6 +123,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "stdin": True,
         "env": {"OPENCODE_DISABLE_AUTOUPDATE": "1"},
         "description": "OpenCode, one run, prompt on standard input",
+        "report": "opencode",
         "env_pass": ["OPENCODE_*", "ANTHROPIC_*", "OPENAI_*", "GEMINI_*", "OPENROUTER_*"],
         "writable": ["~/.local/share/opencode/", "~/.config/opencode/", "~/.cache/opencode/", "~/.local/state/opencode/"],
         "version": ["opencode", "--version"],
@@ -130,9 +137,10 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "resume": ["opencode", "run", *_OPENCODE_FLAGS, "--session", "{session}"],
     },
     "amp": {
-        "command": ["amp", "--dangerously-allow-all", "-x"],
+        "command": ["amp", "--dangerously-allow-all", "-x", "--stream-json"],
         "stdin": True,
         "description": "Amp, execute mode, prompt on standard input; tool calls allowed",
+        "report": "amp",
         "env_pass": ["AMP_*"],
         "writable": ["~/.config/amp/", "~/.local/share/amp/", "~/.cache/amp/"],
         "version": ["amp", "--version"],
@@ -147,7 +155,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
                 "reason": "amp: not logged in — run `amp login` or set AMP_API_KEY",
             },
         ],
-        "resume": ["amp", "threads", "continue", "{session}", "--dangerously-allow-all", "-x"],
+        "resume": ["amp", "threads", "continue", "{session}", "--dangerously-allow-all", "-x", "--stream-json"],
     },
     "demo": {
         "command": ["cairn-demo-agent", "{prompt_file}"],

@@ -4,7 +4,9 @@ each as its own process group, so a deadline or a cancel stops all of it.
 ``subprocess.run(timeout=...)`` kills only the direct child: a test runner's
 workers or a shell's children would live on.  Here a timeout, or
 ``stop_all()`` from the runner's SIGTERM handler (a cancel), signals the
-whole group.
+whole group.  Each also dies with the process that started it, and carries
+the mark of the task it works for (``working_for``; processes.py says how
+both are used).
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 #: Process groups running now (their leaders' pids).
 _running: set[int] = set()
 _stopped = False
+#: The task directory the programs started now work for (``working_for``).
+_owner: str | None = None
 
 GRACE = 3.0
 
@@ -34,8 +40,12 @@ def run(argv: list[str], *, cwd: Any, env: dict[str, str] | None, timeout: float
     """Run ``argv`` to its end, its deadline, or a cancel; FileNotFoundError if it does not exist."""
     if _stopped:
         return Finished(returncode=None, output="", timed_out=False)
+    from cairn.agents.processes import tied_to_parent, works_for
+
+    if _owner is not None:
+        env = {**(os.environ if env is None else env), **works_for(_owner)}
     process = subprocess.Popen(
-        argv, cwd=cwd, env=env, start_new_session=True,
+        argv, cwd=cwd, env=env, start_new_session=True, preexec_fn=tied_to_parent(signal.SIGKILL),
         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
         stdout=stdout, stderr=subprocess.STDOUT,
         encoding="utf-8" if stdout is subprocess.PIPE or input is not None else None,
@@ -66,6 +76,17 @@ def run(argv: list[str], *, cwd: Any, env: dict[str, str] | None, timeout: float
                 return Finished(returncode=None, output=output or "", timed_out=timed_out)
     finally:
         _running.discard(process.pid)
+
+
+@contextmanager
+def working_for(task_dir: Any) -> Iterator[None]:
+    """Programs started meanwhile are marked as working for that task."""
+    global _owner
+    previous, _owner = _owner, str(task_dir)
+    try:
+        yield
+    finally:
+        _owner = previous
 
 
 def stop_all() -> None:

@@ -10,12 +10,29 @@ from typing import Any
 
 from cairn.config.schema import AgentProfile
 
-PLACEHOLDERS = ("prompt", "prompt_file", "workspace", "task_id")
+PLACEHOLDERS = ("prompt", "prompt_file", "workspace", "task_id", "session")
 
 
-def render_argv(profile: AgentProfile, *, prompt: str, prompt_file: str, workspace: str, task_id: int) -> list[str]:
+def render_argv(profile: AgentProfile, *, prompt: str, prompt_file: str, workspace: str, task_id: int,
+                session: str | None = None) -> list[str]:
+    """The agent's argv; with ``session`` and a profile that can resume, the ``resume`` argv.
+
+    A prompt no argument can carry (a NUL byte, over the kernel's 128 KiB per
+    argument) is replaced in ``{prompt}`` by a line saying where the whole
+    prompt is, for a profile that also gets it on standard input or as
+    ``{prompt_file}``; ``cairn queue`` refuses it for any other profile
+    (core/queueing.py)."""
+    from cairn.core.queueing import fits_on_command_line, has_long_form
+
+    if not fits_on_command_line(prompt) and has_long_form(profile.command, profile.stdin):
+        where = "on standard input" if profile.stdin else f"in the file {prompt_file}"
+        prompt = f"Your task is too long for the command line: read the whole of it {where}, and do what it says."
     values = {"prompt": prompt, "prompt_file": prompt_file, "workspace": workspace, "task_id": str(task_id)}
-    return [_fill(part, values) for part in profile.command]
+    template = profile.command
+    if session and profile.resume:
+        values["session"] = session
+        template = profile.resume
+    return [_fill(part, values) for part in template]
 
 
 def _fill(part: str, values: dict[str, str]) -> str:

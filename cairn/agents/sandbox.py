@@ -111,7 +111,12 @@ class Confinement:
             return list(argv)
         # A script named on the command line (``sh /tmp/x/agent.sh``) must stay
         # readable where a private /tmp or a hidden directory would cover it.
-        named = tuple(_real(part) for part in argv if os.path.isabs(part) and os.path.exists(part))
+        covered = (*PRIVATE_TMPFS, *self.hidden)
+        open_to_write = (self.workspace, *self.writable, *writable)
+        named = tuple(
+            path for path in (_real(part) for part in argv if os.path.isabs(part) and os.path.exists(part))
+            if any(_inside(path, c) for c in covered) and not any(_inside(path, w) for w in open_to_write)
+        )
         spec = SandboxSpec(
             workspace=self.workspace, writable=(*self.writable, *writable), readable=(*self.readable, *named),
             hidden=self.hidden, blanked=self.blanked, network=self.network,

@@ -41,7 +41,8 @@ from cairn.cmd._args import (  # noqa: F401 - the names a command module is writ
     option,
     verb,
 )
-from cairn.errors import EXIT_USAGE, CairnError
+from cairn.cmd._args import _text as _free_text
+from cairn.errors import EXIT_USAGE, CairnError, describe_os_error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -62,8 +63,11 @@ def run(command: Verb, prog_name: str, args: list[str] | None = None) -> int:
         result = command(**values)
         return result if isinstance(result, int) else 0
     except BadUsage as error:
-        hint = "lists the options" if error.unknown_option else "shows the usage"
-        _say(prog_name, str(error), f"`{prog_name} --help` {hint}")
+        hint = f"`{prog_name} --help` " + ("lists the options" if error.unknown_option else "shows the usage")
+        if error.unknown_option and any(argument.many and argument.convert is _free_text for argument in command.arguments):
+            # `cairn queue "-r is broken"`: text, not an option, once it follows `--`.
+            hint += f"; text that begins with '-' goes after --: {prog_name} -- \"-r is broken\""
+        _say(prog_name, str(error), hint)
         return EXIT_USAGE
     except CairnError as error:
         _say(prog_name, str(error), error.hint)
@@ -76,12 +80,25 @@ def run(command: Verb, prog_name: str, args: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say(prog_name, "interrupted", None)
         return 130
+    except OSError as error:
+        if error.filename is None:
+            return _internal(prog_name, error)
+        # The machine, not Cairn: a full disk, a read-only or unreadable
+        # state directory.  Records are written whole or not at all, so what
+        # was on disk before is still there.
+        _say(prog_name, describe_os_error(error), "free space or fix the permissions, then run it again; docs/troubleshooting.md, \"Disk full or unwritable state directory\"")
+        return EXIT_USAGE
     except Exception as error:  # a bug: one line for the user, the traceback kept
-        if os.environ.get("CAIRN_DEBUG"):
-            raise
-        saved = _save_traceback(prog_name)
-        _say(prog_name, f"internal error: {type(error).__name__}: {error}", f"traceback saved in {saved}" if saved else None)
-        return EXIT_INTERNAL
+        return _internal(prog_name, error)
+
+
+def _internal(prog_name: str, error: Exception) -> int:
+    """A bug: one line for the user, the traceback kept."""
+    if os.environ.get("CAIRN_DEBUG"):
+        raise error
+    saved = _save_traceback(prog_name)
+    _say(prog_name, f"internal error: {type(error).__name__}: {error}", f"traceback saved in {saved}" if saved else None)
+    return EXIT_INTERNAL
 
 
 def echo(message: object = "", *, nl: bool = True, err: bool = False) -> None:

@@ -11,7 +11,7 @@ from cairn.cmd._cli import echo, entrypoint, json_option, print_json, settings, 
 def command(as_json: bool) -> int:
     current = settings()
     store = store_for(current)
-    from cairn.core.conflicts import matrix
+    from cairn.core.conflicts import describe
     from cairn.land.radar import radar
 
     report = radar(store, current, store.scan().summaries)
@@ -19,18 +19,8 @@ def command(as_json: bool) -> int:
         print_json(report.to_json())
         return 0
     proposals = [i for i in report.review if i not in report.skipped]
-    if len(proposals) >= 2:
-        echo(matrix(proposals, report.pairs))
-        echo("  X conflict   ~ overlapping paths, merges cleanly   . apart")
-    elif not report.touches:
-        echo("fewer than two git tasks in review: nothing to compare")
-    for pair in report.pairs:
-        if pair.conflict:
-            echo(f"task {pair.a} and task {pair.b} conflict in: {', '.join(pair.conflict_paths)}")
-        else:
-            echo(f"task {pair.a} and task {pair.b} overlap in {', '.join(pair.overlap)}, but merge cleanly")
-    for touch in report.touches:
-        echo(f"running task {touch.running} has touched {', '.join(touch.overlap)}, which task {touch.review} in review changes")
+    for line in describe(proposals, report.pairs, report.touches):
+        echo(line)
     for task_id, why in report.skipped.items():
         echo(f"task {task_id} not compared: {why}")
     return 0

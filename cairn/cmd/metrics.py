@@ -42,17 +42,45 @@ def command(form: str | None, timings: bool, since: float | None) -> int:
             echo(f"cairn metrics: skipped task {task_id}: {error}", err=True)
     report = compute(records, read_events(current.layout.events))
     rows = [task_row(t) for t in report.tasks]
+    spent, by_agent, by_day = _spend(current.layout, report.tasks)
+    for row in rows:
+        got = spent.get(row["id"]) or {}
+        row.update({key: got.get(key) for key in SPEND_COLUMNS})
     if form == "csv":
         import csv
 
-        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\r\n")
+        writer = csv.DictWriter(sys.stdout, fieldnames=(*COLUMNS, *SPEND_COLUMNS), lineterminator="\r\n")
         writer.writeheader()
         writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
     elif form == "json":
-        print_json({"tasks": rows, "summary": totals_json(report.totals)})
+        summary = totals_json(report.totals)
+        summary["spend"] = {"agents": [a.as_json() for a in by_agent], "days": [d.as_json() for d in by_day]}
+        print_json({"tasks": rows, "summary": summary})
     else:
-        echo(_text(report), nl=False)
+        echo(_text(report) + _spend_text(by_agent, by_day), nl=False)
     return 0
+
+
+#: What each task's agent reported spending (report.json), after the other columns.
+SPEND_COLUMNS = ("cost_usd", "input_tokens", "output_tokens")
+
+
+def _spend(layout: Any, tasks: Any) -> tuple[dict[int, dict[str, Any]], Any, Any]:
+    from cairn.core.spend import add_up
+    from cairn.state.reports import read_report
+
+    spent = {t.id: r for t in tasks if (r := read_report(layout, t.id))}
+    by_agent, by_day = add_up((t.agent, t.finished, spent[t.id]) for t in tasks if t.id in spent)
+    return spent, by_agent, by_day
+
+
+def _spend_text(by_agent: Any, by_day: Any) -> str:
+    if not by_agent:
+        return ""
+    lines = ["", "SPENT BY     TASKS  COST      TOKENS IN  TOKENS OUT"]
+    for row in [*by_agent, *by_day]:
+        lines.append(f"{row.key:<12} {row.tasks:<6} ${row.cost_usd:<8.2f} {row.input_tokens:<10} {row.output_tokens}")
+    return "\n".join(lines) + "\n"
 
 
 def _timings(current: Any, form: str | None, since: float | None) -> int:

@@ -62,6 +62,10 @@ def command(
             raise UsageError("--sandbox bwrap: bubblewrap (bwrap) is not installed; nothing was queued", hint=INSTALL_HINT)
     current = settings()
     chosen = queueing.check_agent(agent or current.default_agent, current.agent_names)
+    if not queueing.fits_on_command_line(text):
+        # Rare: only then is the profile itself read.
+        profile = current.config.agents[chosen]
+        queueing.check_prompt_for(text, chosen, profile.command, profile.stdin)
     store = store_for(current)  # created below, once the input is known to be good
     for dependency in after:
         if not store.has_task(dependency):
@@ -94,7 +98,14 @@ def command(
     task = store.create_task(build, lambda t: Queued(since=t.created))
     from cairn.state.store import elapsed_ms
 
-    store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority, duration_ms=elapsed_ms(began))
+    try:
+        store.journal("queued", task=task.id, title=task.title, agent=task.agent, priority=task.priority, duration_ms=elapsed_ms(began))
+    except OSError as error:
+        # The task is on disk whole: it is queued, and saying so keeps a
+        # retrying script from queueing it twice.
+        from cairn.errors import describe_os_error
+
+        echo(f"cairn queue: task {task.id} is queued, but events.jsonl does not record it: {describe_os_error(error)}", err=True)
     if as_json:
         from cairn.core.task_json import task_json
 

@@ -24,11 +24,13 @@ def command(task_id: int, wait_for_it: bool, as_json: bool) -> int:
     from cairn.engine.launch import launch
     from cairn.engine.waiting import wait_until_settled
 
+    from cairn.agents.preflight import holds
     from cairn.land.radar import paths_to_avoid
 
+    held = holds(current, [store.read_task(task_id).agent])
     summaries = store.scan().summaries
     decided = plan(summaries, current.config.max_agents, only={task_id}, ignore_limit=True,
-                   review_paths=paths_to_avoid(store, current, summaries))
+                   review_paths=paths_to_avoid(store, current, summaries), held=held)
     if task_id in decided.fail:
         reason = decided.fail[task_id]
         store.move(task_id, "failed", lambda _: Failed(since=time.time(), reason=reason), verb="spawn", reason=reason)  # type: ignore[arg-type]

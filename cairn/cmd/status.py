@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from cairn.cmd._cli import TASK_ID, Choice, Parsed, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
+from cairn.cmd._cli import TASK_ID, Choice, Parsed, argument, echo, entrypoint, json_option, option, print_json, store_for, verb
 from cairn.core.durations import parse_duration
 from cairn.core.vocabulary import PRIORITIES, STATES
 from cairn.errors import EXIT_FAILED
@@ -40,8 +40,17 @@ SHORT_ORDER = ("running", "review", "queued", "failed", "cancelled", "rejected",
 @json_option
 def command(ids: tuple[int, ...], states: tuple[tuple[str, ...], ...], since: float | None, sort: str, short: bool,
             scheduler: bool, watch: bool, plan_id: str | None, as_json: bool) -> int:
-    current = settings()
+    from cairn.config.load import resolve_for_reading
+
+    # Reading the tasks needs no valid agent table: a bad configuration is
+    # said, and the tasks are shown all the same.
+    current, config_error = resolve_for_reading()
+    if config_error is not None:
+        echo(f"cairn status: the configuration is invalid: {config_error}", err=True)
+        echo("  the tasks below are read as they are on disk; commands that start or land work refuse until it is fixed", err=True)
     store = store_for(current)
+    if store.exists():
+        _refuse_if_unreadable(store)
     wanted = {state for group in states for state in group}
     if plan_id is not None:
         from cairn.state.plans import read_plan
@@ -90,6 +99,23 @@ def _short(store: Any, states: set[str], since: float | None, as_json: bool) -> 
     return 0
 
 
+def _refuse_if_unreadable(store: Any) -> None:
+    """A state directory whose tasks cannot be listed must not look empty."""
+    import os
+
+    try:
+        os.listdir(store.layout.tasks)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        from cairn.errors import UsageError, describe_os_error
+
+        raise UsageError(
+            f"{describe_os_error(error)}; the tasks there cannot be listed",
+            hint=f"run as the user who owns {store.layout.home}, or fix its permissions",
+        ) from None
+
+
 def _scheduler_probe(current: Any, as_json: bool) -> int:
     from cairn.state.scheduler_info import running_scheduler
 
@@ -125,7 +151,10 @@ def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
         from cairn.core.task_json import task_json
 
         # How it ran: sandboxed or not, the names of the variables its agent got (never values), ports.
-        shown = [{**task_json(t, s), "isolation": read_isolation(store.layout, t.id)} for t, s in records]
+        from cairn.state.reports import read_report
+
+        shown = [{**task_json(t, s), "report": read_report(store.layout, t.id), "isolation": read_isolation(store.layout, t.id)}
+                 for t, s in records]
         print_json(shown[0] if len(shown) == 1 else shown)
         return 0
     from cairn.cmd.views import task_details
@@ -139,7 +168,10 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool, only: set[i
     from cairn.core.schedule import plan
 
     scan = store.scan()
-    decided = plan(scan.summaries, current.max_agents, review_paths=_paths_to_avoid(store, current, scan.summaries))
+    from cairn.state.scheduler_info import current_holds
+
+    decided = plan(scan.summaries, current.max_agents, review_paths=_paths_to_avoid(store, current, scan.summaries),
+                   held=current_holds(current.layout))
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
     reasons.update(_runners_gone(current, scan.summaries))
     marks = _conflict_marks(store, current, scan.summaries)

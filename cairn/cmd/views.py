@@ -110,6 +110,9 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     checks = detail.get("checks")
     if checks:
         lines.append(f"  checks     {checks['status']}")
+    from cairn.state.reports import read_report
+
+    lines.extend(report_lines(read_report(layout, task.id)))
     lines += isolation_lines(read_isolation(layout, task.id), task.id)
     log = layout.agent_log(task.id)
     if log.exists():
@@ -119,15 +122,51 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     return "\n".join(lines)
 
 
+def report_brief(report: dict[str, Any] | None) -> str:
+    """What the agent reported, in one short line for the dashboard's heading."""
+    if not report:
+        return ""
+    parts = []
+    if report.get("cost_usd") is not None:
+        parts.append(f"${report['cost_usd']:.2f}")
+    if report.get("input_tokens") is not None or report.get("output_tokens") is not None:
+        parts.append(f"{report.get('input_tokens') or 0}+{report.get('output_tokens') or 0} tokens")
+    if report.get("turns") is not None:
+        parts.append(f"{report['turns']} turns")
+    if report.get("session_id"):
+        parts.append(f"session {report['session_id']}")
+    return ", ".join(parts)
+
+
+def report_lines(report: dict[str, Any] | None) -> list[str]:
+    from cairn.core.codec import instant_to_text
+
+    if not report:
+        return []
+    lines = []
+    if report.get("session_id"):
+        lines.append(f"  session    {report['session_id']}")
+    if report.get("cost_usd") is not None:
+        lines.append(f"  cost       ${report['cost_usd']:.4g}")
+    if report.get("input_tokens") is not None or report.get("output_tokens") is not None:
+        lines.append(f"  tokens     {report.get('input_tokens') or 0} in, {report.get('output_tokens') or 0} out")
+    if report.get("turns") is not None:
+        lines.append(f"  turns      {report['turns']}")
+    if report.get("final_message"):
+        first = str(report["final_message"]).strip().splitlines()[0]
+        lines.append(f"  said       {first[:200]}")
+    if report.get("error"):
+        lines.append(f"  agent said {report['error']}")
+    if report.get("rate_limited"):
+        lines.append("  rate limit reached" + (f", resets {instant_to_text(report['resets_at'])}" if report.get("resets_at") else ""))
+    return lines
+
+
 def read_isolation(layout: Any, task_id: int) -> dict[str, Any] | None:
     """``tasks/<id>/isolation.json``, or None before the runner wrote it (or if unreadable)."""
-    import json
+    from cairn.state.reports import read_record
 
-    try:
-        data = json.loads(layout.isolation_file(task_id).read_bytes())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_record(layout.isolation_file(task_id))
 
 
 def isolation_lines(isolation: dict[str, Any] | None, task_id: int) -> list[str]:

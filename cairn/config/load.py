@@ -153,10 +153,11 @@ def repo_root(cwd: Path) -> Path | None:
     return main_worktree(found) if found else None
 
 
-def resolve(cwd: Path | None = None) -> Settings:
-    """The settings for a command started in ``cwd``: cached when nothing changed."""
+def resolve(cwd: Path | None = None, *, home: Path | None = None) -> Settings:
+    """The settings for a command started in ``cwd``: cached when nothing changed.
+    ``home``: as if CAIRN_HOME named it (the scheduler checks what its runners will load)."""
     cwd = cwd or Path.cwd()
-    env_home = home_from_environment()
+    env_home = home or home_from_environment()
     root = _root_for(env_home, cwd)
     if env_home is None and root is None:
         from cairn.errors import NotARepository
@@ -177,6 +178,29 @@ def resolve(cwd: Path | None = None) -> Settings:
     config = validate(sources)
     _write_cache(cache_file, files, environment, home, config)
     return Settings(root, Layout(home), config)
+
+
+def resolve_for_reading(cwd: Path | None = None) -> tuple[Settings, ConfigError | None]:
+    """Settings for a command that only reads the state directory (``cairn
+    status``): with an invalid configuration, the state directory it names
+    and the defaults for the rest, and the error to tell the user about."""
+    try:
+        return resolve(cwd), None
+    except ConfigError as error:
+        cwd = cwd or Path.cwd()
+        env_home = home_from_environment()
+        root = _root_for(env_home, cwd)
+        if env_home is None and root is None:
+            raise
+        try:
+            repo_config = _read_file_source(root / "cairn.toml") if root is not None else None
+        except ConfigError:
+            repo_config = None  # unreadable: its ``home`` cannot be known, the default is used
+        from cairn.config.schema import Config
+
+        defaults = Config()
+        data = {"max_agents": defaults.max_agents, "default_agent": defaults.default_agent, "agents": {}}
+        return Settings(root, Layout(_home(env_home, root, repo_config)), data=data), error
 
 
 def _root_for(env_home: Path | None, cwd: Path) -> Path | None:
@@ -215,6 +239,7 @@ ENVIRONMENT_KEYS = {
     "CAIRN_TIMEOUT": "timeout",
     "CAIRN_IDLE_AFTER": "idle_after",
     "CAIRN_TMUX": "tmux",
+    "CAIRN_PREFLIGHT": "preflight",
     "CAIRN_SANDBOX": "sandbox",
 }
 

@@ -47,12 +47,28 @@ class _AtLeast:
         return core_schema.no_info_after_validator_function(check, handler(source))
 
 
+class _NotABoolean:
+    """``max_agents = true`` is a mistake, not 1: pydantic's lax mode would
+    take a boolean as a number (strict mode would refuse the strings that
+    environment variables are, so only booleans are refused here)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        def refuse(value: Any) -> Any:
+            if isinstance(value, bool):
+                raise ValueError(f"must be a number, not a boolean (got {str(value).lower()})")
+            return value
+
+        return core_schema.no_info_before_validator_function(refuse, handler(source))
+
+
 #: Seconds, written ``90s``, ``10m``, ``2h``, ``1d`` (or a number of seconds in JSON).
-Duration = Annotated[float, _Parsed(parse_duration), _AtLeast(0)]
+Duration = Annotated[float, _Parsed(parse_duration), _AtLeast(0), _NotABoolean()]
 #: Bytes, written ``500M``, ``2G``.
-Size = Annotated[int, _Parsed(parse_size), _AtLeast(0)]
-Count = Annotated[int, _AtLeast(0)]
-Positive = Annotated[int, _AtLeast(1)]
+Size = Annotated[int, _Parsed(parse_size), _AtLeast(0), _NotABoolean()]
+Count = Annotated[int, _AtLeast(0), _NotABoolean()]
+Positive = Annotated[int, _AtLeast(1), _NotABoolean()]
 Argv = list[str]
 
 
@@ -193,6 +209,20 @@ class PoolConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class BudgetConfig:
+    """Limits on what agents report spending (docs/agents.md); unset: no limit."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    #: US dollars one task's agent may report; over it, the task is stopped and failed.
+    per_task: Annotated[float, _AtLeast(0)] | None = None
+    #: Dollars all tasks may report in a day; once spent, nothing more starts that day.
+    per_day: Annotated[float, _AtLeast(0)] | None = None
+    #: The same in tokens (input + output), for agents that report no cost.
+    per_task_tokens: Count | None = None
+    per_day_tokens: Count | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TuiConfig:
     __pydantic_config__ = _STRICT_KEYS
     #: Ask before `a` accepts or `x` rejects, showing what would land or go; false: act at once.
@@ -261,6 +291,11 @@ class Config:
     #: ``auto``: agents run in tmux sessions when tmux is installed.
     tmux: Literal["auto", "always", "never"] = "auto"
     agents: dict[str, AgentProfile] = field(default_factory=dict)
+    #: Check an agent's binary and credentials before starting its tasks (docs/agents.md).
+    preflight: bool = True
+    #: How long an agent's queue pauses after it reports a rate limit without saying when it resets.
+    rate_limit_backoff: Duration = 900.0
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
     bootstrap: Bootstrap = field(default_factory=Bootstrap)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     accept: AcceptConfig = field(default_factory=AcceptConfig)

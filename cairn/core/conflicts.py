@@ -107,3 +107,18 @@ def matrix(ids: list[int], pairs: list[Pair]) -> str:
             cells.append(mark.rjust(width))
         lines.append(str(row).rjust(width) + "".join(cells))
     return "\n".join(lines)
+
+
+def describe(ids: list[int], pairs: list[Pair], found: list[Touch]) -> list[str]:
+    """What ``cairn conflicts`` prints and the TUI's radar view shows: the matrix, then one line a finding."""
+    lines = [matrix(ids, pairs), "  X conflict   ~ overlapping paths, merges cleanly   . apart"] if len(ids) >= 2 else []
+    for pair in pairs:
+        if pair.conflict:
+            lines.append(f"task {pair.a} and task {pair.b} conflict in: {', '.join(pair.conflict_paths)}")
+        else:
+            lines.append(f"task {pair.a} and task {pair.b} overlap in {', '.join(pair.overlap)}, but merge cleanly")
+    for touch in found:
+        lines.append(f"running task {touch.running} has touched {', '.join(touch.overlap)}, which task {touch.review} in review changes")
+    if not lines:
+        lines.append("fewer than two git tasks in review: nothing to compare")
+    return lines

@@ -44,6 +44,11 @@ class Task:
     retry_of: int | None = None
     #: Start from this branch instead of the target (``retry --continue``).
     continue_from: str | None = None
+    #: The agent's own session to resume (``retry --continue``, when the last
+    #: attempt reported one and the profile can resume).
+    resume_session: str | None = None
+    #: Queued by Cairn when the attempt before it hit a rate limit (retried once, no more).
+    after_rate_limit: bool = False
     #: The plan it was queued with (``plans/<id>.json``), if any.
     plan: str | None = None
     #: ``queue --sandbox``: overrides the profile's and the configuration's.

@@ -6,6 +6,8 @@ from cairn.core.durations import parse_duration
 from cairn.errors import UsageError
 
 TITLE_WIDTH = 72
+#: The kernel's limit on one argument (MAX_ARG_STRLEN, 32 pages), its NUL included.
+ARGUMENT_LIMIT = 128 * 1024
 
 
 def check_text(text: str, what: str) -> str:
@@ -25,12 +27,13 @@ def make_title(prompt: str, title: str | None) -> str:
     """The given title, else the prompt's first non-empty line, shortened."""
     if title is not None:
         check_text(title, "the title")
-        title = " ".join(title.split())
+        title = " ".join("".join(c if c.isprintable() else " " for c in title).split())
         if not title:
             raise UsageError("the title is empty: give a few words with --title, or leave it out")
         return title
     first = next(line.strip() for line in prompt.splitlines() if line.strip())
-    first = " ".join(first.split())
+    # A title goes on one line and into commit messages (argv): no control characters, no NUL.
+    first = " ".join("".join(c if c.isprintable() else " " for c in first).split()) or "(untitled)"
     return first if len(first) <= TITLE_WIDTH else first[: TITLE_WIDTH - 1].rstrip() + "…"
 
 
@@ -74,3 +77,33 @@ def check_locks(globs: tuple[str, ...]) -> list[str]:
         if glob.startswith("/") or glob.startswith("../") or "/../" in glob:
             raise UsageError(f"--lock {glob!r}: give a path relative to the repository root")
     return cleaned
+
+
+def fits_on_command_line(prompt: str) -> bool:
+    """Whether ``prompt`` can be one argv element: no NUL, under the kernel's per-argument limit."""
+    return "\0" not in prompt and len(prompt.encode("utf-8", "surrogateescape")) < ARGUMENT_LIMIT
+
+
+def has_long_form(command: list[str], stdin: bool) -> bool:
+    """Whether a profile can be given any prompt another way than on its
+    command line: on standard input, or as a file (``{prompt_file}``)."""
+    return stdin or any("{prompt_file}" in part for part in command)
+
+
+def check_prompt_for(prompt: str, agent: str, command: list[str], stdin: bool) -> None:
+    """Refuse at queue time a prompt the agent could never be given: one
+    that cannot be an argument, for a profile that takes it only on the
+    command line.  Profiles with a stdin or file form get it that way
+    (cairn/agents/launch.py)."""
+    if fits_on_command_line(prompt) or not any("{prompt}" in part for part in command) or has_long_form(command, stdin):
+        return
+    if "\0" in prompt:
+        problem = f"the prompt holds a NUL byte (character {prompt.index(chr(0)) + 1}), which no command-line argument can carry"
+    else:
+        size = len(prompt.encode("utf-8", "surrogateescape"))
+        problem = f"the prompt is {size:,} bytes; one command-line argument holds less than {ARGUMENT_LIMIT // 1024} KiB (the kernel's limit)"
+    raise UsageError(
+        f"{problem}, and agent {agent!r} takes the prompt only on its command line ({{prompt}}); nothing was queued",
+        hint=f"remove the NUL bytes or shorten the prompt, or give [agents.{agent}] a form for long prompts: "
+        "`stdin = true`, or {prompt_file} in its command (docs/agents.md)",
+    )

@@ -59,12 +59,14 @@ def blocked_by_dependency(task: Summary, by_id: dict[int, Summary]) -> tuple[str
 
 def plan(
     tasks: list[Summary], max_agents: int, *, only: set[int] | None = None, ignore_limit: bool = False,
-    review_paths: dict[int, list[str]] | None = None,
+    review_paths: dict[int, list[str]] | None = None, held: dict[str, str] | None = None,
 ) -> Plan:
     """Decide for every queued task (or just ``only``) what happens now.
 
     ``ignore_limit`` is ``cairn spawn``: a human asked for this task, so the
     concurrency limit does not apply, but dependencies and locks still do.
+    ``held``: agent -> why none of its tasks may start now (not logged in,
+    paused by a rate limit, over budget); its tasks wait with that reason.
     ``review_paths`` (``schedule.avoid_conflicts``): task in review -> the
     paths its proposal changes; a queued task whose locks overlap them waits.
     """
@@ -81,6 +83,9 @@ def plan(
             continue
         if waits:
             result.waiting[task.id] = waits
+            continue
+        if held and task.agent in held:
+            result.waiting[task.id] = held[task.agent]
             continue
         clash = _lock_clash(task, holders) or _review_clash(task, review_paths)
         if clash:

@@ -52,10 +52,27 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
     with guard as seen:
         if not isinstance(seen, Running):
             return None
-        profile = settings.config.agents.get(task.agent)
-        scratch = list(profile.scratch) if profile is not None else []
-        work, changed, note = _save_work(store, settings, task_id, task.title, seen.work, log, scratch)
-        reason = describe(outcome) or note
+        committed_before = recovering and seen.work is not None and seen.work.head_commit is not None
+        if recovering and (seen.agent_pid is None or committed_before):
+            # No agent ever ran, or its work was committed before the runner
+            # died: what the workspace holds beyond that is setup's, a check's
+            # or the reviewer's, never the agent's work.
+            work, changed, note = _keep_committed(store, settings, task_id, seen.work, log)
+        else:
+            profile = settings.config.agents.get(task.agent)
+            scratch = list(profile.scratch) if profile is not None else []
+            work, changed, note = _save_work(store, settings, task_id, task.title, seen.work, log, scratch)
+        if not recovering and work is not None and work.head_commit is not None:
+            # On disk before the checks start: a runner that dies during them
+            # leaves recovery knowing the work is committed (see above).
+            store.update(task_id, lambda s: replace(s, work=work) if isinstance(s, Running) else None)  # type: ignore[arg-type]
+        # Both when both are true: a workspace deleted under the agent may
+        # also make it exit non-zero, and the user must hear about the workspace.
+        reason = "; ".join(r for r in (describe(outcome), note) if r) or None
+        if committed_before and reason is None:
+            reason = f"its runner died while the checks or the reviewer ran; the work is committed on {work.branch}, unchecked"  # type: ignore[union-attr]
+        elif outcome.ending == "runner-died" and work is not None and seen.agent_pid is not None and note is None:
+            reason = f"{reason}; " + (f"what it left is committed on {work.branch} ({changed.files} files)" if changed.files else "it left no changes")
         checks = verdict = superseded = None
         if reason is None and outcome.ending == "exited" and work is not None and not recovering:
             checks = _checks(store, settings, task_id, work, log, confinement)
@@ -145,12 +162,15 @@ def _checks(store: Store, settings: Any, task_id: int, work: Work, log: Any, con
 
     if not settings.config.checks.commands:
         return Checks(status="skipped")
+    from cairn.land.checks import running
+
     _log(log, "running checks")
     env = confinement.environment() if confinement is not None else None
     wrap = confinement.wrap if confinement is not None else None
     began = time.monotonic()
     store.journal("phase", task=task_id, phase="checks", text="running checks")
-    checks = run_checks(settings.config.checks, Path(work.workspace), store.layout.checks_log(task_id), env, wrap)
+    with running(store.layout, task_id):
+        checks = run_checks(settings.config.checks, Path(work.workspace), store.layout.checks_log(task_id), env, wrap)
     store.journal("checks", task=task_id, status=checks.status, at="finish", duration_ms=elapsed_ms(began))
     _log(log, summary_line(checks))
     _restore_workspace(settings, work)
@@ -168,6 +188,28 @@ def _restore_workspace(settings: Any, work: Work) -> None:
         pass
 
 
+def _keep_committed(store: Store, settings: Any, task_id: int, work: Work | None, log: Any) -> tuple[Work | None, DiffStat, str | None]:
+    """The workspace back to the work as committed (nothing more is committed); its proposal."""
+    if work is None:
+        return None, DiffStat(), None
+    from pathlib import Path
+
+    if Path(work.workspace).is_dir():
+        _restore_workspace(settings, work)
+    if work.head_commit is None:
+        return work, DiffStat(), None
+    from cairn.workspaces.select import workspaces_for
+
+    try:
+        proposal = workspaces_for(settings, work).proposal(work)
+    except CairnError as error:
+        _log(log, f"could not describe the work: {error}")
+        return work, DiffStat(), None
+    atomic.write_text(store.layout.preview_diff(task_id), proposal.diff)
+    atomic.write_text(store.layout.preview_stat(task_id), proposal.stat)
+    return work, proposal.changed, None
+
+
 def _save_work(
     store: Store, settings: Any, task_id: int, title: str, work: Work | None, log: Any, scratch: list[str]
 ) -> tuple[Work | None, DiffStat, str | None]:
@@ -182,7 +224,8 @@ def _save_work(
         work = backend.commit(work, commit_message(task_id, title), exclude=[*bootstrap.copy, *bootstrap.symlink, *scratch])
     except CairnError as error:
         _log(log, f"could not commit the agent's work: {error}")
-        return work, DiffStat(), f"the work could not be committed: {error}"
+        where = f"its files are still in the workspace {work.workspace}, not committed to {work.branch}"
+        return work, DiffStat(), f"the work could not be committed ({error}); {where}"
     try:
         proposal = backend.proposal(work)
     except CairnError as error:
@@ -192,11 +235,31 @@ def _save_work(
     layout = store.layout
     atomic.write_text(layout.preview_diff(task_id), proposal.diff)
     atomic.write_text(layout.preview_stat(task_id), proposal.stat)
+    stranded = _stranded(work)
+    if stranded:
+        # Not the work, and not lost: the task fails saying so, and the
+        # workspace (which holds them) is never removed while they are there.
+        _log(log, f"files inside a submodule cannot be committed: {', '.join(stranded)}")
+        note = (f"the agent wrote files inside a git submodule ({', '.join(stranded[:5])}{' …' if len(stranded) > 5 else ''}), "
+                f"which no commit of this task can hold; they are kept in the workspace {work.workspace}")
+        return replace(work, head_commit=proposal.head_commit), proposal.changed, note
     if proposal.changed.files == 0:
         _log(log, "the agent changed nothing")
     else:
         _log(log, f"committed to {work.branch}: {proposal.changed.files} files, +{proposal.changed.insertions} -{proposal.changed.deletions}")
     return replace(work, head_commit=proposal.head_commit), proposal.changed, None
+
+
+def _stranded(work: Work) -> list[str]:
+    """Files the workspace holds that no commit can (git submodules); none where git cannot tell."""
+    from pathlib import Path
+
+    from cairn.vcs.worktrees import stranded_files
+
+    try:
+        return stranded_files(Path(work.workspace))
+    except CairnError:
+        return []
 
 
 def _log(log: Any, line: str) -> None:

@@ -53,7 +53,7 @@ def launch(settings: Any, task_id: int) -> subprocess.Popen[bytes] | None:
             if settings.config.tmux == "always":
                 raise
             # tmux is there but unusable (no server can start): run headless.
-    with open(layout.agent_log(task_id), "ab") as log:
+    with atomic.open_private(layout.agent_log(task_id), append=True) as log:
         return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,

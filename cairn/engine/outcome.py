@@ -7,7 +7,7 @@ from typing import Literal
 
 from cairn.core.codec import Instant
 
-Ending = Literal["exited", "timeout", "cancelled", "terminated", "not-started", "runner-died", "stuck"]
+Ending = Literal["exited", "timeout", "cancelled", "terminated", "not-started", "runner-died", "stuck", "over-budget"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -50,7 +50,7 @@ def planner_prompt(*, goal: str, target: str, tip: str, plan_file: str, max_task
 
 def draft(settings: Any, store: Any, goal: str, *, agent: str | None, max_tasks: int, target: str, say: Any) -> Drafted:
     from cairn.agents import children
-    from cairn.agents.launch import agent_environment, render_argv
+    from cairn.agents.launch import render_argv
 
     config = settings.config
     name = agent or config.planner.agent or config.default_agent
@@ -71,11 +71,9 @@ def draft(settings: Any, store: Any, goal: str, *, agent: str | None, max_tasks:
         _read_only_copy(root, tip, snapshot)
         prompt = planner_prompt(goal=goal, target=target, tip=tip, plan_file=str(plan_file), max_tasks=max_tasks)
         prompt_file.write_text(prompt)
-        env = agent_environment(dict(os.environ), profile, task_id=0, workspace=str(snapshot), home=str(layout.home),
-                                prompt_file=str(prompt_file))
-        env["CAIRN_PLAN_FILE"] = str(plan_file)
-        env["CAIRN_PLAN_GOAL"] = goal
         argv = render_argv(profile, prompt=prompt, prompt_file=str(prompt_file), workspace=str(snapshot), task_id=0)
+        argv, env = _confined(settings, profile, argv, snapshot=snapshot, run_dir=run_dir, prompt_file=prompt_file,
+                              extra={"CAIRN_PLAN_FILE": str(plan_file), "CAIRN_PLAN_GOAL": goal}, say=say)
         say(f"planner {name} reads the repository at {target} ({tip[:12]})")
         try:
             with open(log_path, "wb") as log:
@@ -103,6 +101,31 @@ def draft(settings: Any, store: Any, goal: str, *, agent: str | None, max_tasks:
         return Drafted(plan=plan, draft=kept, agent=name, log=kept_log)
     finally:
         _remove(run_dir)
+
+
+def _confined(settings: Any, profile: Any, argv: list[str], *, snapshot: Path, run_dir: Path, prompt_file: Path,
+              extra: dict[str, str], say: Any) -> tuple[list[str], dict[str, str]]:
+    """The planner's argv and environment under the configured sandbox (cairn/agents/sandbox.py):
+    with bwrap, the whole machine is read-only but the copy, ``run_dir`` (where the plan goes)
+    and the profile's own writable paths, and root's power to write read-only files is dropped."""
+    from cairn.agents.launch import task_variables
+    from cairn.agents.sandbox import confine, declared_paths, requested
+
+    config = settings.config
+    network = profile.sandbox_network if profile.sandbox_network is not None else config.sandbox_network
+    confinement = confine(
+        settings, task_id=0, workspace=str(snapshot), mode=requested(config, profile, None), network=network,
+        base_env=dict(os.environ), own_profile=profile,
+        cairn_env=task_variables(0, str(snapshot), str(settings.layout.home), str(prompt_file), None),
+    )
+    env = confinement.environment(needs=tuple(profile.env_pass), profile_set=profile.env,
+                                  extra={"CAIRN_PROMPT_FILE": str(prompt_file), **extra})
+    if confinement.mode != "bwrap":
+        say(f"planner not sandboxed: {confinement.why}")
+        return argv, env
+    home_dir = os.environ.get("HOME") or os.path.expanduser("~")
+    writable = (*declared_paths(profile.writable, home_dir, []), str(run_dir.resolve()))
+    return confinement.wrap(argv, writable=writable), env
 
 
 def _read_only_copy(root: Path, tip: str, into: Path) -> None:

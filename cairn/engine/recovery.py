@@ -5,6 +5,9 @@ runner lives for that task, whatever pids say.  Then:
 - it recorded an outcome (``exit.json``): finish the task as it would have;
 - it did not: stop the agent if it still lives (checked by pid *and* start
   time), commit what it left, and fail the task saying the runner died.
+Either way every process still marked as working for the task (a check's
+children) is stopped first, and what a check, setup or reviewer left in the
+workspace is dropped, never committed as the agent's work (finish.py).
 Safe to run from several processes at once: ``finish`` works under the task's
 lock and only on a task still ``running``.
 """
@@ -44,13 +47,21 @@ def recover(store: Store, settings: Any, task_id: int) -> str | None:
     if outcome is None:
         from cairn.agents.processes import is_same_process, stop_tree
 
-        reason = "its runner died before the agent ended"
-        if state.agent_pid and is_same_process(state.agent_pid, state.agent_started):
-            stop_tree(state.agent_pid, state.agent_started)
-            reason = "its runner died; the agent was stopped"
-        elif state.agent_pid is None:
+        if state.agent_pid is None:
             reason = "its runner died before the agent started"
+        elif is_same_process(state.agent_pid, state.agent_started):
+            stop_tree(state.agent_pid, state.agent_started)
+            reason = "its runner died while the agent ran; the agent was stopped now"
+        else:
+            # The agent is tied to its runner's death (runner.py): it ended
+            # with it, and no one was left to see how.
+            reason = "its runner died before it could record how the agent ended; the agent no longer runs (its exit status is unknown)"
         outcome = Outcome(ending="runner-died", finished=time.time(), reason=reason)  # type: ignore[arg-type]
         record_outcome(store, task_id, outcome)
+    from cairn.agents.processes import stop_working_for
+
+    # Whatever still works for the task (a check's children, a setup's
+    # daemon) must not write on in the workspace while its work is saved.
+    stop_working_for(store.layout.task_dir(task_id))
     store.journal("recovered", task=task_id, reason=outcome.reason)
     return finish(store, settings, task_id, outcome, recovering=True)

@@ -36,11 +36,11 @@ from typing import IO, Any
 
 from cairn.core.model import Running
 from cairn.engine.finish import finish, record_outcome
-from cairn.engine.outcome import Outcome
+from cairn.engine.outcome import Outcome, describe
 from cairn.errors import CairnError, WrongState
 from cairn.notify import notify
 from cairn.progress import Progress
-from cairn.state import lock
+from cairn.state import atomic, lock
 from cairn.state.layout import Layout
 from cairn.state.store import Store, elapsed_ms
 
@@ -54,7 +54,7 @@ class Runner:
         self.store = Store(self.layout)
         self.task_id = task_id
         self.tty = tty
-        self.log: IO[bytes] = open(self.layout.agent_log(task_id), "ab", buffering=0)
+        self.log: IO[bytes] = atomic.open_private(self.layout.agent_log(task_id), append=True)
         self.wake_r, self.wake_w = os.pipe()
         self.stop_reason: tuple[str, str] | None = None
         self.master: int | None = None
@@ -62,6 +62,12 @@ class Runner:
         self.pane_open = True
         #: The journal's side of each phase; the log's is written by _phase.
         self.progress = Progress(journal=self.store.journal, task=task_id)
+        #: The agent's machine-readable output, when its profile has one (transcript.py).
+        self.transcript: Any = None
+        #: Headless with a transcript: the pipe of the agent's standard output.
+        self.events_out: int | None = None
+        self.reported = False
+        self.last_report: Any = None
         self.ports: Any = None  # the task's port block, held until the task is finished
         self.confinement: Any = None
         #: Monotonic clocks of the phases, for the journal's ``duration_ms`` (docs/performance.md).
@@ -79,8 +85,15 @@ class Runner:
                 return 0  # another runner has this task
             time.sleep(0.01)
         from cairn.config.load import resolve
+        from cairn.errors import EXIT_CONFIG, ConfigError
 
-        self.settings = resolve(self.layout.home)  # CAIRN_HOME is set: meta.json names the repository
+        try:
+            self.settings = resolve(self.layout.home)  # CAIRN_HOME is set: meta.json names the repository
+        except ConfigError as error:
+            # Not the task's fault: it stays queued, untouched; the scheduler
+            # holds starts back until the configuration is fixed.
+            self._say(f"not started: the configuration is invalid: {error}")
+            return EXIT_CONFIG
         try:
             self.store.move(
                 self.task_id,
@@ -96,6 +109,13 @@ class Runner:
         from cairn.agents.processes import become_subreaper
 
         become_subreaper()
+        from cairn.agents import children
+
+        # Setup, checks and the reviewer are marked as this task's, and die with us.
+        with children.working_for(self.layout.task_dir(self.task_id)):
+            return self._run_claimed()
+
+    def _run_claimed(self) -> int:
         try:
             outcome = self._work()
         except Exception as error:  # a bug: the task must still end, with the trace in its log
@@ -103,7 +123,15 @@ class Runner:
 
             self.log.write(traceback.format_exc().encode())
             outcome = Outcome(ending="not-started", finished=time.time(), reason=f"internal error in the runner: {error}")  # type: ignore[arg-type]
-        record_outcome(self.store, self.task_id, outcome)
+        try:
+            record_outcome(self.store, self.task_id, outcome)
+        except OSError as error:
+            # A full disk or an unwritable task directory: the task stays
+            # running with no runner, for recovery once it can be written.
+            from cairn.errors import describe_os_error
+
+            self._say(f"could not record how the agent ended: {describe_os_error(error)}")
+            return 1
         if self.agent_began is not None:
             self.store.journal("agent-ended", task=self.task_id, ending=outcome.ending, exit_code=outcome.exit_code,
                                duration_ms=elapsed_ms(self.agent_began))
@@ -111,6 +139,11 @@ class Runner:
 
         if stop_descendants():
             self._say("stopped processes the agent left behind")
+        try:
+            # Before the task leaves running, so no one sees the crew idle in between.
+            self._after_rate_limit(outcome)
+        except CairnError as error:
+            self._say(f"could not pause for the rate limit: {error}")
         try:
             state = finish(self.store, self.settings, self.task_id, outcome, self.log, interrupted=lambda: self.stop_reason,
                            confinement=self.confinement)
@@ -149,7 +182,13 @@ class Runner:
                 reason = f"agent command not found: {argv[0]!r} (is it installed and on PATH?)"
             self._say(reason)
             return Outcome(ending="not-started", finished=time.time(), reason=reason)  # type: ignore[arg-type]
-        return self._supervise(process)
+        outcome = self._supervise(process)
+        if outcome.ending != "exited" and self.transcript is not None:
+            # Stopped (timeout, cancel, a stuck state): what it reported so far still counts.
+            if self.events_out is not None:
+                self._read_events(until=time.monotonic() + 0.5)
+            self._report()
+        return outcome
 
     def _stopped_before_start(self) -> Outcome:
         assert self.stop_reason is not None
@@ -174,13 +213,15 @@ class Runner:
             choose(mode)  # before a workspace is made: bwrap required and missing fails here
         self._allocate_ports()
         path = self.settings.workspace_dir / str(self.task_id)
+        # Private whatever the umask: the agent's workspace may hold secrets (.env).
+        atomic.private_directory(self.settings.workspace_dir)
         self._phase("workspace", f"making the workspace {path}")
         work = workspaces_for(self.settings).create(task, path)
         path = Path(work.workspace)  # a backend may place it elsewhere (jj: outside the repository's tree)
         self.store.update(self.task_id, lambda s: replace(s, work=work))  # type: ignore[arg-type]
         self._say(f"workspace {path} on {work.branch} from {work.base_commit[:12]}")
         prompt_file = self.layout.prompt_file(self.task_id)
-        prompt_file.write_text(task.prompt)
+        atomic.write_text(prompt_file, task.prompt)
         self.confinement = self._confine(task, profile, mode, str(path), str(prompt_file))
         confined = self.confinement
         env = confined.environment(needs=tuple(profile.env_pass), profile_set=profile.env)
@@ -190,7 +231,10 @@ class Runner:
             bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log,
                       confined.environment(), wrap=confined.wrap, progress=self.progress)
         self.store.journal("workspace-ready", task=self.task_id, duration_ms=elapsed_ms(self.claimed))
-        argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id)
+        argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id,
+                           session=task.resume_session)
+        if task.resume_session and profile.resume:
+            self._say(f"resuming the agent's session {task.resume_session}")
         argv = confined.wrap(argv, writable=agent_paths)
         self.profile = profile
         timeout = task.timeout if task.timeout is not None else self.settings.config.timeout
@@ -267,11 +311,26 @@ class Runner:
         else:
             stdin = subprocess.DEVNULL if stdin_text is None else subprocess.PIPE
             out = self.log
+        if self.profile.report is not None:
+            from cairn.agents.transcript import Transcript
+
+            self.transcript = Transcript(self.profile.report, self.log, self.layout.agent_events(self.task_id))
+            if not self.tty:
+                out = subprocess.PIPE  # the runner renders it into the log (transcript.py)
+        from cairn.agents.processes import tied_to_parent, works_for
+
         self.agent_began = time.monotonic()
         process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
+            argv, cwd=cwd, env={**env, **works_for(self.layout.task_dir(self.task_id))}, stdin=stdin, stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, detached from us and the scheduler
+            # An agent never outlives its runner: no one would enforce its
+            # timeout, and its exit status would be lost (recovery.py).
+            preexec_fn=tied_to_parent(),
         )
+        if process.stdout is not None:
+            self.events_out = process.stdout.fileno()
+            os.set_blocking(self.events_out, False)
         if self.tty:
             os.close(slave)
             if sys.stdin.isatty():
@@ -335,11 +394,18 @@ class Runner:
             if code is not None:
                 if self.master is not None:
                     self._drain()
+                if self.events_out is not None:
+                    # What it printed last is still in the pipe; a child it left may hold it open.
+                    self._read_events(until=time.monotonic() + 2.0)
                 return self._exited(code, stuck.feed(self._new_output()))
             stuck_reason = stuck.feed(self._new_output())
             if stuck_reason is not None and self.stop_reason is None:
                 self._stop(process, stuck_reason)
                 return Outcome(ending="stuck", finished=time.time(), exit_code=process.poll(), reason=stuck_reason)  # type: ignore[arg-type]
+            over = self._over_budget()
+            if over is not None and self.stop_reason is None:
+                self._stop(process, over)
+                return Outcome(ending="over-budget", finished=time.time(), exit_code=process.poll(), reason=over)  # type: ignore[arg-type]
             if self.stop_reason is not None:
                 ending, reason = self.stop_reason
                 self._stop(process, reason)
@@ -395,9 +461,60 @@ class Runner:
         except OSError:
             said = ""
         error = failure_in(self.profile.failure_output, said, self.profile.success_output)
+        report = self._report()
+        if error is None and report is not None:
+            error = report.error  # its own verdict, whatever its exit status says
         if error is None and code != 0:
             error = stuck or last_words(said)
         return Outcome(ending="exited", finished=time.time(), exit_code=code, agent_error=error)  # type: ignore[arg-type]
+
+    def _over_budget(self) -> str | None:
+        budget = self.settings.config.budget
+        if self.transcript is None or (budget.per_task is None and budget.per_task_tokens is None):
+            return None
+        from cairn.core.holds import over_the_task
+
+        return over_the_task(self.transcript.report(), budget.per_task, budget.per_task_tokens)
+
+    def _after_rate_limit(self, outcome: Outcome) -> None:
+        """The agent hit a usage or rate limit: pause its queue, and queue the task once more for when it ends."""
+        report = self.last_report
+        if report is None or not report.rate_limited or describe(outcome) is None:
+            return
+        from cairn.land.retry import queue_retry, session_to_resume
+        from cairn.state import atomic
+
+        task = self.store.read_task(self.task_id)
+        until = report.resets_at or time.time() + self.settings.config.rate_limit_backoff
+        reason = f"{task.agent}: rate limited ({report.error or 'the agent said so'})"
+        self.layout.pauses.mkdir(exist_ok=True)
+        atomic.write_json(self.layout.pauses / f"{task.agent}.json", {"until": until, "reason": reason, "task": self.task_id})
+        self.store.journal("rate-limited", task=self.task_id, agent=task.agent, until=until)
+        self._say(f"{reason}: its queue pauses until {time.strftime('%H:%M', time.localtime(until))}")
+        if task.after_rate_limit:
+            return  # once is enough: this was already the automatic retry
+        feedback = "The last attempt stopped at a usage or rate limit; carry on where it stopped."
+        work = getattr(self.store.read_state(self.task_id), "work", None)
+        # The branch is committed by the time the retry's workspace is made from it.
+        start_from = f"refs/heads/{work.branch}" if work is not None and work.backend == "git" else None
+        again = queue_retry(self.store, task, feedback=feedback, start_from=start_from, stat="", diff="",
+                            resume_session=session_to_resume(self.store, self.settings, task, None), after_rate_limit=True)
+        self._say(f"queued task {again.id} to try again when the pause ends")
+
+    def _report(self) -> Any:
+        """Fold the transcript into ``report.json``; None when the profile has no report format."""
+        if self.transcript is None or self.reported:
+            return None
+        self.reported = True
+        from cairn.agents.transcript import read_report
+        from cairn.core import codec
+        from cairn.state import atomic
+
+        self.transcript.close()
+        report = read_report(self.profile.report, self.layout.agent_events(self.task_id))
+        atomic.write_json(self.layout.report_file(self.task_id), codec.encode(report))
+        self.last_report = report
+        return report
 
     def _wait(self, seconds: float) -> None:
         readers = [self.wake_r]
@@ -407,6 +524,8 @@ class Runner:
             readers.append(self.master)
         if self.master is not None and self.pane_open and sys.stdin.isatty():
             readers.append(sys.stdin.fileno())
+        if self.events_out is not None:
+            readers.append(self.events_out)
         try:
             ready, _, _ = select.select(readers, [], [], seconds)
         except InterruptedError:
@@ -416,6 +535,8 @@ class Runner:
                 os.read(self.wake_r, 512)
             elif fd == self.master:
                 self.master_open = self._copy_output()
+            elif fd == self.events_out:
+                self._read_events()
             else:
                 try:
                     data = os.read(fd, 4096)
@@ -426,6 +547,25 @@ class Runner:
                 elif self.master is not None:
                     os.write(self.master, data)
 
+    def _read_events(self, until: float = 0.0) -> None:
+        """Take what the agent printed on its pipe; with ``until``, keep reading to its end (or then)."""
+        assert self.events_out is not None
+        while True:
+            try:
+                data = os.read(self.events_out, 65536)
+            except BlockingIOError:
+                if time.monotonic() >= until:
+                    return
+                select.select([self.events_out], [], [], max(0.0, until - time.monotonic()))
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                os.close(self.events_out)
+                self.events_out = None
+                return
+            self.transcript.feed(data)
+
     def _copy_output(self) -> bool:
         assert self.master is not None
         try:
@@ -434,7 +574,10 @@ class Runner:
             return False
         if not data:
             return False
-        self.log.write(data)
+        if self.transcript is not None:
+            data = self.transcript.feed(data).replace(b"\n", b"\r\n")
+        else:
+            self.log.write(data)
         try:
             os.write(sys.stdout.fileno(), data)
         except OSError:
@@ -475,7 +618,10 @@ class Runner:
 
     def _say(self, line: str) -> None:
         text = f"[cairn] {line}\n".encode()
-        self.log.write(text)
+        try:
+            self.log.write(text)
+        except OSError:
+            pass  # a full disk: what is said matters less than going on
         if self.tty:
             try:
                 os.write(sys.stdout.fileno(), text.replace(b"\n", b"\r\n"))

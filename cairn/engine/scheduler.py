@@ -6,6 +6,14 @@ missing the loop looks every second instead.  The scheduler holds
 ``locks/scheduler.lock`` for its life (one per state directory) and owns no
 task: runners do the work and survive it, so killing the scheduler with any
 signal at any moment loses nothing, and the next one adopts what runs.
+
+Trouble that is not a task's fault never fails a task:
+- a configuration made invalid while it runs stops new starts; the error
+  (file and key) is said once, and starts resume when it is fixed;
+- a persistent I/O error on a task (disk full, a directory made unwritable)
+  is said once with the path and the errno, and that task is looked at again
+  only after a growing pause, so nothing loops hot; ``--until-idle`` ends
+  when all that is left is such a task (exit 1, naming it).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from cairn.core.model import Failed
@@ -23,7 +32,7 @@ from cairn.core.schedule import plan
 from cairn.core.summary import Summary
 from cairn.engine.launch import launch
 from cairn.engine.recovery import recover, runner_alive
-from cairn.errors import OperationFailed, WrongState
+from cairn.errors import EXIT_CONFIG, ConfigError, OperationFailed, WrongState, describe_os_error
 from cairn.state import atomic, lock
 from cairn.state.scheduler_info import running_scheduler
 from cairn.state.store import Store
@@ -37,6 +46,8 @@ CLAIM_GRACE = 30.0
 #: Runners that exit without claiming their task this many times fail it, so a
 #: broken installation never turns into a tight relaunch loop.
 MAX_LAUNCHES = 3
+#: Pauses before a task that hit an I/O error is looked at again: doubling up to this.
+MAX_BACKOFF = 60.0
 
 
 class Scheduler:
@@ -58,9 +69,20 @@ class Scheduler:
         #: task id -> errors in a row while handling it (see _contained).
         self.errors: dict[int, int] = {}
         self.seen: dict[int, str] = {}
+        #: agent -> why its tasks are held, as last said.
+        self.held: dict[str, str] = {}
+        #: The day's budget, once spent: why, as last said and notified.
+        self.budget_said: str | None = None
+        #: A rate-limit pause holds some queued task; when the first one ends.
+        self.pausing = False
+        self.pause_ends: float | None = None
         self.gc_due: float | None = None
         #: The running periodic gc (cairn/gc/periodic.py), reaped on a later turn.
         self.gc_child: subprocess.Popen[bytes] | None = None
+        #: task id -> (look again after, the pause, what was said) for persistent I/O errors.
+        self.backoff: dict[int, tuple[float, float, str]] = {}
+        #: The configuration's error while it is invalid (no new starts meanwhile).
+        self.config_error: str | None = None
 
     def run(self) -> int:
         layout = self.settings.layout
@@ -97,14 +119,33 @@ class Scheduler:
                 top_up_soon(self.settings)
                 if self.until_idle and idle:
                     break
-                self.wake.wait(SAFETY_RESCAN if observer else POLL)
+                wait = self._pause(SAFETY_RESCAN if observer else POLL)
+                if self.pause_ends is not None:  # no file changes when a pause ends: look then
+                    wait = max(0.05, min(wait, self.pause_ends - time.time()))
+                self.wake.wait(wait)
         finally:
             dismiss(self.standby)
             if observer is not None:
                 observer.stop()
-            self.store.journal("scheduler-stopped", pid=os.getpid())
+            try:
+                self.store.journal("scheduler-stopped", pid=os.getpid())
+            except OSError as error:
+                self.say(f"could not journal the scheduler's stop: {describe_os_error(error)}")
+            self.settings.layout.holds.unlink(missing_ok=True)
             os.close(fd)
+        if self.until_idle and (self.backoff or self.config_error):
+            return 1
         return 0
+
+    def _pause(self, longest: float) -> float:
+        """How long to sleep: until the next look a backed-off task or a
+        broken configuration needs, at most ``longest``."""
+        if self.config_error is not None:
+            longest = min(longest, POLL)  # a fix to a config file wakes no inotify watch of ours
+        now = time.monotonic()
+        for retry_at, _, _ in self.backoff.values():
+            longest = min(longest, max(0.0, retry_at - now))
+        return longest
 
     def _on_signal(self, number: int, _frame: Any) -> None:
         self.stopping = True
@@ -148,20 +189,28 @@ class Scheduler:
         scan = self.store.scan()
         summaries = scan.summaries
         self._report(summaries)
+        now = time.monotonic()
+        waiting_out = {i for i, (retry_at, _, _) in self.backoff.items() if retry_at > now}
         for summary in summaries:
-            if summary.state == "running" and not runner_alive(self.store, summary.id):
+            if summary.state == "running" and summary.id not in waiting_out and not runner_alive(self.store, summary.id):
                 # Recovery does the same thing every time: one failure is enough to know.
                 self._contained(summary.id, "recovering it", self._recover, summary.id, give_up_after=1)
         self._reap(summaries)
         self._gc_tick()
+        self._check_config()
         view = [s._replace(state="running") if s.id in self.launched and s.state == "queued" else s for s in summaries]
         from cairn.land.radar import paths_to_avoid
 
-        decided = plan(view, self.max_agents, review_paths=paths_to_avoid(self.store, self.settings, summaries))
+        decided = plan(view, self.max_agents, review_paths=paths_to_avoid(self.store, self.settings, summaries),
+                       held=self._holds(view))
+        if self.config_error is not None:
+            decided = replace(decided, start=[])
         for task_id, reason in decided.fail.items():
-            self._contained(task_id, "failing it", self._fail, task_id, reason)
+            if task_id not in waiting_out:
+                self._contained(task_id, "failing it", self._fail, task_id, reason)
         for task_id in decided.start:
-            self._contained(task_id, "starting it", self._start, task_id)
+            if task_id not in waiting_out:
+                self._contained(task_id, "starting it", self._start, task_id)
         if self.standby is not None and self.standby.poll() is not None:
             self.standby = None  # it died: a new one below
         # Runners are our children until they exit: wait for them, no zombies.
@@ -170,12 +219,98 @@ class Scheduler:
             from cairn.engine.launch import start_standby
 
             self.standby = start_standby(self.settings)
-        running = any(s.state == "running" for s in view) or bool(decided.start) or bool(self.launched)
-        if self.until_idle and not running and not decided.fail:
+        # A task stuck on an I/O error is not "running" for --until-idle: no one can move it now.
+        stuck = set(self.backoff)
+        running = any(s.state == "running" and s.id not in stuck for s in view) or bool(decided.start) or bool(self.launched)
+        pending_fail = set(decided.fail) - stuck
+        # A task held by a rate-limit pause will start when the pause ends: not idle yet.
+        if self.until_idle and not running and not pending_fail and not self.pausing:
             for task_id, why in decided.waiting.items():
                 self.say(f"task {task_id} still waits: {why}")
+            if self.config_error is not None:
+                self.say(f"queued tasks wait for a valid configuration: {self.config_error}")
+            for task_id, (_, _, said) in sorted(self.backoff.items()):
+                self.say(f"task {task_id} is left as it is for now: {said.removeprefix(f'task {task_id}: ')}")
             return True
         return False
+
+    def _check_config(self) -> None:
+        """The configuration as a runner would load it now: invalid, no new starts."""
+        from cairn.config.load import resolve
+
+        try:
+            resolve(self.settings.root or self.settings.home, home=self.settings.home)
+            problem = None
+        except ConfigError as error:
+            problem = str(error)
+        if problem != self.config_error:
+            if problem is not None:
+                self.say(f"the configuration is invalid: {problem}; no new task starts until it is fixed (running ones go on)")
+            else:
+                self.say("the configuration is valid again: starting queued tasks")
+        self.config_error = problem
+
+    def _holds(self, summaries: list[Summary]) -> dict[str, str]:
+        """Agents whose queued tasks may not start (preflight), said once each time it changes."""
+        from cairn.agents.preflight import holds
+
+        queued = {s.agent for s in summaries if s.state == "queued"}
+        held = holds(self.settings, queued)
+        pauses = self._paused()
+        held.update(pauses)
+        self.pausing = bool(pauses)
+        spent = self._day_spent(summaries)
+        if spent is not None:
+            if self.budget_said != spent:
+                from cairn.notify import notify
+
+                self.store.journal("budget-spent", reason=spent)
+                notify(self.settings, 0, "budget", spent)
+            held.update({agent: spent for agent in queued})
+        self.budget_said = spent
+        for agent, why in held.items():
+            if self.held.get(agent) != why:
+                self.say(f"{why}; its tasks wait in queued")
+        for agent in set(self.held) - set(held):
+            self.say(f"{agent}: ready again; its tasks may start")
+        if held != self.held or not self.settings.layout.holds.exists():
+            # For `cairn status` and the dashboard, which must not run the checks themselves.
+            atomic.write_json(self.settings.layout.holds, held)
+        self.held = held
+        return held
+
+    def _paused(self) -> dict[str, str]:
+        """Agents whose queue a rate limit paused; an ended pause's file is removed."""
+        import json
+
+        from cairn.core.holds import paused
+
+        pauses = {}
+        for path in self.settings.layout.pauses.glob("*.json") if self.settings.layout.pauses.is_dir() else []:
+            try:
+                pauses[path.stem] = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+        now = time.time()
+        held = paused(pauses, now)
+        ends = [p["until"] for a, p in pauses.items() if a in held]
+        self.pause_ends = min(ends) if ends else None
+        for agent in set(pauses) - set(held):
+            (self.settings.layout.pauses / f"{agent}.json").unlink(missing_ok=True)
+        return held
+
+    def _day_spent(self, summaries: list[Summary]) -> str | None:
+        """Why nothing more starts today (budget.per_day), or None."""
+        budget = self.settings.config.budget
+        if budget.per_day is None and budget.per_day_tokens is None:
+            return None
+        from cairn.state.reports import read_report
+        from cairn.core.holds import over_the_day
+
+        midnight = time.mktime(time.localtime()[:3] + (0, 0, 0, 0, 0, -1))
+        today = [s.id for s in summaries if s.state not in ("queued", "running") and s.since >= midnight]
+        reports = [r for r in (read_report(self.settings.layout, i) for i in today) if r]
+        return over_the_day(reports, budget.per_day, budget.per_day_tokens)
 
     def _backlog(self) -> None:
         """``backlog_dir``: ticket files become tasks before the scan that plans them."""
@@ -194,6 +329,17 @@ class Scheduler:
         try:
             action(*args)
             self.errors.pop(task_id, None)
+            if self.backoff.pop(task_id, None) is not None:
+                self.say(f"task {task_id}: its files can be written again")
+        except OSError as error:
+            # The machine's trouble (a full disk, an unwritable directory),
+            # not the task's: said once, looked at again after a growing pause.
+            _, pause, said = self.backoff.get(task_id, (0.0, 0.5, ""))
+            pause = min(pause * 2, MAX_BACKOFF)
+            message = f"task {task_id}: cannot go on {doing}: {describe_os_error(error)}"
+            self.backoff[task_id] = (time.monotonic() + pause, pause, message)
+            if message != said:
+                self.say(f"{message}; trying again after growing pauses (up to {MAX_BACKOFF:g}s), quietly unless it changes")
         except Exception as error:  # noqa: BLE001 — contained on purpose, reported below
             count = self.errors.get(task_id, 0) + 1
             self.errors[task_id] = count
@@ -215,7 +361,7 @@ class Scheduler:
         if state.state in ("queued", "running"):
             self.store.move(task_id, "failed", lambda s: Failed(since=time.time(), reason=reason, work=getattr(s, "work", None)),  # type: ignore[arg-type]
                             verb="fail", reason=reason)
-            self.say(f"task {task_id} failed: {reason}")
+            self._said_failed(task_id, reason)
 
     def _start(self, task_id: int) -> None:
         from cairn.engine.launch import hand_over
@@ -243,6 +389,8 @@ class Scheduler:
             still_queued = states.get(task_id) == "queued"
             if not still_queued or exited or time.monotonic() - when > CLAIM_GRACE:
                 del self.launched[task_id]
+            if exited and still_queued and process is not None and process.returncode == EXIT_CONFIG:
+                continue  # the configuration broke under it: _check_config holds starts back
             if still_queued and (exited or time.monotonic() - when > CLAIM_GRACE):
                 self.failed_launches[task_id] = self.failed_launches.get(task_id, 0) + 1
                 if self.failed_launches[task_id] >= MAX_LAUNCHES:
@@ -260,12 +408,16 @@ class Scheduler:
     def _fail(self, task_id: int, reason: str) -> None:
         try:
             self.store.move(task_id, "failed", lambda _: Failed(since=time.time(), reason=reason), verb="fail", reason=reason)  # type: ignore[arg-type]
-            self.say(f"task {task_id} failed: {reason}")
+            self._said_failed(task_id, reason)
         except WrongState:
             return
         from cairn.notify import notify
 
         notify(self.settings, task_id, "failed", self.store.read_task(task_id).title)
+
+    def _said_failed(self, task_id: int, reason: str) -> None:
+        self.say(f"task {task_id} failed: {reason}")
+        self.seen[task_id] = "failed"  # said: the next scan's report must not say it again
 
     def _report(self, summaries: list[Summary]) -> None:
         for summary in summaries:

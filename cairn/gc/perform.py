@@ -323,7 +323,7 @@ def compress(path: Path) -> int:
     temporary = path.with_name(f".{target.name}.{os.getpid()}.tmp")
     before = path.stat().st_size
     try:
-        with open(path, "rb") as source, open(temporary, "wb") as raw:
+        with open(path, "rb") as source, atomic.open_private(temporary) as raw:
             with gzip.GzipFile(filename=path.name, mode="wb", fileobj=raw, mtime=0) as packed:
                 shutil.copyfileobj(source, packed, 1 << 20)
             raw.flush()

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cairn.state import atomic
+
 
 def tick(
     settings: Any, interval: float, due: float | None, child: subprocess.Popen[bytes] | None, say: Callable[[str], None]
@@ -47,7 +49,7 @@ def _start(settings: Any) -> subprocess.Popen[bytes] | None:
     home = str(settings.layout.home)
     env = dict(os.environ, CAIRN_HOME=home)
     try:
-        with open(_output(settings), "wb") as out:
+        with atomic.open_private(_output(settings)) as out:
             return subprocess.Popen(
                 [sys.executable, "-m", "cairn.gc.periodic", home],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,

@@ -41,7 +41,7 @@ from cairn.notify import notify
 from cairn.progress import SILENT, Progress
 from cairn.state import lock
 from cairn.state.store import Store
-from cairn.vcs.git import GitError, git, git_ok, identity_env
+from cairn.vcs.git import GitError, git, git_env, git_ok, identity_env
 from cairn.vcs.worktrees import (
     branch_commit, changed_paths, checked_out_ref, dirty_paths, is_ancestor, rebase_in_progress, rebasing_worktree,
     worktree_with_branch,
@@ -131,6 +131,7 @@ class _Landing:
         self.checkout = worktree_with_branch(self.root, target)
 
     def run(self, strategy: str) -> Landed:
+        self._discard_interrupted_checks()
         self._refuse_if_target_being_rebased()
         self._refuse_if_workspace_edits()
         self._refuse_if_user_changes_in_the_way()
@@ -163,6 +164,15 @@ class _Landing:
                 f"{self.target} is being rebased in {where}; task {self.task.id} was not accepted, nothing was changed",
                 hint=f"finish the rebase there (`git rebase --continue`) or abort it (`git rebase --abort`), then accept {self.task.id} again",
             )
+
+    def _discard_interrupted_checks(self) -> None:
+        """An accept killed while its checks ran left their files (and maybe
+        their processes): they are the checks', not edits to land or refuse."""
+        from cairn.land.checks import discard_interrupted
+
+        reset = lambda work: self.workspaces.reset(work, keep=self.workspaces.keep_out)  # noqa: E731
+        if discard_interrupted(self.store.layout, self.task.id, reset, self.work):
+            self.say(f"dropped what the checks of an interrupted accept left in {self.work.workspace}")
 
     def _refuse_if_workspace_edits(self) -> None:
         """Changes in the task's workspace that are not on its branch would
@@ -238,7 +248,7 @@ class _Landing:
         config = self.settings.config.checks
         if not self.check or not config.commands:
             return
-        from cairn.land.checks import run_checks, summary_line
+        from cairn.land.checks import run_checks, running, summary_line
 
         workspace = Path(self.work.workspace)
         current = git(workspace, "rev-parse", "HEAD")
@@ -248,7 +258,8 @@ class _Landing:
         try:
             from cairn.agents.sandbox import for_task
 
-            with for_task(self.settings, self.task, str(workspace)) as confined:  # the sandbox the agent had
+            with running(self.store.layout, self.task.id), for_task(self.settings, self.task, str(workspace)) as confined:
+                # The sandbox the agent had; what the checks start works for the task and dies with this accept.
                 result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id), confined.environment(), confined.wrap,
                                     progress=self.progress)
         finally:
@@ -304,10 +315,10 @@ class _Landing:
         if patch:
             import subprocess
 
-            probe = subprocess.run(["git", "apply", "--check", "-"], cwd=self.checkout, input=patch.encode(), capture_output=True)
+            probe = subprocess.run(["git", "apply", "--check", "-"], cwd=self.checkout, input=patch.encode(), capture_output=True, env=git_env())
             if probe.returncode != 0:
                 raise Conflict(self.task.id, self.target, _paths_from_apply_errors(probe.stderr.decode()))
-            subprocess.run(["git", "apply", "-"], cwd=self.checkout, input=patch.encode(), check=True, capture_output=True)
+            subprocess.run(["git", "apply", "-"], cwd=self.checkout, input=patch.encode(), check=True, capture_output=True, env=git_env())
         self.say(f"applied to {self.checkout}, uncommitted: review with `git diff`, then commit")
         return Landed(self.task.id, "apply", self.target, None, False)
 

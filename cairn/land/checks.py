@@ -4,19 +4,62 @@ Run when the agent finishes (the result shows in ``cairn status``) and again
 at accept time on the rebased work.  Output goes to ``tasks/<id>/checks.log``,
 replaced at each run.  A command that cannot start or runs past the timeout
 counts as failed.
+
+While checks run, ``tasks/<id>/checks.lock`` exists and is flocked by the
+process running them (``running``); afterwards the caller drops what they left
+in the workspace.  A checks.lock that is there but free means whoever ran
+them was killed: what the workspace holds beyond the branch is theirs, and
+``discard_interrupted`` stops their leftover processes and drops it, so the
+next accept neither refuses it as edits nor commits it.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from cairn.agents import children
 from cairn.config.schema import ChecksConfig
-from cairn.core.model import CheckResult, Checks
+from cairn.core.model import CheckResult, Checks, Work
 from cairn.progress import SILENT, Progress
 from cairn.workspaces.bootstrap import findable
+from cairn.state import atomic, lock
+from cairn.state.layout import Layout
+
+
+@contextmanager
+def running(layout: Layout, task_id: int) -> Iterator[None]:
+    """Mark the task's checks as running for the ``with`` block (see the header);
+    what they start works for the task and dies with this process."""
+    marker = layout.checks_lock(task_id)
+    fd = lock.open_lock(marker)
+    lock.try_lock(fd)  # the task's lock (held by every caller) keeps this uncontended
+    try:
+        with children.working_for(layout.task_dir(task_id)):
+            yield
+    finally:
+        marker.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def discard_interrupted(layout: Layout, task_id: int, reset: Any, work: Work | None) -> bool:
+    """If checks of this task were killed half-way: stop what they left
+    running and put the workspace back to its committed work (``reset(work)``).
+    Whether there was anything to discard."""
+    marker = layout.checks_lock(task_id)
+    if not marker.exists() or lock.is_held(marker):
+        return False
+    from cairn.agents.processes import stop_working_for
+
+    stop_working_for(layout.task_dir(task_id))
+    if work is not None and Path(work.workspace).is_dir():
+        reset(work)
+    marker.unlink(missing_ok=True)
+    return True
 
 
 def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[str, str] | None = None,
@@ -25,7 +68,7 @@ def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[
     if not config.commands:
         return Checks(status="skipped")
     results = []
-    with open(log_path, "wb") as log:
+    with atomic.open_private(log_path) as log:
         for number, argv in enumerate(config.commands, 1):
             progress.step(number, len(config.commands), " ".join(argv))
             log.write(f"$ {' '.join(argv)}\n".encode())

@@ -50,6 +50,10 @@ def reject(store: Store, settings: Any, task_id: int, reason: str | None) -> Rej
         ref = None
         if work is not None:
             workspaces = workspaces_for(settings, work)
+            from cairn.land.checks import discard_interrupted
+
+            # What checks of a killed accept left is theirs: never committed as edits.
+            discard_interrupted(store.layout, task_id, lambda w: workspaces.reset(w, keep=workspaces.keep_out), work)
             # Edits committed to the branch and the workspace gone before the
             # task changes: a workspace that cannot go stops the reject here.
             from cairn.workspaces.bootstrap import teardown_for

@@ -18,7 +18,8 @@ from cairn.state.store import Store
 RETRYABLE = ("review", "failed", "rejected", "cancelled")
 
 
-def retry(store: Store, settings: Any, task_id: int, *, feedback: str | None, continuing: bool, agent: str | None = None) -> Task:
+def retry(store: Store, settings: Any, task_id: int, *, feedback: str | None, continuing: bool, agent: str | None = None,
+          after_rate_limit: bool = False) -> Task:
     original = store.read_task(task_id)
     state = store.read_state(task_id)
     if state.state not in RETRYABLE:
@@ -37,10 +38,30 @@ def retry(store: Store, settings: Any, task_id: int, *, feedback: str | None, co
             start_from = _surviving_ref(settings.root, start_from, task_id)
         if start_from is None:
             raise OperationFailed(f"task {task_id} left no work to continue from", hint="retry without --continue")
-    return queue_retry(store, original, feedback=feedback, start_from=start_from, stat=stat, diff=diff, agent=agent)
+    session = session_to_resume(store, settings, original, agent) if continuing else None
+    return queue_retry(store, original, feedback=feedback, start_from=start_from, stat=stat, diff=diff, agent=agent,
+                       resume_session=session, after_rate_limit=after_rate_limit)
 
 
-def queue_retry(store: Store, original: Task, *, feedback: str | None, start_from: str | None, stat: str, diff: str, agent: str | None = None) -> Task:
+def session_to_resume(store: Store, settings: Any, original: Task, agent: str | None) -> str | None:
+    """The last attempt's agent session, when the same agent retries and its profile can resume one."""
+    if agent not in (None, original.agent):
+        return None
+    profile = settings.config.agents.get(original.agent)
+    if profile is None or not profile.resume:
+        return None
+    import json
+
+    try:
+        report = json.loads(store.layout.report_file(original.id).read_bytes())
+    except (OSError, ValueError):
+        return None
+    session = report.get("session_id") if isinstance(report, dict) else None
+    return session if isinstance(session, str) and session else None
+
+
+def queue_retry(store: Store, original: Task, *, feedback: str | None, start_from: str | None, stat: str, diff: str,
+                agent: str | None = None, resume_session: str | None = None, after_rate_limit: bool = False) -> Task:
     prompt = retry_prompt(original.prompt, original.id, feedback, stat, diff, start_from is not None)
 
     def build(new_id: int) -> Task:
@@ -57,6 +78,8 @@ def queue_retry(store: Store, original: Task, *, feedback: str | None, start_fro
             timeout=original.timeout,
             retry_of=original.id,
             continue_from=start_from,
+            resume_session=resume_session,
+            after_rate_limit=after_rate_limit,
         )
 
     task = store.create_task(build, lambda t: Queued(since=t.created))

@@ -18,6 +18,7 @@ from typing import Any
 
 from cairn.agents import children
 from cairn.core.model import Task, Work
+from cairn.state import atomic
 from cairn.state.store import Store
 
 _VERDICT = re.compile(r"VERDICT:\s*(approve|request[- ]changes)", re.IGNORECASE)
@@ -51,7 +52,7 @@ def review(store: Store, settings: Any, task: Task, work: Work, log: Any, confin
     diff = _read(layout.preview_diff(task.id))
     prompt = reviewer_prompt(task, diff, str(review_file))
     prompt_file = layout.task_dir(task.id) / "review-prompt.md"
-    prompt_file.write_text(prompt)
+    atomic.write_text(prompt_file, prompt)
     files = {"CAIRN_REVIEW_FILE": str(review_file), "CAIRN_DIFF_FILE": str(layout.preview_diff(task.id))}
     argv = render_argv(profile, prompt=prompt, prompt_file=str(prompt_file), workspace=work.workspace, task_id=task.id)
     if confinement is None:
@@ -80,7 +81,7 @@ def review(store: Store, settings: Any, task: Task, work: Work, log: Any, confin
     if log is not None:
         log.write(output.encode())
     if not review_file.exists() or not review_file.read_text().strip():
-        review_file.write_text(output)
+        atomic.write_text(review_file, output)
     verdict = parse_verdict(review_file.read_text()) or parse_verdict(output)
     _say(log, f"reviewer verdict: {verdict or 'none given'}")
     return verdict

@@ -29,8 +29,11 @@ and reports (no checks run, nothing moved).
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -122,9 +125,10 @@ def run_train(store: Store, settings: Any, ids: list[int], *, into: str | None, 
                     _record_finding(store, broke[0], broke[1])
                     report.stayed.append(Stayed(broke[0].task.id, broke[1]))
             if landing:
-                report.commit = _move_target(root, target, tip, landing[-1].rebased or tip)
-                for car in landing:
-                    _record_landed(store, car, target, report)
+                with _uninterrupted():  # the target moved and its tasks not recorded would disagree
+                    report.commit = _move_target(root, target, tip, landing[-1].rebased or tip)
+                    for car in landing:
+                        _record_landed(store, car, target, report)
             _report_the_rest(store, cars, landing, report, stopped)
         finally:
             git(root, "worktree", "remove", "--force", str(scratch), check=False)
@@ -246,6 +250,19 @@ def _checked_prefix(store: Store, settings: Any, scratch: Path, coupled: list[_C
     why = f"broke the checks{on}: {summary_line(results[count])} (output in {store.layout.checks_log(breaker.task.id)})"
     say(f"task {breaker.task.id} {why}")
     return coupled[: count - 1], (breaker, why)
+
+
+@contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Ctrl-C waits while the target moves and the landed tasks are recorded (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _bootstrap(settings: Any, scratch: Path, commit: str, log_path: Path) -> None:

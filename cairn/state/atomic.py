@@ -14,26 +14,37 @@ import os
 TYPE_CHECKING = False  # typing is not imported at run time on the hot path (docs/performance.md)
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
+    from typing import IO, Any
 
 
 def write_bytes(path: Path, data: bytes, mode: int = 0o600, *, durable: bool = True) -> None:
     """``durable=False`` (a cache, derived and rebuilt when unreadable): still
     never half-read, but no fsync, so it can be lost in a crash."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    if durable:
-        fsync_dir(path.parent)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        if durable:
+            fsync_dir(path.parent)
+    except OSError as error:
+        raise _named(error, path) from None
+
+
+def _named(error: OSError, path: Path) -> OSError:
+    """A write through a descriptor (a full disk) names no file: the same
+    error naming the record, so whoever reports it can say which one."""
+    if error.filename is None and error.errno is not None:
+        return OSError(error.errno, error.strerror, str(path))
+    return error
 
 
 def write_text(path: Path, text: str) -> None:
@@ -60,10 +71,13 @@ def write_fresh_json(path: Path, value: Any) -> None:
     temporary name of its own; the caller fsyncs the directory once, after
     all its files."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(json_bytes(value) + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(json_bytes(value) + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise _named(error, path) from None
 
 
 def create_json(path: Path, value: Any) -> bool:
@@ -110,5 +124,22 @@ def append_line(path: Path, line: str | bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, data)
+    except OSError as error:
+        raise _named(error, path) from None
     finally:
         os.close(fd)
+
+
+def open_private(path: Path, *, append: bool = False) -> IO[bytes]:
+    """``path`` opened for writing (truncated, or appended to), created 0600
+    whatever the umask: logs and prompts may hold secrets."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, 0o600), "ab" if append else "wb", buffering=0 if append else -1)
+
+
+def private_directory(path: Path) -> None:
+    """Make ``path`` (and missing parents) if need be; one Cairn made is 0700 whatever the umask."""
+    if path.is_dir():
+        return
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)

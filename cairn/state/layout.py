@@ -110,6 +110,16 @@ class Layout:
         return self.locks / "scheduler.lock"
 
     @property
+    def pauses(self) -> Path:
+        """``<agent>.json``: a rate-limit pause of that agent's queue, left by the runner that met it."""
+        return self.home / "pauses"
+
+    @property
+    def holds(self) -> Path:
+        """Agent -> why the scheduler holds its queued tasks (not ready, rate-limited, over budget)."""
+        return self.home / "holds.json"
+
+    @property
     def scheduler_info(self) -> Path:
         return self.home / "scheduler.json"
 
@@ -152,6 +162,14 @@ class Layout:
     def agent_log(self, task_id: int) -> Path:
         return self.tasks / str(task_id) / "agent.log"
 
+    def agent_events(self, task_id: int) -> Path:
+        """The machine-readable events the agent printed, one JSON object a line."""
+        return self.tasks / str(task_id) / "agent.jsonl"
+
+    def report_file(self, task_id: int) -> Path:
+        """What the agent reported about its run (cairn/core/reports.py)."""
+        return self.tasks / str(task_id) / "report.json"
+
     def prompt_file(self, task_id: int) -> Path:
         return self.tasks / str(task_id) / "prompt.md"
 
@@ -163,6 +181,10 @@ class Layout:
 
     def preview_stat(self, task_id: int) -> Path:
         return self.tasks / str(task_id) / "preview.stat"
+
+    def checks_lock(self, task_id: int) -> Path:
+        """Held while the task's checks run; there and free: they were killed (land/checks.py)."""
+        return self.tasks / str(task_id) / "checks.lock"
 
     def checks_log(self, task_id: int) -> Path:
         return self.tasks / str(task_id) / "checks.log"
@@ -188,7 +210,7 @@ class Layout:
         ``config.toml``, which a user may write before the first command)."""
         files = (self.meta, self.gitignore, self.config_file, self.events, self.next_id, self.scheduler_info)
         # "pool": the warm worktrees of cairn/workspaces/pool.py; "ports": cairn/state/ports.py.
-        return frozenset([*(p.name for p in (*files, *self.directories())), "pool", "ports"])
+        return frozenset([*(p.name for p in (*files, *self.directories())), "pool", "ports", self.holds.name, self.pauses.name])
 
 
 def home_record(root: Path) -> Path | None:

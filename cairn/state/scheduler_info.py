@@ -20,3 +20,14 @@ def running_scheduler(layout: Layout) -> int | None:
         return int(json.loads(layout.scheduler_info.read_text())["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return 0
+
+
+def current_holds(layout: Layout) -> dict[str, str]:
+    """Agent -> why the running scheduler holds its tasks (``holds.json``); none when no scheduler runs."""
+    if not is_held(layout.scheduler_lock):
+        return {}
+    try:
+        data = json.loads(layout.holds.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}

@@ -50,6 +50,12 @@ class CorruptRecord(CairnError):
     """A record file exists but cannot be read as what it should be."""
 
 
+class DamagedStateDirectory(UsageError):
+    """The state directory's own files are not what Cairn keeps there (a
+    ``next-id`` that is a directory, ``locks`` that is a file, a truncated
+    ``meta.json``): refused before anything is written, exit 2."""
+
+
 class Problem:
     """A file in the state directory that could not be read as what it should be."""
 
@@ -128,6 +134,7 @@ class Store:
             self.init(repo)
         else:
             self.check_format()
+            self.check_infrastructure()
             # A subdirectory someone removed (or a copy that dropped empty
             # ones) is made again rather than failing every command.
             for directory in self.layout.directories():
@@ -196,12 +203,30 @@ class Store:
         except OSError:
             pass  # a repository we cannot write to only loses the guard
 
+    def check_infrastructure(self) -> None:
+        """Raise, before anything is written, if one of the directory's own
+        files or subdirectories is something else: a command that went ahead
+        would fail half-way (a task created, its id never recorded)."""
+        layout = self.layout
+        for directory in layout.directories():
+            if (directory.exists() or directory.is_symlink()) and not directory.is_dir():
+                raise DamagedStateDirectory(
+                    f"{directory} is not a directory: Cairn keeps its {directory.name} there; nothing was changed",
+                    hint=f"move it aside (`mv {directory} {directory}.damaged`); Cairn makes the directory again",
+                )
+        for record in (layout.next_id, layout.events):
+            if record.exists() and not record.is_file():
+                raise DamagedStateDirectory(
+                    f"{record} is not a regular file: Cairn keeps its {'journal' if record == layout.events else 'next task id'} there; nothing was changed",
+                    hint=f"move it aside (`mv {record} {record}.damaged`); docs/troubleshooting.md says what is rebuilt",
+                )
+
     def check_format(self) -> None:
         try:
             meta = json.loads(self.layout.meta.read_text())
             found = meta["format"]
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise CorruptRecord(
+            raise DamagedStateDirectory(
                 f"{self.layout.meta} is not a Cairn state-directory header ({error})",
                 hint="if this directory is not Cairn's, point CAIRN_HOME elsewhere",
             ) from None
@@ -234,6 +259,10 @@ class Store:
                 first = initial(task)
                 atomic.write_fresh_json(staging / "state.json", codec.encode(first))
                 atomic.fsync_dir(staging)
+                # next-id before the task appears: a failure anywhere here
+                # leaves no task behind (an id skipped at worst).  A hint, not
+                # a record: after a crash the loop above skips ids taken, so no fsync.
+                atomic.write_bytes(layout.next_id, f"{task_id + 1}\n".encode(), durable=False)
                 os.rename(staging, layout.task_dir(task_id))
             except BaseException:
                 import shutil
@@ -241,8 +270,6 @@ class Store:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
             atomic.fsync_dir(layout.tasks)
-            # A hint, not a record: after a crash the loop above skips ids taken. So no fsync.
-            atomic.write_bytes(layout.next_id, f"{task_id + 1}\n".encode(), durable=False)
         self._note_summary(task, first, new=True)
         return task
 

@@ -59,18 +59,12 @@ def accept_train(store: Any, settings: Any, say: Callable[[str], None]) -> str:
 
 def conflicts_text(store: Any, settings: Any) -> str:
     """The conflict radar as ``cairn conflicts`` prints it, for the detail pane."""
-    from cairn.core.conflicts import matrix
+    from cairn.core.conflicts import describe
     from cairn.land.radar import radar
 
     report = radar(store, settings, store.scan().summaries)
     proposals = [i for i in report.review if i not in report.skipped]
-    lines = [matrix(proposals, report.pairs), "  X conflict   ~ overlap only   . apart"] if len(proposals) >= 2 else \
-        ["fewer than two git tasks in review: nothing to compare"]
-    for pair in report.pairs:
-        lines.append(f"task {pair.a} and task {pair.b} " + (f"conflict in: {', '.join(pair.conflict_paths)}" if pair.conflict
-                                                             else f"overlap in {', '.join(pair.overlap)}, but merge cleanly"))
-    lines += [f"running task {t.running} has touched {', '.join(t.overlap)}, which task {t.review} changes" for t in report.touches]
-    return "\n".join(lines)
+    return "\n".join(describe(proposals, report.pairs, report.touches))
 
 
 def reject_task(store: Any, settings: Any, task_id: int, reason: str | None) -> str:

@@ -134,7 +134,9 @@ class CairnApp(App[None]):
 
         self._last_scan = time.monotonic()
         scan = self.store.scan()
-        decided = plan(scan.summaries, self.settings.config.max_agents)
+        from cairn.state.scheduler_info import current_holds
+
+        decided = plan(scan.summaries, self.settings.config.max_agents, held=current_holds(self.settings.layout))
         self.reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
         from cairn.land.radar import conflict_marks
         from cairn.state.plans import plan_of_tasks
@@ -208,12 +210,15 @@ class CairnApp(App[None]):
                 detail.clear()
                 self._shown = (None, self.mode)
             return
-        from cairn.cmd.views import note_for
+        from cairn.cmd.views import note_for, report_brief
+        from cairn.state.reports import read_report
 
         note = note_for(summary, self.reasons.get(summary.id), time.time())
+        spent = report_brief(read_report(self.settings.layout, summary.id))
         # Text, not markup: a title may hold brackets.
         plan = f" [plan {self.plans[summary.id]}]" if summary.id in self.plans else ""
-        heading.update(Text(f"task {summary.id} {state_label(summary)}: {summary.title}{plan}" + (f" ({note})" if note else "") + f"  [{self.mode}]"))
+        heading.update(Text(f"task {summary.id} {state_label(summary)}: {summary.title}{plan}" + (f" ({note})" if note else "")
+                            + (f" — {spent}" if spent else "") + f"  [{self.mode}]"))
         fresh = self._shown != (summary.id, self.mode)
         if fresh:
             self._shown = (summary.id, self.mode)

@@ -3,6 +3,13 @@
 Every call is checked, runs in a given directory, never opens an editor or a
 pager, and on failure raises ``GitError`` carrying the command line and git's
 own stderr, so the user sees what git said.
+
+No git Cairn runs ever runs a repository hook (``core.hooksPath=/dev/null``,
+passed in the environment so it covers every subcommand): in a linked
+worktree an agent can write the hooks of the user's repository, and a hook it
+planted must never run when Cairn commits, rebases or merges another task's
+work (``--no-verify`` skips only some hooks; ``post-commit`` and
+``post-checkout`` still ran).
 """
 
 from __future__ import annotations
@@ -42,7 +49,22 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.update(_QUIET_ENV)
     if extra:
         env.update(extra)
+    env.update(_without_hooks(env))
     return env
+
+
+def _without_hooks(env: dict[str, str]) -> dict[str, str]:
+    """``core.hooksPath=/dev/null`` added to the configuration the environment
+    already passes (GIT_CONFIG_COUNT and its pairs), which is kept."""
+    try:
+        count = int(env.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        count = 0
+    return {
+        "GIT_CONFIG_COUNT": str(count + 1),
+        f"GIT_CONFIG_KEY_{count}": "core.hooksPath",
+        f"GIT_CONFIG_VALUE_{count}": os.devnull,
+    }
 
 
 def git(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cairn.vcs.git import git
@@ -23,6 +24,59 @@ def worktree_with_branch(root: Path, branch: str) -> Path | None:
         elif line == f"branch refs/heads/{branch}" and current is not None:
             return current
     return None
+
+
+def stage_all(worktree: Path, keep_out: list[str] | None = None) -> None:
+    """Stage everything in the worktree but ``keep_out`` (globs of what
+    bootstrap put there: a ``.env``, a ``node_modules`` link).
+
+    An index filter, not a pathspec: ``git add -A -- . ':(exclude).env'``
+    fails outright when ``.env`` is ignored (git's "paths are ignored" error),
+    which is exactly how bootstrap files usually are.  So everything is
+    staged, then ``git reset`` puts the kept-out paths back in the index as
+    the commit has them: an untracked copy is unstaged, a tracked file that
+    bootstrap overwrote keeps its committed content, ignored or not.
+    """
+    git(worktree, "add", "-A", "--", ".")
+    if keep_out:
+        git(worktree, "reset", "--quiet", "--", *(f":(glob){p}" for p in keep_out))
+
+
+def stranded_files(worktree: Path) -> list[str]:
+    """Files in the worktree that no commit of it can hold, so that removing
+    it would lose them: anything inside a submodule's directory that is not
+    initialised there (git sees only the gitlink), and uncommitted changes in
+    one that is.  Paths relative to the worktree."""
+    entries = git(worktree, "ls-files", "-z", "--stage", strip=False).split("\0")
+    gitlinks = [entry.split("\t", 1)[1] for entry in entries if entry.startswith("160000 ")]
+    found: list[str] = []
+    for sub in gitlinks:
+        directory = worktree / sub
+        if not directory.is_dir():
+            continue
+        if (directory / ".git").exists():
+            found += [f"{sub}/{path}" for path in dirty_paths(directory)]
+            continue
+        for current, dirs, files in os.walk(directory):
+            found += sorted(os.path.relpath(os.path.join(current, name), worktree) for name in files)
+    return found
+
+
+def refuse_if_stranded(worktree: Path) -> None:
+    """Raise rather than let a workspace go while it holds files no commit can keep."""
+    stranded = stranded_files(worktree)
+    if stranded:
+        from cairn.errors import OperationFailed
+
+        raise OperationFailed(
+            f"the workspace {worktree} holds files inside a git submodule, which no commit of the task can keep: "
+            f"{_shown(stranded)}; Cairn leaves it as it is",
+            hint="copy them out (or commit them in the submodule), delete them there, then try again",
+        )
+
+
+def _shown(paths: list[str]) -> str:
+    return ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
 
 
 def dirty_paths(worktree: Path, exclude: list[str] | None = None) -> list[str]:

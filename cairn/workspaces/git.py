@@ -18,10 +18,12 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from cairn.core.model import DiffStat, Task, Work
+from cairn.core.model import Task, Work
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
-from cairn.vcs.worktrees import branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, worktree_with_branch
+from cairn.vcs.worktrees import (
+    branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, refuse_if_stranded, stage_all, worktree_with_branch,
+)
 from cairn.workspaces.base import Proposal, branch_name
 from cairn.workspaces.pool import claim
 
@@ -65,19 +67,17 @@ class GitWorkspaces:
         path = Path(work.workspace)
         if not path.is_dir():
             raise OperationFailed(f"the workspace {path} is gone; nothing left there to commit")
-        git(path, "add", "-A", "--", ".", *(f":(exclude,glob){p}" for p in exclude or []))
+        stage_all(path, exclude)
         if not git_ok(path, "diff", "--cached", "--quiet"):
             git(path, "commit", "--quiet", "--no-verify", "-m", message, env=identity_env(path))
         return replace(work, head_commit=git(path, "rev-parse", "HEAD"))
 
     def proposal(self, work: Work) -> Proposal:
+        from cairn.vcs.proposal import describe
+
         head = work.head_commit or git(self.root, "rev-parse", work.branch)
-        span = f"{work.base_commit}..{head}"
-        numstat = git(self.root, "diff", "--numstat", "--no-renames", span)
-        changed = _count(numstat)
-        diff = git(self.root, "diff", "--no-color", "--binary", span, strip=False)
-        stat = git(self.root, "diff", "--stat", "--no-color", span, strip=False)
-        return Proposal(head_commit=head, changed=changed, diff=diff, stat=stat)
+        described = describe(self.root, work.base_commit, head)  # binary and huge files summarised, not inlined
+        return Proposal(head_commit=head, changed=described.changed, diff=described.diff, stat=described.stat)
 
     def reset(self, work: Work, keep: list[str] | None = None) -> None:
         """Back to the committed work: drop what checks or a reviewer left.
@@ -125,7 +125,7 @@ class GitWorkspaces:
         if changed:
             self.refuse_unless_on_branch(work)
             path = Path(work.workspace)
-            git(path, "add", "-A", "--", ".", *(f":(exclude,glob){p}" for p in self.keep_out))
+            stage_all(path, self.keep_out)
             message = f"Edits made in the workspace during review (Cairn task {work.branch.rsplit('/', 1)[-1]})\n"
             git(path, "commit", "--quiet", "--no-verify", "-m", message, env=identity_env(path))
         return replace(work, head_commit=self.tip(work))
@@ -144,6 +144,7 @@ class GitWorkspaces:
                 )
             work = self.keep_edits(work)
             self._refuse_if_head_unreachable(path)
+            refuse_if_stranded(path)
             try:
                 # --force: bootstrap's files are untracked; all else is committed by now.
                 git(self.root, "worktree", "remove", "--force", str(path))
@@ -171,12 +172,3 @@ class GitWorkspaces:
                 hint=f"keep them with `git branch NAME {head[:12]}`, then try again",
             )
 
-
-def _count(numstat: str) -> DiffStat:
-    files = insertions = deletions = 0
-    for line in numstat.splitlines():
-        added, removed, _ = line.split("\t", 2)
-        files += 1
-        insertions += int(added) if added.isdigit() else 0
-        deletions += int(removed) if removed.isdigit() else 0
-    return DiffStat(files=files, insertions=insertions, deletions=deletions)

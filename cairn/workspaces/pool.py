@@ -357,7 +357,7 @@ def top_up_soon(settings: Any) -> bool:
         if not pool.wants_refill(settings.config.pool.size) or lock.is_held(pool.dir / "refill.lock"):
             return False
         pool.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(pool.dir / "refill.log", "wb") as log:
+        with atomic.open_private(pool.dir / "refill.log") as log:
             _refiller = subprocess.Popen(
                 [sys.executable, "-m", "cairn.workspaces.pool", "refill", str(home)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
