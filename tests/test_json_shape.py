@@ -50,8 +50,10 @@ def test_every_command_prints_a_task_in_the_one_shape(cairn, task_schema):
     shown = valid(printed(cairn("status", "1", "--json")), task_schema)
     listed = valid(printed(cairn("status", "--json")), {"type": "array", "items": task_schema})
     assert [t["id"] for t in listed] == [1]
-    # status adds what only it knows: isolation for a task shown by id, conflicts_with to a listed one.
-    assert shown.pop("isolation") is not None and listed[0].pop("conflicts_with") == []
+    # status adds what only it knows: isolation and the agent's report for a task shown by id,
+    # conflicts_with to a listed one.
+    assert shown.pop("isolation") is not None and "report" in shown and listed[0].pop("conflicts_with") == []
+    shown.pop("report")
     assert shown == listed[0] == spawned, "a task looks the same whichever command printed it"
     assert queued["detail"]["task"] == shown["detail"]["task"]
 
