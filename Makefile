@@ -1,6 +1,6 @@
 # The two set-up commands of the README, and a few more.
 #   make demo    the main job, offline: a throwaway repository, a crew of scripted agents
-#   make test    the whole test suite, in parallel (what .ci/run runs)
+#   make test    the whole test suite, in parallel, then the cluster suites (what .ci/run runs)
 #   make bench   the benchmarks (bench/README.md)
 #   make coverage  the suite with coverage, subprocesses included; per package (docs/coverage.md)
 
@@ -22,8 +22,11 @@ demo: $(VENV)/.installed
 tools:
 	sh .ci/tools.sh
 
+# The cluster suites (a Ray head, a Slurm cluster: one each, started once)
+# run after the rest, in one process; everything else in parallel.
 test: $(VENV)/.installed tools
-	$(BIN)/python -m pytest -n auto -q
+	$(BIN)/python -m pytest -n auto -q -m "not ray and not slurm"
+	$(BIN)/python -m pytest -q -m "ray or slurm" tests/test_executors.py
 
 coverage: $(VENV)/.installed tools
 	rm -rf .coverage-data && mkdir .coverage-data

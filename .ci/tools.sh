@@ -5,6 +5,10 @@
 #   nix-instantiate    Debian's nix-bin (evaluates Cairn's Nix modules offline)
 #   jj                 upstream Jujutsu binary from the npm package @smthrs/jj-linux-x64
 #   hyperfine, tsp     Debian packages, for `make bench` only
+#   slurm-wlm, munge   Debian packages: a one-node Slurm cluster for tests/test_executors.py
+#   ray[default]       from PyPI into its own venv, .tools/ray (never Cairn's): a Ray head for the same
+#                      tests; about 2 minutes and 400 MB once, then cached
+# `sh .ci/tools.sh` installs everything; `sh .ci/tools.sh bench` adds the bench's tools.
 # Idempotent; a tool that cannot be installed here makes its tests skip, saying why.
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,7 +32,7 @@ apt_install() {
     fi
 }
 
-apt_install tmux:tmux git:git nix-instantiate:nix-bin bwrap:bubblewrap zsh:zsh fish:fish
+apt_install tmux:tmux git:git nix-instantiate:nix-bin bwrap:bubblewrap slurmctld:slurm-wlm munged:munge zsh:zsh fish:fish
 if [ "${1:-}" = bench ]; then
     apt_install hyperfine:hyperfine tsp:task-spooler
 fi
@@ -103,4 +107,18 @@ if [ "${1:-}" != bench ]; then
         fi
     fi
     if [ -x "$aider_dir/bin/aider" ]; then ln -sfn "$aider_dir/bin/aider" "$PWD/.tools/agents/bin/aider"; fi
+fi
+
+# Ray only for its head in the executor tests: a venv of its own, so nothing of
+# Ray's reaches Cairn's dependencies.  Cached: a venv whose `ray` runs is kept.
+RAY_VENV="$PWD/.tools/ray"
+if [ ! -x "$RAY_VENV/bin/ray" ] || ! "$RAY_VENV/bin/python" -c "import ray.dashboard" >/dev/null 2>&1; then
+    echo "tools: installing ray[default] into .tools/ray (about 2 minutes, once)" >&2
+    rm -rf "$RAY_VENV"
+    if python3 -m venv "$RAY_VENV" && "$RAY_VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'ray[default]' >/dev/null 2>&1; then
+        echo "tools: $("$RAY_VENV/bin/ray" --version 2>/dev/null)" >&2
+    else
+        rm -rf "$RAY_VENV"
+        echo "tools: could not install ray[default]; the Ray tests will skip" >&2
+    fi
 fi

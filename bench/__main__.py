@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import accept, conflicts, crew, latency, resident, sandbox, startup, throughput, workspaces
+from bench import accept, conflicts, crew, executors, latency, resident, sandbox, startup, throughput, workspaces
 from bench.gc_row import rows as gc_rows
 from bench.harness import BenchError, Report, Row
 from bench.world import CHECKOUT, FULL, QUICK, World, load_average, machine
@@ -31,6 +31,7 @@ GROUPS: list[tuple[str, Callable[[World], list[Row]]]] = [
     ("crew", crew.rows),
     ("gc", gc_rows),
     ("resident", resident.rows),
+    ("executors", executors.rows),
 ]
 
 

@@ -18,13 +18,13 @@ overhead.  During the run the bench samples, every half second:
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import psutil
 
 from bench.harness import BenchError, Figures, Row, resolve_argv, spawn_time, working_directory
+from bench.resident import _cmdline, _cpu, _rss, _state
 from bench.world import World
 
 
@@ -87,28 +87,3 @@ def _status_samples(argv: list[str], env: dict[str, str], cwd: Path, count: int)
     with working_directory(cwd):
         return [spawn_time(argv, env) * 1000 for _ in range(count)]
 
-
-def _state(home: Path, task_id: int) -> str | None:
-    try:
-        return json.loads((home / "tasks" / str(task_id) / "state.json").read_bytes())["state"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _cmdline(process: psutil.Process) -> list[str]:
-    try:
-        return process.cmdline()
-    except psutil.Error:
-        return []
-
-
-def _rss(process: psutil.Process) -> int:
-    try:
-        return process.memory_info().rss
-    except psutil.Error:
-        return 0
-
-
-def _cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system

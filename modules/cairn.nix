@@ -3,8 +3,8 @@
 #
 # When enabled it sets:
 #   env        CAIRN_HOME and CAIRN_CONFIG always; CAIRN_MAX_AGENTS,
-#              CAIRN_DEFAULT_AGENT, CAIRN_WORKSPACE_DIR, CAIRN_VCS when set
-#   packages   cairn, git; tmux and jj as chosen
+#              CAIRN_DEFAULT_AGENT, CAIRN_WORKSPACE_DIR, CAIRN_VCS, CAIRN_EXECUTOR when set
+#   packages   cairn, git; tmux, jj and Slurm's clients as chosen
 #   tasks      cairn:init (`cairn init`) before the processes
 #   processes  cairn (`cairn up`; ready when `cairn status --scheduler` exits 0;
 #              restarted on failure) and, when gc.interval is set, cairn-gc
@@ -92,6 +92,20 @@ let
         max_size = cfg.gc.maxSize;
         max_age = { inherit (cfg.gc.maxAge) accepted rejected failed cancelled; };
       };
+      executors = {
+        ray = with cfg.executors.ray; {
+          inherit address remote command env;
+          max_agents = maxAgents;
+          shared_dir = sharedDir;
+        };
+        slurm = with cfg.executors.slurm; {
+          inherit remote command partition cpus memory env;
+          max_agents = maxAgents;
+          shared_dir = sharedDir;
+          time_limit = timeLimit;
+          sbatch_args = sbatchArgs;
+        };
+      };
     })
     cfg.settings;
 in
@@ -124,6 +138,33 @@ in
 
     vcs = unset (types.enum [ "auto" "git" "jj" "copy" ])
       "How workspaces are made (`CAIRN_VCS`): git worktrees, jj workspaces or plain copies. null: cairn.toml or `auto`.";
+
+    executor = unset (types.enum [ "local" "ray" "slurm" ])
+      "Where a task's agent runs unless `cairn queue --executor` says otherwise (`CAIRN_EXECUTOR`; docs/executors.md). null: cairn.toml or `local`.";
+
+    executors = {
+      ray = {
+        address = unset types.str "The Ray dashboard's URL (`http://head:8265`). null: `$RAY_ADDRESS`.";
+        maxAgents = unset types.ints.positive "How many tasks may run on Ray at once. null: Cairn's default, 4.";
+        remote = unset types.str "A git URL the nodes fetch the base from and push `cairn/<id>` to. null: bundles (needs `sharedDir`).";
+        sharedDir = unset types.str "A directory this machine and the nodes both see, for work sent back as bundles. null: none.";
+        command = unset argv "How a node starts Cairn's remote runner (`[ \"cairn-remote-run\" ]`, or a `nix run` line). null: `cairn-remote-run`.";
+        env = unset (types.listOf types.str) "Names of variables sent with each job; Ray shows them to anyone who can read its API: never secrets. null: none.";
+      };
+      slurm = {
+        package = unset types.package "A Slurm package whose client commands (`sbatch`, `squeue`, `scancel`) go on PATH. null: the system's.";
+        maxAgents = unset types.ints.positive "How many tasks may run on Slurm at once. null: Cairn's default, 4.";
+        remote = unset types.str "A git URL the nodes fetch the base from and push `cairn/<id>` to. null: bundles in `sharedDir`.";
+        sharedDir = unset types.str "A directory this machine and the nodes both see: job scripts, output, bundles. Required for Slurm.";
+        command = unset argv "How a node starts Cairn's remote runner. null: `cairn-remote-run`.";
+        partition = unset types.str "`sbatch --partition`. null: the cluster's default.";
+        timeLimit = unset duration "`sbatch --time`, as `2h` or seconds. null: the task's timeout plus ten minutes.";
+        cpus = unset types.ints.positive "`sbatch --cpus-per-task`. null: Cairn's default, 1.";
+        memory = unset types.str "`sbatch --mem` (`4G`). null: the partition's default.";
+        sbatchArgs = unset (types.listOf types.str) "More `sbatch` options, verbatim. null: none.";
+        env = unset (types.listOf types.str) "Names of variables exported to the job (`--export`). null: Cairn's default, PATH and HOME.";
+      };
+    };
 
     agents = mkOption {
       type = types.attrsOf agent;
@@ -209,9 +250,11 @@ in
         (mkIf (cfg.defaultAgent != null) { CAIRN_DEFAULT_AGENT = cfg.defaultAgent; })
         (mkIf (cfg.workspaceDir != null) { CAIRN_WORKSPACE_DIR = cfg.workspaceDir; })
         (mkIf (cfg.vcs != null) { CAIRN_VCS = cfg.vcs; })
+        (mkIf (cfg.executor != null) { CAIRN_EXECUTOR = cfg.executor; })
       ];
 
       packages = [ cfg.package pkgs.git ]
+        ++ lib.optional (cfg.executors.slurm.package != null) cfg.executors.slurm.package
         ++ lib.optional cfg.tmux.enable cfg.tmux.package
         ++ lib.optional cfg.jj.enable cfg.jj.package;
 

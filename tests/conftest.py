@@ -253,3 +253,15 @@ def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not met in {timeout}s")
         time.sleep(0.05)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The cluster suites share one Ray head and one Slurm cluster per session:
+    under xdist each worker would start its own, on one machine.  They run in
+    one process (``make test`` does: ``pytest -m "ray or slurm"`` without -n)."""
+    if not hasattr(config, "workerinput"):
+        return
+    skip = pytest.mark.skip(reason='cluster suites run in one process: pytest -m "ray or slurm" without -n (make test does)')
+    for item in items:
+        if item.get_closest_marker("ray") or item.get_closest_marker("slurm"):
+            item.add_marker(skip)

@@ -22,7 +22,7 @@ from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-GROUPS = ("startup", "latency", "sandbox", "workspaces", "accept", "conflicts", "throughput", "crew", "gc", "resident")
+GROUPS = ("startup", "latency", "sandbox", "workspaces", "accept", "conflicts", "throughput", "crew", "gc", "resident", "executors")
 
 
 def test_the_bench_runs_on_a_tiny_configuration(env, tmp_path: Path):

@@ -435,14 +435,37 @@ def test_overlap_is_symmetric(a: list[str], b: list[str]) -> None:
 
 def task(
     id: int, state: str = "queued", priority: str = "normal", created: float | None = None,
-    after: tuple[int, ...] = (), locks: tuple[str, ...] = (),
+    after: tuple[int, ...] = (), locks: tuple[str, ...] = (), executor: str = "local",
 ) -> Summary:
     return Summary(
         id=id, title=f"task {id}", state=state, priority=priority, agent="claude",
         created=float(id) if created is None else created, since=0.0, after=list(after), locks=list(locks),
         target="main", retry_of=None, checks=None, files=0, insertions=0, deletions=0, conflict=[], reason=None,
-        idle_since=None, tmux_session=None,
+        idle_since=None, tmux_session=None, executor=executor, job_id=None,
     )
+
+
+def test_each_executor_has_its_own_concurrency_limit() -> None:
+    tasks = [task(1, "running"), task(2, "running", executor="ray"), task(3), task(4, executor="ray"),
+             task(5, executor="ray"), task(6, executor="slurm"), task(7)]
+
+    decided = plan(tasks, max_agents=2, limits={"ray": 2, "slurm": 1})
+
+    assert decided.start == [3, 4, 6]
+    assert decided.waiting == {
+        5: "concurrency limit (2 agents at once on ray)",
+        7: "concurrency limit (2 agents at once)",
+    }
+
+
+def test_locks_and_dependencies_hold_across_executors() -> None:
+    tasks = [task(1, "running", locks=("src/**",), executor="ray"), task(2, locks=("src/a.py",)),
+             task(3, "review", executor="slurm"), task(4, after=(3,), executor="ray")]
+
+    decided = plan(tasks, max_agents=4, limits={"ray": 4})
+
+    assert decided.start == []
+    assert decided.waiting == {2: "lock overlap with task 1 (src/a.py ~ src/**)", 4: "after task 3 (review)"}
 
 
 def test_plan_starts_by_priority_then_age_then_id() -> None:

@@ -387,3 +387,29 @@ def _wait_for(condition, what: str, scheduler: subprocess.Popen, tmp_path: Path,
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}:\n{(tmp_path / 'process.log').read_text()}")
         time.sleep(0.2)
+
+
+def test_executor_options_are_rendered_and_cairn_accepts_them(nix: Nix, cairn, tmp_path: Path) -> None:
+    result = nix.evaluate(MODULE, enabled(
+        'executor = "slurm";'
+        ' executors.ray = { address = "http://head:8265"; maxAgents = 32; remote = "git@host:team/repo.git"; env = [ "PATH" ]; };'
+        ' executors.slurm = { sharedDir = "/shared/cairn"; partition = "gpu"; timeLimit = "3h"; cpus = 4; memory = "8G";'
+        ' sbatchArgs = [ "--account=lab" ]; command = [ "nix" "run" ".#cairn" "--" "remote-run" ]; };'
+    ))
+    assert result["env"]["CAIRN_EXECUTOR"] == "slurm"
+    assert result["cairn"]["settings"]["executors"] == {
+        "ray": {"address": "http://head:8265", "max_agents": 32, "remote": "git@host:team/repo.git", "env": ["PATH"]},
+        "slurm": {"shared_dir": "/shared/cairn", "partition": "gpu", "time_limit": "3h", "cpus": 4, "memory": "8G",
+                  "sbatch_args": ["--account=lab"], "command": ["nix", "run", ".#cairn", "--", "remote-run"]},
+    }
+    rendered = tmp_path / "cairn.json"
+    rendered.write_text(json.dumps(result["cairn"]["settings"]))
+    environment = {"CAIRN_HOME": str(tmp_path / "state"), "CAIRN_CONFIG": str(rendered), "CAIRN_EXECUTOR": "slurm"}
+    queued = cairn("queue", "--json", "-a", "demo", "run on the cluster", extra_env=environment)
+    assert queued.returncode == 0, queued.stderr
+    [task] = cairn("status", "--json", extra_env=environment).json()
+    assert task["executor"] == "slurm"
+    # The control: Cairn reads the executors group, and refuses a bad value in it.
+    rendered.write_text(json.dumps({"executors": {"slurm": {"cpus": 0}}}))
+    refused = cairn("status", extra_env=environment)
+    assert refused.returncode != 0 and "cpus" in refused.stderr

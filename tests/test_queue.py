@@ -281,3 +281,22 @@ def test_queue_in_a_linked_worktree_targets_the_branch_checked_out_there(cairn, 
     assert from_main.returncode == 0, from_main.stderr
     assert task_json(home, 1)["target"] == "feature"
     assert task_json(home, 2)["target"] == "main"
+
+
+def test_the_executor_is_recorded_when_queued_so_a_new_default_moves_nothing(cairn, home: Path) -> None:
+    assert cairn("queue", "--executor", "slurm", "on the cluster").returncode == 0
+    assert cairn("queue", "here").returncode == 0
+    (home / "config.toml").write_text('executor = "ray"\n')
+    assert cairn("queue", "follows the new default").returncode == 0
+    assert cairn("queue", "--executor", "local", "stays here").returncode == 0
+
+    recorded = [json.loads((home / "tasks" / str(n) / "task.json").read_text()).get("executor") for n in (1, 2, 3, 4)]
+    assert recorded == ["slurm", None, "ray", None]
+    assert [row["executor"] for row in cairn("status", "--json").json()] == ["slurm", "local", "ray", "local"]
+
+
+def test_an_unknown_executor_is_refused_before_anything_is_written(cairn, home: Path) -> None:
+    result = cairn("queue", "--executor", "kubernetes", "somewhere")
+    assert result.returncode == 2
+    assert "kubernetes" in result.stderr and "local" in result.stderr
+    assert not (home / "tasks").exists() or not list((home / "tasks").iterdir())

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("warm_config")
 DOCUMENTED_FIELDS = {
     "id", "title", "state", "priority", "agent", "created", "since", "after", "locks", "target",
     "retry_of", "checks", "files", "insertions", "deletions", "conflict", "reason", "idle_since",
-    "tmux_session", "waiting", "conflicts_with", "format", "detail",
+    "tmux_session", "waiting", "conflicts_with", "executor", "job_id", "format", "detail",
 }
 
 

@@ -70,7 +70,7 @@ def _look(store: Any, current: Any, states: set[str]) -> tuple[list[Any], dict[i
     scan = store.scan()
     from cairn.state.scheduler_info import current_holds
 
-    decided = plan(scan.summaries, current.config.max_agents, held=current_holds(current.layout))
+    decided = plan(scan.summaries, current.config.max_agents, held=current_holds(current.layout), limits=current.executor_limits)
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
     shown = [s for s in scan.summaries if not states or s.state in states]
     return shown, {i: r for i, r in reasons.items() if any(s.id == i for s in shown)}

@@ -6,7 +6,7 @@ import time
 
 from cairn.cmd._cli import TASK_ID, Choice, argument, echo, entrypoint, json_option, option, print_json, settings, store_for, verb
 from cairn.core import queueing
-from cairn.core.vocabulary import PRIORITIES
+from cairn.core.vocabulary import EXECUTORS, PRIORITIES
 from cairn.errors import NoSuchTask, UsageError
 
 TYPE_CHECKING = False  # typing is not imported at run time on the hot path (docs/performance.md)
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 @option("--lock", dest="locks", multiple=True, metavar="GLOB", help="Paths the task will touch (repeatable).")
 @option("--base", metavar="REV", help="Start the workspace from REV instead of the target's tip.")
 @option("--timeout", metavar="DURATION", help="Stop the agent after this long (90s, 10m, 2h, 1d).")
+@option("--executor", type=Choice(EXECUTORS), help="Where the agent runs (default: the configured executor; docs/executors.md).")
 @option("--from", dest="plan_file", metavar="FILE", help="Queue every task of a plan file (TOML or JSON), all or none.")
 @option("--sandbox", type=Choice(["auto", "none", "bwrap"]), help="Confine the agent with bubblewrap (default: the configured sandbox).")
 @json_option
@@ -38,6 +39,7 @@ def command(
     locks: tuple[str, ...],
     base: str | None,
     timeout: str | None,
+    executor: str | None,
     plan_file: str | None,
     sandbox: str | None,
     as_json: bool,
@@ -76,6 +78,7 @@ def command(
         check_revision(current, base)
     store.ensure(current.root)
     target = _current_branch(current.root)
+    where = executor or current.default_executor
 
     from cairn.core.model import Queued, Task
 
@@ -92,6 +95,7 @@ def command(
             after=sorted(set(after)),
             locks=lock_globs,
             timeout=seconds,
+            executor=None if where == "local" else where,
             sandbox=sandbox,  # type: ignore[arg-type]
         )
 

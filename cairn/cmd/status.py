@@ -171,7 +171,7 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool, only: set[i
     from cairn.state.scheduler_info import current_holds
 
     decided = plan(scan.summaries, current.max_agents, review_paths=_paths_to_avoid(store, current, scan.summaries),
-                   held=current_holds(current.layout))
+                   held=current_holds(current.layout), limits=current.executor_limits)
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
     reasons.update(_runners_gone(current, scan.summaries))
     marks = _conflict_marks(store, current, scan.summaries)

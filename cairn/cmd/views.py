@@ -24,6 +24,8 @@ def note_for(summary: Summary, waiting: str | None, now: float) -> str:
         if waiting:  # the runner is gone: say so rather than look alive
             return waiting
         parts = [f"running {format_duration(now - summary.since)}"]
+        if summary.executor != "local":
+            parts.append(f"{summary.executor} job {summary.job_id}" if summary.job_id else f"submitting to {summary.executor}")
         if summary.idle_since:
             parts.append(f"idle {format_duration(now - summary.idle_since)}")
         return ", ".join(parts)
@@ -96,7 +98,8 @@ def task_details(layout: Any, task: Any, state: Any) -> str:
     if task.plan:
         lines.append(f"  plan       {task.plan}")
     detail = codec.encode(state)
-    for key in ("reason", "exit_code", "strategy", "commit", "trash_ref", "agent_pid", "tmux_session", "conflict", "verdict", "finding"):
+    for key in ("reason", "exit_code", "strategy", "commit", "trash_ref", "agent_pid", "tmux_session", "conflict", "verdict", "finding",
+                "executor", "job_id"):
         value = detail.get(key)
         if value not in (None, [], ""):
             lines.append(f"  {key.replace('_', ' '):<10} {value}")

@@ -68,6 +68,19 @@ class Settings:
         return self._config.default_agent if self._config is not None else str(self._data["default_agent"])  # type: ignore[index]
 
     @property
+    def default_executor(self) -> str:
+        return self._config.executor if self._config is not None else str(self._data.get("executor", "local"))  # type: ignore[union-attr]
+
+    @property
+    def executor_limits(self) -> dict[str, int]:
+        """Each cluster executor's own concurrency limit (core/schedule.py)."""
+        if self._config is not None:
+            executors = self._config.executors
+            return {"ray": executors.ray.max_agents, "slurm": executors.slurm.max_agents}
+        data = self._data["executors"]  # type: ignore[index]
+        return {name: int(data[name]["max_agents"]) for name in ("ray", "slurm")}
+
+    @property
     def agent_names(self) -> list[str]:
         return list(self._config.agents if self._config is not None else self._data["agents"])  # type: ignore[index]
 
@@ -239,6 +252,7 @@ ENVIRONMENT_KEYS = {
     "CAIRN_TIMEOUT": "timeout",
     "CAIRN_IDLE_AFTER": "idle_after",
     "CAIRN_TMUX": "tmux",
+    "CAIRN_EXECUTOR": "executor",
     "CAIRN_PREFLIGHT": "preflight",
     "CAIRN_SANDBOX": "sandbox",
 }

@@ -209,6 +209,59 @@ class PoolConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class RayExecutor:
+    """``[executors.ray]``: Ray Jobs through the head's REST API (docs/executors.md)."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    #: The dashboard's address (``http://head:8265``); unset: ``$RAY_ADDRESS``.
+    address: str | None = None
+    max_agents: Positive = 4
+    #: A git URL the nodes can fetch and push; unset: the base travels as a
+    #: bundle in the job's working_dir, and the work comes back through ``shared_dir``.
+    remote: str | None = None
+    #: A directory this machine and the nodes both see (results without a remote).
+    shared_dir: str | None = None
+    #: How a node starts Cairn's remote runner (pip, ``nix run``, ``devenv shell``).
+    command: Argv = field(default_factory=lambda: ["cairn-remote-run"])
+    #: CPUs Ray reserves for each task's entrypoint.
+    num_cpus: float = 1.0
+    #: Names of variables read from this machine's environment and sent with
+    #: the job.  Ray shows them to anyone who can reach its API: never secrets.
+    env: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlurmExecutor:
+    """``[executors.slurm]``: ``sbatch``, ``squeue``/``sacct``, ``scancel`` (docs/executors.md)."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    max_agents: Positive = 4
+    remote: str | None = None
+    #: A directory this machine and the nodes both see: job scripts, output,
+    #: bundles.  Required.
+    shared_dir: str | None = None
+    command: Argv = field(default_factory=lambda: ["cairn-remote-run"])
+    partition: str | None = None
+    #: ``--time``; unset: the task's own timeout plus a margin.
+    time_limit: Duration | None = None
+    cpus: Positive = 1
+    #: ``--mem`` (``4G``); unset: the partition's default.
+    memory: str | None = None
+    #: More ``sbatch`` options, verbatim (``["--account=lab"]``).
+    sbatch_args: list[str] = field(default_factory=list)
+    #: Names of variables this machine's environment lends the job (``--export``);
+    #: nothing else goes, so the agent's credentials are the node's own.
+    env: list[str] = field(default_factory=lambda: ["PATH", "HOME"])
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecutorsConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    ray: RayExecutor = field(default_factory=RayExecutor)
+    slurm: SlurmExecutor = field(default_factory=SlurmExecutor)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class BudgetConfig:
     """Limits on what agents report spending (docs/agents.md); unset: no limit."""
 
@@ -303,6 +356,9 @@ class Config:
     gc: GcConfig = field(default_factory=GcConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     pool: PoolConfig = field(default_factory=PoolConfig)
+    #: Where a task's agent runs unless ``cairn queue --executor`` says otherwise.
+    executor: Literal["local", "ray", "slurm"] = "local"
+    executors: ExecutorsConfig = field(default_factory=ExecutorsConfig)
     planner: PlannerConfig = field(default_factory=PlannerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     #: A directory the scheduler takes ticket files from (relative: to the repository root); unset: none.

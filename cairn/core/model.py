@@ -44,6 +44,9 @@ class Task:
     retry_of: int | None = None
     #: Start from this branch instead of the target (``retry --continue``).
     continue_from: str | None = None
+    #: Where its agent runs (``local``, ``ray``, ``slurm``): fixed when it is
+    #: queued, so a changed default never moves queued work.  None: ``local``.
+    executor: str | None = None
     #: The agent's own session to resume (``retry --continue``, when the last
     #: attempt reported one and the profile can resume).
     resume_session: str | None = None
@@ -118,6 +121,12 @@ class Running:
     #: When the agent fell silent, once silence flagged it idle; None while it talks.
     idle_since: Instant | None = None
     deadline: Instant | None = None
+    #: A remote task (docs/executors.md): the engine that runs it and its job
+    #: there.  ``job_id`` is written before the job is submitted when the
+    #: engine lets Cairn choose it (Ray), else right after (Slurm), so a
+    #: restarted Cairn finds the job instead of running the task twice.
+    executor: str | None = None
+    job_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -60,9 +60,13 @@ def blocked_by_dependency(task: Summary, by_id: dict[int, Summary]) -> tuple[str
 def plan(
     tasks: list[Summary], max_agents: int, *, only: set[int] | None = None, ignore_limit: bool = False,
     review_paths: dict[int, list[str]] | None = None, held: dict[str, str] | None = None,
+    limits: dict[str, int] | None = None,
 ) -> Plan:
     """Decide for every queued task (or just ``only``) what happens now.
 
+    ``max_agents`` limits the local executor; ``limits`` gives each cluster
+    executor its own (``[executors.ray] max_agents``): a task waits only for
+    a free place where it runs.  Locks and ``--after`` hold across executors.
     ``ignore_limit`` is ``cairn spawn``: a human asked for this task, so the
     concurrency limit does not apply, but dependencies and locks still do.
     ``held``: agent -> why none of its tasks may start now (not logged in,
@@ -72,6 +76,9 @@ def plan(
     """
     by_id = {t.id: t for t in tasks}
     running = [t for t in tasks if t.state == "running"]
+    busy: dict[str, int] = {}
+    for task in running:
+        busy[task.executor] = busy.get(task.executor, 0) + 1
     result = Plan()
     holders = list(running)
     for task in queue_order(t for t in tasks if t.state == "queued"):
@@ -91,10 +98,13 @@ def plan(
         if clash:
             result.waiting[task.id] = clash
             continue
-        if not ignore_limit and len(running) + len(result.start) >= max_agents:
-            result.waiting[task.id] = f"concurrency limit ({max_agents} agents at once)"
+        limit = max_agents if task.executor == "local" else (limits or {}).get(task.executor, max_agents)
+        if not ignore_limit and busy.get(task.executor, 0) >= limit:
+            where = "" if task.executor == "local" else f" on {task.executor}"
+            result.waiting[task.id] = f"concurrency limit ({limit} agents at once{where})"
             continue
         result.start.append(task.id)
+        busy[task.executor] = busy.get(task.executor, 0) + 1
         holders.append(task)
     return result
 

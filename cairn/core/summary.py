@@ -51,6 +51,10 @@ class Summary(NamedTuple):
     idle_since: float | None
     #: running: the tmux session, if any.
     tmux_session: str | None
+    #: Where its agent runs: ``local``, ``ray``, ``slurm`` (core/schedule.py's limits).
+    executor: str
+    #: running on a cluster: the engine's job id.
+    job_id: str | None
 
 
 def summarize(task: Task, state: State) -> Summary:
@@ -76,4 +80,6 @@ def summarize(task: Task, state: State) -> Summary:
         reason=getattr(state, "reason", None),
         idle_since=getattr(state, "idle_since", None),
         tmux_session=getattr(state, "tmux_session", None),
+        executor=task.executor or "local",
+        job_id=getattr(state, "job_id", None),
     )

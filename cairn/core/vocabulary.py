@@ -7,6 +7,8 @@ from __future__ import annotations
 FORMAT = 1
 
 PRIORITIES = ("low", "normal", "high", "urgent")
+#: Where a task's agent can run (cairn/executors/, docs/executors.md).
+EXECUTORS = ("local", "ray", "slurm")
 STATES = ("queued", "running", "review", "failed", "accepted", "rejected", "cancelled")
 ACTIVE = frozenset({"queued", "running"})
 FINISHED = frozenset({"failed", "accepted", "rejected", "cancelled"})

@@ -35,10 +35,11 @@ def runner_argv(home: str, task_id: int) -> list[str]:
     return [sys.executable, "-m", "cairn.engine.runner", home, str(task_id)]
 
 
-def launch(settings: Any, task_id: int) -> subprocess.Popen[bytes] | None:
-    """Start the runner; the Popen to reap when headless, None when tmux owns it."""
+def launch(settings: Any, task_id: int, *, adopt: bool = False) -> subprocess.Popen[bytes] | None:
+    """Start the runner; the Popen to reap when headless, None when tmux owns it.
+    ``adopt``: a watcher for a remote task's job that lost its own (recovery.py)."""
     layout = settings.layout
-    argv = runner_argv(str(layout.home), task_id)
+    argv = runner_argv(str(layout.home), task_id) + (["--adopt"] if adopt else [])
     if use_tmux(settings.config.tmux):
         from cairn.agents import tmux
 

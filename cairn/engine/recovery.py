@@ -36,6 +36,8 @@ def recover(store: Store, settings: Any, task_id: int) -> str | None:
     if not isinstance(state, Running):
         return None
     outcome = read_outcome(store, task_id)
+    if outcome is None and state.executor is not None:
+        return _adopt(store, settings, task_id, state)
     cancel = store.layout.signals / f"cancel-{task_id}"
     if outcome is None and cancel.exists():
         from cairn.agents.processes import is_same_process, stop_tree
@@ -65,3 +67,27 @@ def recover(store: Store, settings: Any, task_id: int) -> str | None:
     stop_working_for(store.layout.task_dir(task_id))
     store.journal("recovered", task=task_id, reason=outcome.reason)
     return finish(store, settings, task_id, outcome, recovering=True)
+
+
+def _adopt(store: Store, settings: Any, task_id: int, state: Running) -> str | None:
+    """A remote task whose local watcher is gone: its job may well go on.
+    With a job id, a new watcher takes it over (a cancel waiting for it
+    included); without one, the submission never completed, and the task
+    fails rather than risk a second job."""
+    if state.job_id is None:
+        reason = f"Cairn stopped while submitting it to {state.executor}; nothing is submitted again (check the cluster for a job named {job_name_of(settings, task_id)})"
+        outcome = Outcome(ending="runner-died", finished=time.time(), reason=reason)  # type: ignore[arg-type]
+        record_outcome(store, task_id, outcome)
+        store.journal("recovered", task=task_id, reason=reason)
+        return finish(store, settings, task_id, outcome, recovering=True)
+    from cairn.engine.launch import launch
+
+    launch(settings, task_id, adopt=True)
+    store.journal("adopted", task=task_id, executor=state.executor, job=state.job_id)
+    return None
+
+
+def job_name_of(settings: Any, task_id: int) -> str:
+    from cairn.executors.shipping import job_name
+
+    return job_name(settings.root, task_id)

@@ -49,7 +49,9 @@ TICK = 5.0
 
 
 class Runner:
-    def __init__(self, home: Path, task_id: int, tty: bool) -> None:
+    def __init__(self, home: Path, task_id: int, tty: bool, adopt: bool = False) -> None:
+        #: Adopt a remote task's job after its watcher died (recovery.py): no claim, no submit.
+        self.adopt = adopt
         self.layout = Layout(home)
         self.store = Store(self.layout)
         self.task_id = task_id
@@ -94,16 +96,25 @@ class Runner:
             # holds starts back until the configuration is fixed.
             self._say(f"not started: the configuration is invalid: {error}")
             return EXIT_CONFIG
-        try:
-            self.store.move(
-                self.task_id,
-                "running",
-                lambda _: Running(since=time.time(), runner_pid=os.getpid(), tmux_session=self._tmux_session()),  # type: ignore[arg-type]
-                verb="start",
-                duration_ms=elapsed_ms(self.began),
-            )
-        except WrongState:
-            return 0  # someone else started it, or it was cancelled meanwhile
+        if self.adopt:
+            state = self.store.read_state(self.task_id)
+            if not isinstance(state, Running) or state.job_id is None:
+                return 0  # finished meanwhile, or nothing to adopt
+            self.store.update(self.task_id, lambda s: replace(s, runner_pid=os.getpid()))  # type: ignore[arg-type]
+            self._say(f"watching {state.executor} job {state.job_id} again")
+        else:
+            executor = self.store.read_task(self.task_id).executor
+            try:
+                self.store.move(
+                    self.task_id,
+                    "running",
+                    lambda _: Running(since=time.time(), runner_pid=os.getpid(), tmux_session=self._tmux_session(),  # type: ignore[arg-type]
+                                      executor=executor),
+                    verb="start",
+                    duration_ms=elapsed_ms(self.began),
+                )
+            except WrongState:
+                return 0  # someone else started it, or it was cancelled meanwhile
         self.claimed = time.monotonic()
         self._install_signals()
         from cairn.agents.processes import become_subreaper
@@ -123,6 +134,9 @@ class Runner:
 
             self.log.write(traceback.format_exc().encode())
             outcome = Outcome(ending="not-started", finished=time.time(), reason=f"internal error in the runner: {error}")  # type: ignore[arg-type]
+        if outcome is None:
+            self._say("this watcher stops; the job goes on, and the next Cairn to look watches it again")
+            return 0
         try:
             record_outcome(self.store, self.task_id, outcome)
         except OSError as error:
@@ -164,7 +178,20 @@ class Runner:
 
         return session_name(self.layout.home, self.task_id)
 
-    def _work(self) -> Outcome:
+    def _work(self) -> Outcome | None:
+        task = self.store.read_task(self.task_id)
+        from cairn.executors.local import is_remote
+
+        if is_remote(task.executor):
+            from cairn.engine.remote import Watch
+
+            try:
+                return Watch(self, task).run()
+            except CairnError as error:
+                self._say(str(error))
+                state = self.store.read_state(self.task_id)
+                submitted = isinstance(state, Running) and state.job_id is not None
+                return Outcome(ending="terminated" if submitted else "not-started", finished=time.time(), reason=str(error))  # type: ignore[arg-type]
         try:
             argv, env, cwd, stdin_text = self._prepare()
         except CairnError as error:
@@ -675,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
     env_file = None
     tty = False
     standby = False
+    adopt = False
     positional = []
     iterator = iter(args)
     for arg in iterator:
@@ -684,6 +712,8 @@ def main(argv: list[str] | None = None) -> int:
             tty = True
         elif arg == "--standby":
             standby = True
+        elif arg == "--adopt":
+            adopt = True
         else:
             positional.append(arg)
     home = Path(positional[0])
@@ -708,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(json.loads(path.read_text()))
         path.unlink(missing_ok=True)
     os.environ["CAIRN_HOME"] = str(home)
-    return Runner(home, task_id, tty).run()
+    return Runner(home, task_id, tty, adopt=adopt).run()
 
 
 if __name__ == "__main__":

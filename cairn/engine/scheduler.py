@@ -55,6 +55,7 @@ class Scheduler:
         self.settings = settings
         self.store = Store(settings.layout)
         self.max_agents = max_agents
+        self.limits = settings.executor_limits
         self.until_idle = until_idle
         self.say = say
         self.wake = threading.Event()
@@ -202,7 +203,7 @@ class Scheduler:
         from cairn.land.radar import paths_to_avoid
 
         decided = plan(view, self.max_agents, review_paths=paths_to_avoid(self.store, self.settings, summaries),
-                       held=self._holds(view))
+                       held=self._holds(view), limits=self.limits)
         if self.config_error is not None:
             decided = replace(decided, start=[])
         for task_id, reason in decided.fail.items():

@@ -136,7 +136,7 @@ class CairnApp(App[None]):
         scan = self.store.scan()
         from cairn.state.scheduler_info import current_holds
 
-        decided = plan(scan.summaries, self.settings.config.max_agents, held=current_holds(self.settings.layout))
+        decided = plan(scan.summaries, self.settings.config.max_agents, held=current_holds(self.settings.layout), limits=self.settings.executor_limits)
         self.reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
         from cairn.land.radar import conflict_marks
         from cairn.state.plans import plan_of_tasks

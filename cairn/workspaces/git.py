@@ -61,6 +61,14 @@ class GitWorkspaces:
             git(self.root, "worktree", "add", "--quiet", "-b", branch, str(path), base)
         return Work(backend="git", workspace=str(path), branch=branch, base_commit=base)
 
+    def attach(self, task: Task, path: Path, base: str) -> Work:
+        """A workspace for work made elsewhere (a cluster node) and already on
+        the task's branch: the branch is checked out as it is, never reset."""
+        branch = branch_name(task.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        git(self.root, "worktree", "add", "--quiet", str(path), branch)
+        return Work(backend="git", workspace=str(path), branch=branch, base_commit=base)
+
     def commit(self, work: Work, message: str, exclude: list[str] | None = None) -> Work:
         """Commit everything but ``exclude`` (what bootstrap copied or linked in:
         a ``.env`` must never end up in a commit)."""
