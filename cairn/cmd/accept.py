@@ -36,11 +36,24 @@ def command(task_ids: tuple[int, ...], strategy: str | None, into: str | None, n
         raise UsageError("say which task to accept: cairn accept ID (or several, --all, --plan ID for a train)")
     (task_id,) = task_ids
     from cairn.land.accept import accept
+    from cairn.progress import append_to_log, on_terminal
+
+    progress = on_terminal(quiet=as_json, journal=store.journal, log=append_to_log(store.layout.agent_log(task_id)), task=task_id)
+
+    def say(line: str) -> None:
+        if not as_json:
+            progress.clear()
+            echo(f"  {line}")
 
     # None: the configured strategy for git; jj squashes unless told --rebase.
-    landed = accept(store, current, task_id, strategy=strategy, into=into, check=not no_check, say=say)
+    try:
+        landed = accept(store, current, task_id, strategy=strategy, into=into, check=not no_check, say=say, progress=progress)
+    finally:
+        progress.clear()
     if as_json:
-        print_json({"id": task_id, "state": "accepted", "strategy": landed.strategy, "target": landed.target, "commit": landed.commit})
+        from cairn.core.task_json import task_json
+
+        print_json(task_json(store.read_task(task_id), store.read_state(task_id)))
     elif landed.commit:
         echo(f"accepted task {task_id}: {landed.target} is now {landed.commit[:12]} ({landed.strategy})")
     else:

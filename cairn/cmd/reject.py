@@ -19,14 +19,16 @@ def command(ids: tuple[int, ...], reason: str | None, as_json: bool) -> None:
     results = []
     for task_id in ids:
         state = reject(store, current, task_id, reason)
-        results.append({"id": task_id, "state": "rejected", "trash_ref": state.trash_ref, **({"operation": state.operation} if state.operation else {})})
+        results.append((task_id, state))
         if not as_json:
             kept = f"; its work is kept in {state.trash_ref}" if state.trash_ref else ""
             if state.operation:  # jj: the change is abandoned, and that operation can be reverted
                 kept = f"; its change was abandoned in jj operation {state.operation[:12]}: `cairn restore {task_id}` brings it back"
             echo(f"rejected task {task_id}{kept}")
     if as_json:
-        print_json(results)
+        from cairn.core.task_json import task_json
+
+        print_json([task_json(store.read_task(i), s) for i, s in results])
 
 
 main = entrypoint(command, "reject")

@@ -38,6 +38,7 @@ from cairn.engine.finish import commit_message
 from cairn.errors import CairnError, OperationFailed, UsageError
 from cairn.land.guards import ready_to_land
 from cairn.notify import notify
+from cairn.progress import SILENT, Progress
 from cairn.state import lock
 from cairn.state.store import Store
 from cairn.vcs.git import GitError, git, git_env, git_ok, identity_env
@@ -69,7 +70,8 @@ class Landed:
     moved: bool  # False: the target had not moved, no rebase was needed
 
 
-def accept(store: Store, settings: Any, task_id: int, *, strategy: str | None, into: str | None, check: bool, say: Callable[[str], None]) -> Landed:
+def accept(store: Store, settings: Any, task_id: int, *, strategy: str | None, into: str | None, check: bool, say: Callable[[str], None],
+           progress: Progress = SILENT) -> Landed:
     work = getattr(store.read_state(task_id), "work", None)
     if work is not None and work.backend == "jj":
         from cairn.land import jj_land
@@ -90,7 +92,7 @@ def accept(store: Store, settings: Any, task_id: int, *, strategy: str | None, i
                     f"the target branch {target!r} does not exist (any more)",
                     hint=f"land it elsewhere with `cairn accept {task_id} --into BRANCH`",
                 )
-            landing = _Landing(store, settings, task, state, target, tip, check, say)
+            landing = _Landing(store, settings, task, state, target, tip, check, say, progress)
             try:
                 result = landing.run(strategy)
             except Conflict as conflict:
@@ -108,10 +110,11 @@ def accept(store: Store, settings: Any, task_id: int, *, strategy: str | None, i
 
 
 class _Landing:
-    def __init__(self, store: Store, settings: Any, task: Task, state: Review, target: str, tip: str, check: bool, say: Callable[[str], None]) -> None:
+    def __init__(self, store: Store, settings: Any, task: Task, state: Review, target: str, tip: str, check: bool, say: Callable[[str], None],
+                 progress: Progress) -> None:
         self.store, self.settings, self.task, self.state = store, settings, task, state
         self.root: Path = settings.root
-        self.target, self.tip, self.check, self.say = target, tip, check, say
+        self.target, self.tip, self.check, self.say, self.progress = target, tip, check, say, progress
         work = state.work
         assert work is not None
         self.workspaces: GitWorkspaces = workspaces_for(settings, work)
@@ -210,7 +213,7 @@ class _Landing:
 
     def _rebase(self) -> str:
         workspace = Path(self.work.workspace)
-        self.say(f"rebasing {self.work.branch} onto {self.target} ({self.tip[:12]})")
+        self._phase("rebase", f"rebasing {self.work.branch} onto {self.target} ({self.tip[:12]})")
         try:
             git(workspace, "rebase", "--quiet", self.tip, env=identity_env(workspace))
         except GitError as error:
@@ -251,13 +254,14 @@ class _Landing:
         current = git(workspace, "rev-parse", "HEAD")
         if current != commit:
             git(workspace, "checkout", "--quiet", "--detach", commit)
-        self.say(f"running checks on {commit[:12]}")
+        self._phase("checks", f"running checks on {commit[:12]}")
         try:
             from cairn.agents.sandbox import for_task
 
             with running(self.store.layout, self.task.id), for_task(self.settings, self.task, str(workspace)) as confined:
                 # The sandbox the agent had; what the checks start works for the task and dies with this accept.
-                result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id), confined.environment(), confined.wrap)
+                result = run_checks(config, workspace, self.store.layout.checks_log(self.task.id), confined.environment(), confined.wrap,
+                                    progress=self.progress)
         finally:
             # What the checks left is theirs (the workspace had no edits when
             # the accept began): dropped, so it never reaches the branch.
@@ -271,7 +275,14 @@ class _Landing:
                 hint=f"the output is in {self.store.layout.checks_log(self.task.id)}; `cairn retry {self.task.id} --feedback ...` or --no-check",
             )
 
+    def _phase(self, name: str, text: str) -> None:
+        """Recorded in the journal; on a terminal the progress line shows it, elsewhere a line of output."""
+        if not self.progress.show:
+            self.say(text)
+        self.progress.phase(name, text)
+
     def _move_target(self, commit: str) -> None:
+        self._phase("land", f"moving {self.target} to {commit[:12]}")
         if self.checkout is not None:
             try:
                 git(self.checkout, "merge", "--quiet", "--ff-only", commit)
