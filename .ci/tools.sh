@@ -32,7 +32,7 @@ apt_install() {
     fi
 }
 
-apt_install tmux:tmux git:git nix-instantiate:nix-bin bwrap:bubblewrap slurmctld:slurm-wlm munged:munge
+apt_install tmux:tmux git:git nix-instantiate:nix-bin bwrap:bubblewrap slurmctld:slurm-wlm munged:munge zsh:zsh fish:fish
 if [ "${1:-}" = bench ]; then
     apt_install hyperfine:hyperfine tsp:task-spooler
 fi

@@ -7,7 +7,11 @@
 # future one differs).  The test suite is not run by the build: it drives
 # real git, tmux and agent processes and runs as the flake's `checks.tests`
 # (nix/checks.nix), from the `testEnv` below.
-{ lib, python3Packages }:
+#
+# Besides the commands it installs what `man` and the shells look for: the
+# man pages the wheel carries (rendered from docs/cli.md at build time, see
+# setup.py) and the completion scripts `cairn completion` prints.
+{ lib, python3Packages, installShellFiles }:
 
 let
   project = (lib.importTOML ../pyproject.toml).project;
@@ -33,6 +37,19 @@ python3Packages.buildPythonApplication {
   inherit src dependencies;
   pyproject = true;
   build-system = [ python3Packages.setuptools ];
+  nativeBuildInputs = [ installShellFiles ];
+  # Runs before the wrappers exist, so cairn's own modules are put on the
+  # path by hand; `cairn completion` needs none of the dependencies.
+  postInstall = ''
+    installManPage $out/${python3Packages.python.sitePackages}/cairn/man/man1/*.1
+    cairnCompletion() {
+      PYTHONPATH=$out/${python3Packages.python.sitePackages}''${PYTHONPATH:+:$PYTHONPATH} $out/bin/cairn completion "$1"
+    }
+    installShellCompletion --cmd cairn \
+      --bash <(cairnCompletion bash) \
+      --zsh <(cairnCompletion zsh) \
+      --fish <(cairnCompletion fish)
+  '';
   doCheck = false;
   pythonImportsCheck = [ "cairn" ];
 

@@ -44,7 +44,7 @@ def test_cancel_json_reports_each_task(cairn, add_task) -> None:
     result = cairn("cancel", "1", "2", "--json")
 
     assert result.returncode == 0
-    assert result.json() == [{"id": 1, "state": "cancelled"}, {"id": 2, "state": "cancelled"}]
+    assert [(t["id"], t["state"], t["detail"]["state"]["state"]) for t in result.json()] == [(1, "cancelled", "cancelled"), (2, "cancelled", "cancelled")]
 
 
 def test_cancelling_twice_exits_4_naming_the_state(cairn, add_task, home: Path) -> None:

@@ -120,7 +120,7 @@ def test_the_installed_entrypoints_run_each_verb(cairn, repo: Path) -> None:
     assert run([str(BIN / "cairn-queue"), "from cairn-queue"], repo).stdout == "1\n"
     assert "from cairn-queue" in run([str(BIN / "cairn-status")], repo).stdout
     assert run([str(BIN / "cairn-cancel"), "1"], repo).returncode == 0
-    assert run([str(BIN / "cairn-status"), "1", "--json"], repo).json()["state"]["state"] == "cancelled"
+    assert run([str(BIN / "cairn-status"), "1", "--json"], repo).json()["state"] == "cancelled"
 
 
 def test_bin_cairn_runs_from_the_checkout(cairn, repo: Path, home: Path) -> None:
@@ -134,7 +134,7 @@ def test_bin_cairn_runs_from_the_checkout(cairn, repo: Path, home: Path) -> None
     assert version.stdout == f"cairn {__version__}\n"
     assert queued.stdout == "1\n"
     assert [t["title"] for t in listed.json()] == ["from the checkout"]
-    assert dashed.json()["task"]["id"] == 2
+    assert dashed.json()["id"] == 2
     assert (home / "tasks" / "2").is_dir()
 
 

@@ -16,7 +16,7 @@ from cairn.errors import ConfigError
 def agent_of_new_task(cairn, home: Path, **extra_env: str) -> str:
     result = cairn("queue", "--json", "which agent?", extra_env=extra_env or None)
     assert result.returncode == 0, result.stderr
-    return result.json()["task"]["agent"]
+    return result.json()["agent"]
 
 
 # -- precedence -------------------------------------------------------------------
@@ -103,7 +103,7 @@ def test_queue_uses_the_default_agent_of_the_strongest_source(cairn, repo: Path,
     assert agent_of_new_task(cairn, home, CAIRN_CONFIG=str(rendered), CAIRN_DEFAULT_AGENT="amp") == "amp"
     # The command-line flag beats them all.
     result = cairn("queue", "x", "--agent", "demo", "--json", extra_env={"CAIRN_DEFAULT_AGENT": "amp"})
-    assert result.json()["task"]["agent"] == "demo"
+    assert result.json()["agent"] == "demo"
 
 
 def test_a_user_defined_agent_can_be_the_default(cairn, repo: Path, home: Path) -> None:

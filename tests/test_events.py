@@ -20,20 +20,25 @@ def test_each_event_is_one_readable_line_in_order(cairn, home):
     lines = result.stdout.splitlines()
     assert lines[0].split()[2] == "init", "an event of no task leaves the task column blank"
     task_lines = [line for line in lines if " task 1 " in line]
-    assert [line.split()[4] for line in task_lines] == ["queued", "running", "workspace-ready", "agent-started", "agent-ended", "review"]
+    assert [line.split()[4] for line in task_lines] == [
+        "queued", "running", "phase", "workspace-ready", "phase", "agent-started", "agent-ended", "review"]
     assert "'Greet', agent demo, priority normal" in task_lines[0]
+    assert "making the workspace" in task_lines[2] and "starting: " in task_lines[4]
     assert "from running, 1 file +1 -0, checks skipped, took " in task_lines[-1]
-    assert "ending exited, exit code 0, took " in task_lines[4]
+    assert "ending exited, exit code 0, took " in task_lines[6]
     date, clock = lines[0].split()[:2]
     assert len(date) == 10 and date[4] == "-" and len(clock) == 8 and clock[2] == ":"
 
 
-def test_json_prints_the_journal_lines_unchanged(cairn, home):
+def test_json_prints_the_journal_records_with_their_format(cairn, home):
     cairn("queue", "-a", "demo", "say hi")
     cairn("cancel", "1")
     result = cairn("events", "--json")
     assert result.returncode == 0
-    assert result.stdout == (home / "events.jsonl").read_text()
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    journal = [json.loads(line) for line in (home / "events.jsonl").read_text().splitlines()]
+    assert all(list(event)[0] == "format" and event.pop("format") == 1 for event in printed)
+    assert printed == journal
     assert [json.loads(line)["event"] for line in result.stdout.splitlines()] == ["init", "queued", "cancelled"]
 
 

@@ -38,7 +38,7 @@ def test_make_queues_each_prompt_once(repo: Path, cairn) -> None:
     assert "cairn queue" not in again.stdout, "an unchanged prompt must not be queued again"
 
     task_id = (repo / ".queued" / "hello.id").read_text().strip()
-    shown = cairn("status", "--json", task_id).json()["task"]
+    shown = cairn("status", "--json", task_id).json()["detail"]["task"]
     assert shown["agent"] == "demo"
     assert shown["prompt"].strip() == prompt.strip()
     assert not (repo / "pwned").exists()

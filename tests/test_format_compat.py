@@ -28,7 +28,7 @@ def test_every_state_of_format_1_is_read(cairn, repo):
     for task_id in states:
         shown = cairn("status", str(task_id), "--json")
         assert shown.returncode == 0, shown.stderr
-        assert shown.json()["task"]["id"] == task_id
+        assert shown.json()["id"] == task_id
 
 
 def test_a_format_1_directory_takes_new_tasks_after_its_last_id(cairn, repo):

@@ -125,6 +125,71 @@ def test_the_flake_input_example(nix: Nix) -> None:
     assert found["shell"]["package"]["path"] == found["cairn"]
 
 
+def test_the_package_installs_man_pages_and_completions(nix: Nix, tmp_path) -> None:
+    """The package's postInstall, as Nix evaluates it, run against an installed Cairn.
+
+    installShellFiles' two functions are stood in for with what they do
+    (nixpkgs' pkgs/build-support/install-shell-files): a man page goes to
+    share/man/man<section>/, a completion to the directory its shell reads,
+    named for --cmd.  $out holds the package and the man pages rendered from
+    docs/cli.md, as the wheel's build leaves them.
+    """
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import BIN
+
+    found = flake_value(
+        "let p = flake.packages.x86_64-linux.default; in {"
+        "  inherit (p) postInstall; nativeBuildInputs = map (d: d.name) p.nativeBuildInputs;"
+        "  sitePackages = inputs.nixpkgs.legacyPackages.x86_64-linux.python3.sitePackages; }",
+        nix,
+    )
+    assert "installShellFiles" in found["nativeBuildInputs"]
+
+    out = tmp_path / "out"
+    (out / "bin").mkdir(parents=True)
+    (out / "bin" / "cairn").symlink_to(BIN / "cairn")
+    site = out / found["sitePackages"]
+    shutil.copytree(REPO / "cairn", site / "cairn", ignore=shutil.ignore_patterns("__pycache__"))
+    rendered = subprocess.run([sys.executable, str(REPO / "man" / "render.py"), str(site / "cairn" / "man" / "man1")],
+                              cwd=REPO, capture_output=True, text=True)
+    assert rendered.returncode == 0, rendered.stderr
+    stand_ins = r'''
+installManPage() { for page in "$@"; do s=${page##*.}; mkdir -p "$out/share/man/man$s"; cp "$page" "$out/share/man/man$s/"; done; }
+installShellCompletion() {
+    local name="" shell
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --cmd) name=$2; shift 2 ;;
+            --bash) mkdir -p "$out/share/bash-completion/completions"; cat "$2" > "$out/share/bash-completion/completions/$name.bash"; shift 2 ;;
+            --zsh) mkdir -p "$out/share/zsh/site-functions"; cat "$2" > "$out/share/zsh/site-functions/_$name"; shift 2 ;;
+            --fish) mkdir -p "$out/share/fish/vendor_completions.d"; cat "$2" > "$out/share/fish/vendor_completions.d/$name.fish"; shift 2 ;;
+            *) echo "installShellCompletion: unexpected $1" >&2; return 1 ;;
+        esac
+    done
+}
+set -eu
+'''
+    installed = subprocess.run(["bash", "-c", stand_ins + found["postInstall"]], env={**os.environ, "out": str(out)},
+                               capture_output=True, text=True, timeout=120)
+    assert installed.returncode == 0, installed.stderr
+
+    share = out / "share"
+    assert (share / "man" / "man1" / "cairn-accept.1").is_file() and (share / "man" / "man1" / "cairn.1").is_file()
+    bash_script = share / "bash-completion" / "completions" / "cairn.bash"
+    registered = subprocess.run(["bash", "--norc", "-c", f"source {bash_script} && complete -p cairn-accept"], capture_output=True, text=True)
+    assert registered.stdout.strip() == "complete -F _cairn cairn-accept", registered.stderr
+    assert (share / "zsh" / "site-functions" / "_cairn").read_text().startswith("#compdef cairn ")
+    assert "complete -c cairn" in (share / "fish" / "vendor_completions.d" / "cairn.fish").read_text()
+    if shutil.which("man"):
+        page = subprocess.run(["man", "cairn-accept"], env={**os.environ, "MANPATH": str(share / "man"), "MANWIDTH": "80"},
+                              capture_output=True, text=True)
+        assert page.returncode == 0 and "land a task on its target branch" in " ".join(page.stdout.split()), page.stderr
+
+
 def test_errors_in_the_module_output_name_the_flake_not_an_unknown_file(nix: Nix) -> None:
     # A second default for the package conflicts with the flake's own: the message lists both definitions.
     expression = (

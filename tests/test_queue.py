@@ -43,9 +43,10 @@ def test_queue_json_prints_the_whole_record(cairn, home: Path) -> None:
     result = cairn("queue", "--json", "Write the docs", "--priority", "high")
 
     record = result.json()
-    assert record["task"] == task_json(home, 1)
-    assert record["state"] == json.loads((home / "tasks" / "1" / "state.json").read_text())
-    task, state = record["task"], record["state"]
+    assert (record["format"], record["id"], record["state"], record["priority"]) == (1, 1, "queued", "high")
+    assert record["detail"]["task"] == task_json(home, 1)
+    assert record["detail"]["state"] == json.loads((home / "tasks" / "1" / "state.json").read_text())
+    task, state = record["detail"]["task"], record["detail"]["state"]
     assert task["id"] == 1 and task["title"] == "Write the docs" and task["prompt"] == "Write the docs"
     assert task["priority"] == "high" and task["agent"] == "claude" and task["target"] == "main"
     assert task["format"] == 1 and task["after"] == [] and task["locks"] == []

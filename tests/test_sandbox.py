@@ -94,7 +94,7 @@ def test_a_sandboxed_agent_writes_only_in_its_workspace_and_declared_paths(repo:
     task_id = _run(cairn, "escaper")
 
     status = cairn("status", str(task_id), "--json").json()
-    assert status["state"]["state"] == "review", (home / "tasks" / str(task_id) / "agent.log").read_text()
+    assert status["state"] == "review", (home / "tasks" / str(task_id) / "agent.log").read_text()
     report = json.loads(git(repo, "show", f"cairn/{task_id}:report.json"))  # Cairn committed it, outside the sandbox
     for refused in ("the checkout", "a hook", "home"):
         assert report[refused] == "Read-only file system", report

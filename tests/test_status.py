@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("warm_config")
 DOCUMENTED_FIELDS = {
     "id", "title", "state", "priority", "agent", "created", "since", "after", "locks", "target",
     "retry_of", "checks", "files", "insertions", "deletions", "conflict", "reason", "idle_since",
-    "tmux_session", "waiting", "conflicts_with", "executor", "job_id",
+    "tmux_session", "waiting", "conflicts_with", "executor", "job_id", "format", "detail",
 }
 
 
@@ -161,7 +161,7 @@ def test_status_of_several_ids_shows_each(cairn, add_task) -> None:
     records = cairn("status", "--json", "1", "2").json()
 
     assert text.index("task 2: two") < text.index("task 1: one")
-    assert [r["task"]["title"] for r in records] == ["one", "two"]
+    assert [r["title"] for r in records] == ["one", "two"]
 
 
 def test_status_id_json_is_the_records_on_disk(cairn, add_task, home: Path) -> None:
@@ -169,8 +169,8 @@ def test_status_id_json_is_the_records_on_disk(cairn, add_task, home: Path) -> N
 
     record = cairn("status", "1", "--json").json()
 
-    assert record["task"] == json.loads((home / "tasks" / "1" / "task.json").read_text())
-    assert record["state"] == json.loads((home / "tasks" / "1" / "state.json").read_text())
+    assert record["detail"]["task"] == json.loads((home / "tasks" / "1" / "task.json").read_text())
+    assert record["detail"]["state"] == json.loads((home / "tasks" / "1" / "state.json").read_text())
 
 
 def test_status_of_an_unknown_id_exits_3(cairn, add_task) -> None:

@@ -80,13 +80,27 @@ def test_the_table_shows_each_task_and_follows_changes_on_disk(cairn, repo, home
     drive(scenario)
 
 
-def test_a_key_accepts_the_selected_task_and_main_moves(cairn, repo, home):
-    task = run_task(cairn, "write feature.txt: new")
+def dialog_text(app) -> str:
+    """What the open dialog says: its question and the preview under it."""
+    from textual.widgets import Label, Static
+
+    return "\n".join(str(w.render()) for w in app.screen.query(Static) if isinstance(w, (Label, Static)))
+
+
+def test_a_asks_showing_stat_strategy_and_target_then_y_lands(cairn, repo, home):
+    task = run_task(cairn, "write feature.txt: new", "--title", "Add the feature")
     before = git(repo, "rev-parse", "main")
 
     async def scenario(app, pilot) -> None:
         assert app.selected().id == task, "the dashboard starts on the task waiting for review"
         await pilot.press("a")
+        await pilot.pause()
+        asked = dialog_text(app)
+        assert f"Accept task {task}, 'Add the feature'?" in asked
+        assert "onto main by rebase; no checks are configured" in asked
+        assert "feature.txt" in asked and "1 file changed" in asked
+        assert git(repo, "rev-parse", "main") == before, "nothing lands before the answer"
+        await pilot.press("y")
         await until(pilot, lambda: app.message.startswith(f"accepted task {task}: main is now "))
         assert rows(app)[task][1] == "accepted"
 
@@ -95,11 +109,46 @@ def test_a_key_accepts_the_selected_task_and_main_moves(cairn, repo, home):
     assert (repo / "feature.txt").read_text() == "new\n"
 
 
+def test_n_at_the_accept_question_lands_nothing(cairn, repo, home):
+    task = run_task(cairn, "write feature.txt: new")
+    before = git(repo, "rev-parse", "main")
+
+    async def scenario(app, pilot) -> None:
+        await pilot.press("a")
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert rows(app)[task][1] == "review"
+
+    drive(scenario)
+    assert git(repo, "rev-parse", "main") == before
+    assert state_of(home, task)["state"] == "review"
+
+
+def test_with_confirm_off_a_and_x_act_at_once(cairn, repo, home):
+    landed = run_task(cairn, "write feature.txt: new")
+    dropped = run_task(cairn, "write other.txt: other")
+    (home / "config.toml").write_text("[tui]\nconfirm = false\n")
+
+    async def scenario(app, pilot) -> None:
+        select(app, landed)
+        await pilot.press("a")
+        await until(pilot, lambda: rows(app)[landed][1] == "accepted")
+        select(app, dropped)
+        await pilot.press("x")
+        await until(pilot, lambda: rows(app)[dropped][1] == "rejected")
+
+    drive(scenario)
+    assert state_of(home, dropped)["reason"] is None
+
+
 def test_reject_asks_why_and_keeps_the_reason(cairn, home):
     task = run_task(cairn, "write x.txt: x")
 
     async def scenario(app, pilot) -> None:
         await pilot.press("x")
+        await pilot.pause()
+        asked = dialog_text(app)
+        assert f"Reject task {task}" in asked and "kept until gc" in asked and "x.txt" in asked
         await pilot.press(*"not needed")
         await pilot.press("enter")
         await until(pilot, lambda: app.message.startswith(f"rejected task {task}"))
@@ -284,6 +333,9 @@ def test_in_a_real_80x24_terminal_a_key_press_lands_a_task(cairn, repo, home, tm
     assert "a Accept" in lines[-1] and "q Quit" in lines[-1]
 
     assert tmux("send-keys", "-t", "=dash:", "a").returncode == 0
+    wait_for(lambda: "Accept task" in screen() and "onto main by rebase" in screen())
+    assert git(repo, "rev-parse", "main") == before
+    assert tmux("send-keys", "-t", "=dash:", "y").returncode == 0
     wait_for(lambda: git(repo, "rev-parse", "main") != before)
     assert git(repo, "rev-parse", "main^") == before
     assert (repo / "landed.txt").read_text() == "by a key press\n"

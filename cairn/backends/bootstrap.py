@@ -26,6 +26,7 @@ from typing import IO, Any
 from cairn.agents import children
 from cairn.config.schema import Bootstrap
 from cairn.errors import OperationFailed
+from cairn.progress import SILENT, Progress
 
 
 Wrap = Callable[[list[str]], list[str]]
@@ -34,7 +35,7 @@ INCLUDE_FILE = ".worktreeinclude"
 
 
 def bootstrap(config: Bootstrap, source: Path, workspace: Path, log: IO[bytes], env: dict[str, str],
-              wrap: Wrap | None = None) -> None:
+              wrap: Wrap | None = None, progress: Progress = SILENT) -> None:
     for relative in worktree_includes(source):
         found, target = source / relative, workspace / relative
         if target.exists() or target.is_symlink():
@@ -62,8 +63,10 @@ def bootstrap(config: Bootstrap, source: Path, workspace: Path, log: IO[bytes], 
             target.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(found, target)
             _say(log, f"linked {found.relative_to(source)}")
-    for argv in config.setup:
-        _say(log, f"setup: {' '.join(argv)}")
+    for number, argv in enumerate(config.setup, 1):
+        text = f"setup {number}/{len(config.setup)}: {' '.join(argv)}"
+        _say(log, text)
+        progress.phase("setup", text)
         try:
             if wrap is not None and not findable(argv[0], env, workspace):
                 raise FileNotFoundError(argv[0])  # bwrap would only say so in its own words

@@ -28,19 +28,32 @@ def command(task_ids: tuple[int, ...], strategy: str | None, into: str | None, n
             plan_id: str | None, dry_run: bool, as_json: bool) -> int:
     current = settings()
     store = store_for(current)
-    say = (lambda line: None) if as_json else (lambda line: echo(f"  {line}"))
     if every or plan_id is not None or dry_run or len(task_ids) > 1:
+        train_say = (lambda line: None) if as_json else (lambda line: echo(f"  {line}"))
         return _train(store, current, task_ids, every=every, plan_id=plan_id, strategy=strategy, into=into,
-                      check=not no_check, dry_run=dry_run, as_json=as_json, say=say)
+                      check=not no_check, dry_run=dry_run, as_json=as_json, say=train_say)
     if not task_ids:
         raise UsageError("say which task to accept: cairn accept ID (or several, --all, --plan ID for a train)")
     (task_id,) = task_ids
     from cairn.land.accept import accept
+    from cairn.progress import append_to_log, on_terminal
+
+    progress = on_terminal(quiet=as_json, journal=store.journal, log=append_to_log(store.layout.agent_log(task_id)), task=task_id)
+
+    def say(line: str) -> None:
+        if not as_json:
+            progress.clear()
+            echo(f"  {line}")
 
     # None: the configured strategy for git; jj squashes unless told --rebase.
-    landed = accept(store, current, task_id, strategy=strategy, into=into, check=not no_check, say=say)
+    try:
+        landed = accept(store, current, task_id, strategy=strategy, into=into, check=not no_check, say=say, progress=progress)
+    finally:
+        progress.clear()
     if as_json:
-        print_json({"id": task_id, "state": "accepted", "strategy": landed.strategy, "target": landed.target, "commit": landed.commit})
+        from cairn.core.task_json import task_json
+
+        print_json(task_json(store.read_task(task_id), store.read_state(task_id)))
     elif landed.commit:
         echo(f"accepted task {task_id}: {landed.target} is now {landed.commit[:12]} ({landed.strategy})")
     else:

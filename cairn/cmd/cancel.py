@@ -50,12 +50,15 @@ def command(ids: tuple[int, ...], reason: str, as_json: bool) -> None:
             store.journal("cancelled", task=task_id, previous="queued", reason=reason)
         else:
             _stop_running(store, current, task_id, state)
-        final = store.read_state(task_id).state
-        results.append({"id": task_id, "state": final})
+        final_state = store.read_state(task_id)
+        final = final_state.state
+        results.append((task_id, final_state))
         if not as_json:
             echo(f"task {task_id}: {final}")
     if as_json:
-        print_json(results)
+        from cairn.core.task_json import task_json
+
+        print_json([task_json(store.read_task(i), s) for i, s in results])
 
 
 def _stop_running(store: Store, current: Settings, task_id: int, state: Running) -> None:

@@ -59,9 +59,20 @@ def _selected(entry: Any, wanted: set[int]) -> bool:
 def _print(entries: list[Any], as_json: bool) -> None:
     if not entries:
         return
-    text = "\n".join(e.line if as_json else describe(e.record) for e in entries) + "\n"
+    text = "\n".join(_json_line(e.record) if as_json else describe(e.record) for e in entries) + "\n"
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+#: Version of the event shape `--json` prints (cairn/schemas/event.schema.json): the
+#: journal's record with ``format`` in front; ``task`` is a task's ``id``.
+EVENT_JSON_FORMAT = 1
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps({"format": EVENT_JSON_FORMAT, **{k: v for k, v in record.items() if k != "format"}}, ensure_ascii=False)
 
 
 def describe(record: dict[str, Any]) -> str:

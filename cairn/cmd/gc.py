@@ -45,7 +45,18 @@ def command(
     options = Options(max_age=max_age, keep=keep, max_size=max_size, purge=purge, orphans=orphans, force=force, dry_run=dry_run)
     if every is not None:
         return _every(options, every, quiet, as_json)
-    report = collect_garbage(settings(), options)
+    from cairn.progress import on_terminal
+
+    current = settings()
+    progress = on_terminal(quiet=quiet or as_json)
+    if not dry_run:
+        from cairn.state.store import Store
+
+        progress.journal = Store(current.layout).journal
+    try:
+        report = collect_garbage(current, options, progress=progress)
+    finally:
+        progress.clear()
     if as_json:
         print_json(report.as_json())
     else:

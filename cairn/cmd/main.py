@@ -40,6 +40,7 @@ VERBS: dict[str, str] = {
     "events": "print (or follow) the journal of everything that happened",
     "metrics": "per-task times, attempts and outcomes; how each agent does",
     "agents": "the agent profiles: ready or what is missing, version",
+    "completion": "print the shell completion script for bash, zsh or fish",
 }
 
 

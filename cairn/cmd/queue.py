@@ -115,9 +115,9 @@ def command(
 
         echo(f"cairn queue: task {task.id} is queued, but events.jsonl does not record it: {describe_os_error(error)}", err=True)
     if as_json:
-        from cairn.cmd.status import record_json
+        from cairn.core.task_json import task_json
 
-        print_json(record_json(task, store.read_state(task.id)))
+        print_json(task_json(task, store.read_state(task.id)))
     else:
         echo(task.id)
 

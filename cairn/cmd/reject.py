@@ -19,11 +19,13 @@ def command(ids: tuple[int, ...], reason: str | None, as_json: bool) -> None:
     results = []
     for task_id in ids:
         state = reject(store, current, task_id, reason)
-        results.append({"id": task_id, "state": "rejected", "trash_ref": state.trash_ref, **({"operation": state.operation} if state.operation else {})})
+        results.append((task_id, state))
         if not as_json:
             echo(f"rejected task {task_id}{kept_note(current, task_id, state)}")
     if as_json:
-        print_json(results)
+        from cairn.core.task_json import task_json
+
+        print_json([task_json(store.read_task(i), s) for i, s in results])
 
 
 main = entrypoint(command, "reject")

@@ -15,7 +15,9 @@ def command(task_id: int, as_json: bool) -> None:
 
     state = restore(store, current, task_id)
     if as_json:
-        print_json({"id": task_id, "state": state.state})
+        from cairn.core.task_json import task_json
+
+        print_json(task_json(store.read_task(task_id), state))
     else:
         echo(f"restored task {task_id} to review")
 

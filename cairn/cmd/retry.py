@@ -23,9 +23,9 @@ def command(task_id: int, feedback: str | None, continuing: bool, agent: str | N
 
     task = retry(store, current, task_id, feedback=feedback, continuing=continuing, agent=agent)
     if as_json:
-        from cairn.cmd.status import record_json
+        from cairn.core.task_json import task_json
 
-        print_json(record_json(task, store.read_state(task.id)))
+        print_json(task_json(task, store.read_state(task.id)))
     else:
         echo(task.id)
 

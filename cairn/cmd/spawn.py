@@ -46,7 +46,9 @@ def command(task_id: int, wait_for_it: bool, as_json: bool) -> int:
     if wait_for_it:
         states = wait_until_settled(store, current, [task_id], None)
     if as_json:
-        print_json({"id": task_id, "state": states[task_id]})
+        from cairn.core.task_json import task_json
+
+        print_json(task_json(store.read_task(task_id), store.read_state(task_id)))
     else:
         echo(f"task {task_id}: {states[task_id]}")
     if wait_for_it:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 import time
 
-from cairn.cmd._cli import TASK_ID, Choice, argument, echo, entrypoint, json_option, option, print_json, store_for, verb
-from cairn.core.vocabulary import STATES
+from cairn.cmd._cli import TASK_ID, Choice, Parsed, argument, echo, entrypoint, json_option, option, print_json, store_for, verb
+from cairn.core.durations import parse_duration
+from cairn.core.vocabulary import PRIORITIES, STATES
 from cairn.errors import EXIT_FAILED
 
 TYPE_CHECKING = False  # typing is not imported at run time on the hot path (docs/performance.md)
@@ -14,14 +15,31 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+class _States(Choice):
+    """One state, or several separated by commas (``--state review,failed``)."""
+
+    def __call__(self, text: str) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(Choice.__call__(self, part.strip()) for part in text.split(",") if part.strip())
+
+
+#: --sort KEY -> the order it lists tasks in (ties: by id).
+SORTS = ("id", "created", "updated", "state", "priority", "agent")
+#: The order of --short's counts: what needs a person first.
+SHORT_ORDER = ("running", "review", "queued", "failed", "cancelled", "rejected", "accepted")
+
+
 @verb("List tasks (newest last), or show the given tasks in full.")
 @argument("ids", many=True, type=TASK_ID)
-@option("--state", dest="states", multiple=True, type=Choice(STATES), help="Only tasks in this state (repeatable).")
+@option("--state", dest="states", multiple=True, type=_States(STATES), help="Only tasks in these states: repeatable, or several separated by commas (review,failed).")
+@option("--since", type=Parsed("DURATION", parse_duration), help="Only tasks that changed state within this long (90s, 10m, 2h, 1d).")
+@option("--sort", type=Choice(SORTS), default="id", help="Order by id (the default), created, updated (most recent last), state, priority (highest first) or agent.")
+@option("--short", is_flag=True, help="One line of counts (3 running, 2 review, 5 queued): for shell prompts and tmux.")
 @option("--scheduler", is_flag=True, help="Only say whether a scheduler runs: exit 0 if one does, 1 if not.")
 @option("--watch", is_flag=True, help="Redraw the table whenever a task changes (Ctrl-C stops).")
 @option("--plan", dest="plan_id", metavar="ID", help="Only the tasks of this plan (cairn plan, cairn queue --from).")
 @json_option
-def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watch: bool, plan_id: str | None, as_json: bool) -> int:
+def command(ids: tuple[int, ...], states: tuple[tuple[str, ...], ...], since: float | None, sort: str, short: bool,
+            scheduler: bool, watch: bool, plan_id: str | None, as_json: bool) -> int:
     from cairn.config.load import resolve_for_reading
 
     # Reading the tasks needs no valid agent table: a bad configuration is
@@ -33,20 +51,52 @@ def command(ids: tuple[int, ...], states: tuple[str, ...], scheduler: bool, watc
     store = store_for(current)
     if store.exists():
         _refuse_if_unreadable(store)
+    wanted = {state for group in states for state in group}
     if plan_id is not None:
         from cairn.state.plans import read_plan
 
         planned = set(read_plan(store, plan_id).tasks.values())
-        return _list(store, current, set(states), as_json, only=planned & set(ids) if ids else planned)
+        return _list(store, current, wanted, as_json, only=planned & set(ids) if ids else planned, since=since, sort=sort)
     if watch:
         from cairn.cmd._watch import watch_status
 
-        return watch_status(store, current, set(states), ids=ids, scheduler=scheduler, as_json=as_json)
+        return watch_status(store, current, wanted, ids=ids, scheduler=scheduler, as_json=as_json)
     if scheduler:
         return _scheduler_probe(current, as_json)
     if ids:
         return _show(store, ids, as_json)
-    return _list(store, current, set(states), as_json)
+    if short:
+        return _short(store, wanted, since, as_json)
+    return _list(store, current, wanted, as_json, since=since, sort=sort)
+
+
+def _chosen(summaries: list[Any], states: set[str], since: float | None, now: float) -> list[Any]:
+    return [s for s in summaries if (not states or s.state in states) and (since is None or s.since >= now - since)]
+
+
+def _sorted(summaries: list[Any], sort: str) -> list[Any]:
+    keys = {
+        "id": lambda s: s.id,
+        "created": lambda s: (s.created, s.id),
+        "updated": lambda s: (s.since, s.id),
+        "state": lambda s: (STATES.index(s.state), s.id),
+        "priority": lambda s: (-PRIORITIES.index(s.priority), s.id),
+        "agent": lambda s: (s.agent, s.id),
+    }
+    return sorted(summaries, key=keys[sort])
+
+
+def _short(store: Any, states: set[str], since: float | None, as_json: bool) -> int:
+    scan = store.scan()
+    counts: dict[str, int] = {}
+    for summary in _chosen(scan.summaries, states, since, time.time()):
+        counts[summary.state] = counts.get(summary.state, 0) + 1
+    ordered = {state: counts[state] for state in SHORT_ORDER if state in counts}
+    if as_json:
+        print_json({"format": 1, "counts": ordered, "total": sum(ordered.values())})
+    else:
+        echo(", ".join(f"{n} {state}" for state, n in ordered.items()) or "no tasks")
+    return 0
 
 
 def _refuse_if_unreadable(store: Any) -> None:
@@ -94,25 +144,17 @@ def _scheduler_running(current: Any) -> bool:
     return is_held(current.layout.scheduler_lock)
 
 
-def record_json(task: Any, state: Any, layout: Any = None) -> dict[str, Any]:
-    """A task as ``--json`` shows it in full: its two records as on disk, and what its agent reported."""
-    from cairn.core import codec
-
-    shown = {"task": codec.encode(task), "state": codec.encode(state)}
-    if layout is not None:
-        from cairn.state.reports import read_report
-
-        shown["report"] = read_report(layout, task.id)
-    return shown
-
-
 def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
     records = [(store.read_task(i), store.read_state(i)) for i in ids]
     if as_json:
         from cairn.cmd.views import read_isolation
+        from cairn.core.task_json import task_json
 
         # How it ran: sandboxed or not, the names of the variables its agent got (never values), ports.
-        shown = [{**record_json(t, s, store.layout), "isolation": read_isolation(store.layout, t.id)} for t, s in records]
+        from cairn.state.reports import read_report
+
+        shown = [{**task_json(t, s), "report": read_report(store.layout, t.id), "isolation": read_isolation(store.layout, t.id)}
+                 for t, s in records]
         print_json(shown[0] if len(shown) == 1 else shown)
         return 0
     from cairn.cmd.views import task_details
@@ -121,7 +163,8 @@ def _show(store: Any, ids: tuple[int, ...], as_json: bool) -> int:
     return 0
 
 
-def _list(store: Any, current: Any, states: set[str], as_json: bool, only: set[int] | None = None) -> int:
+def _list(store: Any, current: Any, states: set[str], as_json: bool, only: set[int] | None = None, *,
+          since: float | None = None, sort: str = "id") -> int:
     from cairn.core.schedule import plan
 
     scan = store.scan()
@@ -132,16 +175,16 @@ def _list(store: Any, current: Any, states: set[str], as_json: bool, only: set[i
     reasons = {**decided.waiting, **{i: f"cannot start: {why}" for i, why in decided.fail.items()}}
     reasons.update(_runners_gone(current, scan.summaries))
     marks = _conflict_marks(store, current, scan.summaries)
-    shown = [s for s in scan.summaries if (not states or s.state in states) and (only is None or s.id in only)]
+    shown = _sorted([s for s in _chosen(scan.summaries, states, since, time.time()) if only is None or s.id in only], sort)
     if as_json:
-        print_json([{**_summary_json(s, reasons.get(s.id)), "conflicts_with": marks.get(s.id, [])} for s in shown])
+        print_json([{**task, "conflicts_with": marks.get(task["id"], [])} for task in _tasks_json(store, shown, reasons)])
     else:
         from cairn.cmd.views import status_table
 
         notes = {**reasons, **{i: "conflicts with task" + ("s " if len(o) > 1 else " ") + ", ".join(map(str, o)) for i, o in marks.items()}}
         echo(status_table(shown, notes, time.time(), _width()), nl=False)
         if not shown:
-            echo("no tasks" + (" in that state" if states else " yet: `cairn queue \"what to do\"` adds one"))
+            echo("no tasks" + (" in that state" if states else " changed that recently" if since is not None else " yet: `cairn queue \"what to do\"` adds one"))
         elif any(s.id in decided.start for s in shown) and not _scheduler_running(current):
             # On stderr: a note for the person, not a row for scripts reading the table.
             echo("no scheduler is running: `cairn up` starts queued tasks (or `cairn spawn ID`, one at a time)", err=True)
@@ -168,15 +211,19 @@ def _conflict_marks(store: Any, current: Any, summaries: list[Any]) -> dict[int,
     return conflict_marks(store, current, summaries)
 
 
-def _summary_json(summary: Any, waiting: str | None) -> dict[str, Any]:
-    from cairn.core.codec import instant_to_text
+def _tasks_json(store: Any, shown: list[Any], reasons: dict[int, str]) -> list[dict[str, Any]]:
+    """Each task in the one shape (cairn/core/task_json.py); one that cannot be read
+    meanwhile is left out, as the table leaves out what the scan could not read."""
+    from cairn.core.task_json import task_json
+    from cairn.errors import CairnError
 
-    data: dict[str, Any] = summary._asdict()
-    data["created"] = instant_to_text(summary.created)
-    data["since"] = instant_to_text(summary.since)
-    data["idle_since"] = instant_to_text(summary.idle_since) if summary.idle_since else None
-    data["waiting"] = waiting
-    return data
+    tasks = []
+    for summary in shown:
+        try:
+            tasks.append(task_json(store.read_task(summary.id), store.read_state(summary.id), reasons.get(summary.id)))
+        except CairnError as error:
+            echo(f"cairn status: skipped task {summary.id}: {error}", err=True)
+    return tasks
 
 
 def _width() -> int | None:

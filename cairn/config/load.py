@@ -219,9 +219,8 @@ def resolve_for_reading(cwd: Path | None = None) -> tuple[Settings, ConfigError 
             repo_config = None  # unreadable: its ``home`` cannot be known, the default is used
         from cairn.config.schema import Config
 
-        defaults = Config()
-        data = {"max_agents": defaults.max_agents, "default_agent": defaults.default_agent, "agents": {}}
-        return Settings(root, Layout(_home(env_home, root, repo_config)), data=data), error
+        # Cairn's defaults (no agents): whatever a reader asks of the settings has an answer.
+        return Settings(root, Layout(_home(env_home, root, repo_config)), Config()), error
 
 
 def _root_for(env_home: Path | None, cwd: Path) -> Path | None:

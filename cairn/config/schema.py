@@ -276,6 +276,13 @@ class BudgetConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TuiConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    #: Ask before `a` accepts or `x` rejects, showing what would land or go; false: act at once.
+    confirm: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PlannerConfig:
     __pydantic_config__ = _STRICT_KEYS
     #: The profile ``cairn plan`` runs (a name from ``agents``); unset: ``default_agent``.
@@ -365,3 +372,4 @@ class Config:
     sandbox_hide: list[str] = field(default_factory=lambda: list(DEFAULT_HIDE))
     env: EnvConfig = field(default_factory=EnvConfig)
     ports: PortsConfig = field(default_factory=PortsConfig)
+    tui: TuiConfig = field(default_factory=TuiConfig)

@@ -149,6 +149,7 @@ def _checks(store: Store, settings: Any, task_id: int, work: Work, log: Any, con
     env = confinement.environment() if confinement is not None else None
     wrap = confinement.wrap if confinement is not None else None
     began = time.monotonic()
+    store.journal("phase", task=task_id, phase="checks", text="running checks")
     with running(store.layout, task_id):
         checks = run_checks(settings.config.checks, Path(work.workspace), store.layout.checks_log(task_id), env, wrap)
     store.journal("checks", task=task_id, status=checks.status, at="finish", duration_ms=elapsed_ms(began))

@@ -39,6 +39,7 @@ from cairn.engine.finish import finish, record_outcome
 from cairn.engine.outcome import Ending, Outcome, describe
 from cairn.errors import CairnError, WrongState
 from cairn.notify import notify
+from cairn.progress import Progress
 from cairn.state import atomic, lock
 from cairn.state.layout import Layout
 from cairn.state.store import Store, elapsed_ms
@@ -61,6 +62,8 @@ class Runner:
         self.master: int | None = None
         self.master_open = True
         self.pane_open = True
+        #: The journal's side of each phase; the log's is written by _phase.
+        self.progress = Progress(journal=self.store.journal, task=task_id)
         #: The agent's machine-readable output, when its profile has one (transcript.py).
         self.transcript: Any = None
         #: Headless with a transcript: the pipe of the agent's standard output.
@@ -239,6 +242,7 @@ class Runner:
         path = self.settings.workspace_dir / str(self.task_id)
         # Private whatever the umask: the agent's workspace may hold secrets (.env).
         atomic.private_directory(self.settings.workspace_dir)
+        self._phase("workspace", f"making the workspace {path}")
         work = backend_for(self.settings).create(task, path)
         path = Path(work.workspace)  # a backend may place it elsewhere (jj: outside the repository's tree)
         self.store.update(self.task_id, lambda s: replace(s, work=work))
@@ -252,7 +256,7 @@ class Runner:
         self._record_isolation(env, agent_paths)
         if self.settings.root is not None:
             bootstrap(self.settings.config.bootstrap, self.settings.root, path, self.log,
-                      confined.environment(), wrap=confined.wrap)
+                      confined.environment(), wrap=confined.wrap, progress=self.progress)
         self.store.journal("workspace-ready", task=self.task_id, duration_ms=elapsed_ms(self.claimed))
         argv = render_argv(profile, prompt=task.prompt, prompt_file=str(prompt_file), workspace=str(path), task_id=self.task_id,
                            session=task.resume_session)
@@ -322,7 +326,7 @@ class Runner:
         })
 
     def _start(self, argv: list[str], env: dict[str, str], cwd: Path, stdin_text: str | None) -> subprocess.Popen[bytes]:
-        self._say(f"starting: {' '.join(argv[:1])} …")
+        self._phase("agent", f"starting: {' '.join(argv[:1])} …")
         # Everything the log holds from here on is the agent's.
         self.output_start = self.scanned = self._log_size()
         if self.tty:
@@ -638,6 +642,11 @@ class Runner:
             return os.fstat(self.log.fileno()).st_size
         except OSError:
             return 0
+
+    def _phase(self, name: str, text: str) -> None:
+        """A phase of the task's preparation: in its log and in the journal (cairn/progress.py)."""
+        self._say(text)
+        self.progress.phase(name, text)
 
     def _say(self, line: str) -> None:
         text = f"[cairn] {line}\n".encode()

@@ -45,6 +45,7 @@ from cairn.backends.jj import gc as jj_gc
 from cairn.backends.git.gc import is_git, read_repository
 from cairn.gc.collect import SEGMENT_PREFIX, WORKERS, Unsaved
 from cairn.state.gc_record import read_record
+from cairn.progress import SILENT, Progress
 from cairn.state import atomic
 from cairn.state.lock import LockTimeout, is_held
 from cairn.state.store import Store
@@ -84,6 +85,8 @@ class Context:
     stopping: Callable[[], bool] = lambda: False
     #: Keep no copies: a jj workspace goes without bookmarking what only it holds.
     purge: bool = False
+    #: Where the run is, for a person watching and for the journal (cairn/progress.py).
+    progress: Progress = SILENT
     #: ``bootstrap.teardown`` for (task id or None, workspace path), right before it goes.
     teardown: Callable[[int | None, str], None] | None = None
 
@@ -94,15 +97,16 @@ def perform(plan: Plan, facts: Facts, context: Context) -> Report:
     _workspaces(plan, context, planned, report)
     if is_git(context.root):
         git(context.root, "worktree", "prune", check=False)
-    steps: list[Callable[[], None]] = [
-        lambda: _branches(plan, context, report),
-        lambda: _trash(plan, context, planned, report),
-        lambda: _files(plan, context, report),
+    steps: list[tuple[str, str, Callable[[], None]]] = [
+        ("branches", "archiving and deleting branches", lambda: _branches(plan, context, report)),
+        ("trash", "expiring trash", lambda: _trash(plan, context, planned, report)),
+        ("files", "compressing logs, removing stale files", lambda: _files(plan, context, report)),
     ]
-    for step in steps:
+    for name, text, step in steps:
         if context.stopping():
             report.stopped = True
             break
+        context.progress.phase(name, text)
         step()
     _record(context.store, report.done)
     return report
@@ -115,8 +119,16 @@ def _workspaces(plan: Plan, context: Context, planned: dict[int, tuple[str, floa
     actions = [a for a in plan.actions if isinstance(a, RemoveWorkspace)]
     if not actions:
         return
+    context.progress.phase("workspaces", f"removing {len(actions)} workspace{'s' if len(actions) != 1 else ''}")
+    finished = iter(range(1, len(actions) + 1))
+
+    def remove(action: RemoveWorkspace) -> Outcome:
+        outcome = _remove_workspace(action, context, planned)
+        context.progress.step(next(finished), len(actions), workspace_label(action.task, action.path, action.jj_workspace))
+        return outcome
+
     with ThreadPoolExecutor(WORKERS) as pool:
-        outcomes = list(pool.map(lambda a: _remove_workspace(a, context, planned), actions))
+        outcomes = list(pool.map(remove, actions))
     for action, (freed, problem, archived) in zip(actions, outcomes):
         report.done += archived  # kept under their bookmarks whether or not the workspace went
         if problem is None:

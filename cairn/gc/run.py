@@ -22,6 +22,7 @@ from cairn.core.gc import FINISHED, DropLog, Facts, Plan, Policy, RemoveWorkspac
 from cairn.errors import OperationFailed, UsageError
 from cairn.gc.collect import Unsaved, check, gather, unsaved_checker
 from cairn.gc.perform import Context, Report, perform
+from cairn.progress import SILENT, Progress
 from cairn.state import lock
 from cairn.state.store import Store, elapsed_ms
 
@@ -63,7 +64,8 @@ def gc_lock_path(layout: Any) -> Any:
     return layout.gc_lock
 
 
-def collect_garbage(settings: Any, options: Options, *, stopping: Callable[[], bool] = lambda: False) -> Report:
+def collect_garbage(settings: Any, options: Options, *, stopping: Callable[[], bool] = lambda: False,
+                    progress: Progress = SILENT) -> Report:
     if settings.root is None:
         raise UsageError("no repository is known for this state directory", hint="run `cairn gc` inside the repository")
     store = Store(settings.layout)
@@ -71,7 +73,7 @@ def collect_garbage(settings: Any, options: Options, *, stopping: Callable[[], b
         return Report(dry_run=options.dry_run)
     store.check_format()
     if options.dry_run:
-        return _run(store, settings, options, stopping)
+        return _run(store, settings, options, stopping, progress)
     settings.layout.locks.mkdir(exist_ok=True)
     fd = lock.open_lock(gc_lock_path(settings.layout))
     try:
@@ -80,15 +82,16 @@ def collect_garbage(settings: Any, options: Options, *, stopping: Callable[[], b
                 f"another gc is running for {settings.layout.home}",
                 hint="it holds locks/gc.lock; try again when it has finished",
             )
-        return _run(store, settings, options, stopping)
+        return _run(store, settings, options, stopping, progress)
     finally:
         os.close(fd)
 
 
-def _run(store: Store, settings: Any, options: Options, stopping: Callable[[], bool]) -> Report:
+def _run(store: Store, settings: Any, options: Options, stopping: Callable[[], bool], progress: Progress) -> Report:
     began = time.monotonic()
     policy = policy_for(settings.config, options)
     now = time.time()
+    progress.phase("gather", "looking at the tasks, branches and workspaces")
     facts = gather(store, settings, measure_all=policy.max_size is not None, now=now)
     bootstrap = settings.config.bootstrap
     exclude = [*bootstrap.copy, *bootstrap.symlink]
@@ -100,7 +103,8 @@ def _run(store: Store, settings: Any, options: Options, stopping: Callable[[], b
     from cairn.backends.bootstrap import teardown_for
 
     report = perform(chosen, facts, Context(store, settings.root, exclude, unsaved, stopping, purge=policy.purge,
-                                            teardown=lambda task, path: teardown_for(settings, task, path)))
+                                            teardown=lambda task, path: teardown_for(settings, task, path),
+                                            progress=progress))
     store.journal("gc-run", **report.counts(), skipped=sum(1 for n in report.notes if n.kind == "skipped"), duration_ms=elapsed_ms(began))
     return report
 

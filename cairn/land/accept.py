@@ -24,6 +24,8 @@ from cairn.errors import OperationFailed
 from cairn.land.checks import discard_interrupted
 from cairn.land.guards import ready_to_land
 from cairn.notify import notify
+from cairn.progress import SILENT, Progress
+from cairn.progress import SILENT, Progress
 from cairn.state import lock
 from cairn.state.store import Store
 
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["Conflict", "Landed", "accept"]
 
 
-def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | None, into: str | None, check: bool, say: Say) -> Landed:
+def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | None, into: str | None, check: bool, say: Say,
+           progress: Progress = SILENT) -> Landed:
     task = store.read_task(task_id)
     with lock.held(store.layout.accept_lock, timeout=600):
         with store.locked(task_id) as current:
@@ -42,7 +45,7 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
             # An accept killed while its checks ran left their files (and maybe processes): theirs, not edits.
             if discard_interrupted(store.layout, task_id, lambda w: backend.reset(w, keep=keep_out(settings)), work):
                 say(f"dropped what the checks of an interrupted accept left in {work.workspace}")
-            gate = checks_gate(store, settings, task, say) if check and settings.config.checks.commands else None
+            gate = checks_gate(store, settings, task, say, progress) if check and settings.config.checks.commands else None
             landing = backend.landing(
                 store, task, work, strategy=strategy, configured=settings.config.accept.strategy, into=into, gate=gate, say=say,
             )
@@ -69,7 +72,7 @@ def keep_out(settings: Settings) -> list[str]:
     return [*settings.config.bootstrap.copy, *settings.config.bootstrap.symlink]
 
 
-def checks_gate(store: Store, settings: Settings, task: Task, say: Say) -> Gate:
+def checks_gate(store: Store, settings: Settings, task: Task, say: Say, progress: Progress = SILENT) -> Gate:
     """The configured checks as the gate a landing calls: run in the
     workspace, journalled, and raising when they fail."""
     from cairn.land.checks import running, run_checks, summary_line
@@ -80,7 +83,9 @@ def checks_gate(store: Store, settings: Settings, task: Task, say: Say) -> Gate:
     def gate(workspace: Path, commit: str) -> None:
         from cairn.agents.sandbox import for_task
 
-        say(f"running checks on {commit[:12]}")
+        if not progress.show:
+            say(f"running checks on {commit[:12]}")
+        progress.phase("checks", f"running checks on {commit[:12]}")
         with running(store.layout, task.id), for_task(settings, task, str(workspace)) as confined:
             # The sandbox the agent had; what the checks start works for the task and dies with this accept.
             result = run_checks(config, workspace, log, confined.environment(), confined.wrap)

@@ -25,6 +25,7 @@ from typing import Any
 from cairn.agents import children
 from cairn.config.schema import ChecksConfig
 from cairn.core.model import CheckResult, Checks, Work
+from cairn.progress import SILENT, Progress
 from cairn.backends.bootstrap import findable
 from cairn.state import atomic, lock
 from cairn.state.layout import Layout
@@ -62,13 +63,14 @@ def discard_interrupted(layout: Layout, task_id: int, reset: Any, work: Work | N
 
 
 def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[str, str] | None = None,
-               wrap: Callable[[list[str]], list[str]] | None = None) -> Checks:
+               wrap: Callable[[list[str]], list[str]] | None = None, progress: Progress = SILENT) -> Checks:
     """``wrap``: the task's sandbox (cairn/agents/sandbox.py), around each command."""
     if not config.commands:
         return Checks(status="skipped")
     results = []
     with atomic.open_private(log_path) as log:
-        for argv in config.commands:
+        for number, argv in enumerate(config.commands, 1):
+            progress.step(number, len(config.commands), " ".join(argv))
             log.write(f"$ {' '.join(argv)}\n".encode())
             log.flush()
             started = time.monotonic()

@@ -19,6 +19,24 @@ from typing import Any
 from cairn.errors import OperationFailed
 
 
+#: Lines of the proposal's diffstat a confirmation shows; the rest is summed up.
+STAT_LINES = 8
+
+
+def landing_preview(store: Any, settings: Any, summary: Any) -> str:
+    """What accepting (or rejecting) the task would act on: its stat, the strategy, the target."""
+    strategy = settings.config.accept.strategy
+    checks = "the checks run first" if settings.config.checks.commands else "no checks are configured"
+    lines = [f"onto {summary.target or '(no target: use `cairn accept --into`)'} by {strategy}; {checks}"]
+    try:
+        stat = store.layout.preview_stat(summary.id).read_text(errors="replace").rstrip("\n").splitlines()
+    except OSError:
+        stat = []
+    if len(stat) > STAT_LINES + 1:
+        stat = [*stat[:STAT_LINES], f" … {len(stat) - STAT_LINES - 1} more files (d shows the diff)", stat[-1]]
+    return "\n".join(lines + (stat or [f" {summary.files} files changed, +{summary.insertions} -{summary.deletions}"]))
+
+
 def accept_task(store: Any, settings: Any, task_id: int, say: Callable[[str], None]) -> str:
     from cairn.land.accept import accept
 

@@ -313,7 +313,15 @@ class CairnApp(App[None]):
         def say(line: str) -> None:
             self._from_worker(self._say, f"task {task_id}: {line}")
 
-        self._run(f"accepting task {task_id}", task_id, lambda: actions.accept_task(self.store, self.settings, task_id, say))
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run(f"accepting task {task_id}", task_id, lambda: actions.accept_task(self.store, self.settings, task_id, say))
+
+        if not self.settings.config.tui.confirm:
+            answered(True)
+            return
+        preview = actions.landing_preview(self.store, self.settings, summary)
+        self.push_screen(Confirm(f"Accept task {task_id}, {summary.title!r}? It lands", preview), answered)
 
     def action_train(self) -> None:
         """Every task in review lands as a merge train (cairn accept --all)."""
@@ -333,7 +341,12 @@ class CairnApp(App[None]):
             if reason is not None:
                 self._run(f"rejecting task {task_id}", task_id, lambda: actions.reject_task(self.store, self.settings, task_id, reason.strip() or None))
 
-        self.push_screen(Ask(f"Reject task {task_id}? Why (optional; kept for the record and for a retry):"), answered)
+        if not self.settings.config.tui.confirm:
+            answered("")
+            return
+        preview = actions.landing_preview(self.store, self.settings, summary).split("\n", 1)[-1]
+        self.push_screen(Ask(f"Reject task {task_id}, {summary.title!r}? Its work is kept until gc (`cairn restore`). "
+                             "Why (optional; kept for the record and for a retry):", detail=preview), answered)
 
     def action_retry(self) -> None:
         from cairn.land.retry import RETRYABLE

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label
+from textual.widgets import DataTable, Input, Label, Static
 
 from cairn.core.durations import format_duration
 from cairn.core.summary import Summary
@@ -192,13 +192,15 @@ class Ask(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "back", "Back")]
 
-    def __init__(self, question: str, placeholder: str = "", value: str = "") -> None:
+    def __init__(self, question: str, placeholder: str = "", value: str = "", detail: str = "") -> None:
         super().__init__()
-        self.question, self.placeholder, self.value = question, placeholder, value
+        self.question, self.placeholder, self.value, self.detail = question, placeholder, value, detail
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Label(Text(self.question))
+            if self.detail:
+                yield Static(Text(self.detail), id="detail-preview")
             yield Input(value=self.value, placeholder=self.placeholder, id="answer")
             yield Label("Enter: go   Esc: back", classes="hint")
 
@@ -238,15 +240,19 @@ class NewTask(ModalScreen[tuple[str, str] | None]):
 
 
 class Confirm(ModalScreen[bool]):
+    """A yes/no question, with what it is about shown under it (a diffstat)."""
+
     BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n", "answer(False)", "No"), Binding("escape", "answer(False)", "No")]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, detail: str = "") -> None:
         super().__init__()
-        self.question = question
+        self.question, self.detail = question, detail
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Label(Text(self.question))
+            if self.detail:
+                yield Static(Text(self.detail), id="detail-preview")
             yield Label("y: yes   n or Esc: no", classes="hint")
 
     def action_answer(self, yes: bool) -> None:

@@ -16,23 +16,26 @@ let
 
   python3Packages = byName [
     "click" "pydantic" "filelock" "psutil" "sh" "watchdog" "textual" "setuptools" "pip"
-    "pytest" "pytest-xdist" "hypothesis" "coverage"
+    "pytest" "pytest-xdist" "hypothesis" "coverage" "build" "jsonschema"
   ] // {
     python = python3;
     # Keeps what the tests compare with pyproject.toml.
     buildPythonApplication = args: fake "${args.pname}-${args.version}" ({
       inherit (args) pname version dependencies src;
       build-system = args.build-system or [ ];
+      nativeBuildInputs = args.nativeBuildInputs or [ ];
+      postInstall = args.postInstall or "";
       meta = args.meta or { };
     } // args.passthru or { });
   };
 
   python3 = fake "python3" {
+    sitePackages = "lib/python3.12/site-packages";
     withPackages = select: fake "python3-env" { packages = select python3Packages; };
   };
 
   pkgs = byName [
-    "git" "tmux" "jujutsu" "bash" "coreutils" "nix" "tmuxp" "ruff"
+    "git" "tmux" "jujutsu" "bash" "coreutils" "nix" "tmuxp" "ruff" "installShellFiles"
     "codex" "claude-code" "aider-chat"
   ] // {
     inherit lib system python3 python3Packages;
