@@ -87,4 +87,8 @@ def test_the_first_write_upgrades_the_header_and_writes_format_2(cairn, repo, ho
     assert json.loads((home / "tasks" / "6" / "state.json").read_text())["format"] == 1, "untouched records stay as they were"
     upgraded = [json.loads(line) for line in (home / "events.jsonl").read_text().splitlines() if '"format-upgraded"' in line]
     assert [e["format"] for e in upgraded] == [2]
-    assert cairn("status", "6", "--json").json()["state"]["work"]["branch"] == "cairn/6"
+    from cairn.state.layout import Layout
+    from cairn.state.store import Store
+
+    assert cairn("status", "6", "--json").returncode == 0
+    assert Store(Layout(home)).read_state(6).work.branch == "cairn/6"  # type: ignore[union-attr]

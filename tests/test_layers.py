@@ -26,7 +26,7 @@ RANK = {
     "land": 6, "gc": 6, "executors": 6,
     "backends": 5,
     "vcs": 4,
-    "agents": 3, "notify": 3, "config": 3,
+    "agents": 3, "notify": 3, "progress": 3, "config": 3,
     "state": 2,
     "core": 1, "errors": 1, "__init__": 1,
 }
