@@ -13,6 +13,10 @@ from __future__ import annotations
 from cairn.cmd._cli import Choice, argument, echo, entrypoint, option, settings, verb
 from cairn.core.vocabulary import STATES
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cairn.config.load import Settings
+
 SHELLS = ("bash", "zsh", "fish")
 LISTS = ("tasks", "agents", "states")
 
@@ -48,9 +52,9 @@ def _words(listing: str, states: tuple[str, ...]) -> list[str]:
     return [str(i) for i in _task_ids(current, set(states))]
 
 
-def _task_ids(current: object, states: set[str]) -> list[int]:
+def _task_ids(current: Settings, states: set[str]) -> list[int]:
     """Newest first: the task a person means is most often the last one."""
-    layout = current.layout  # type: ignore[attr-defined]
+    layout = current.layout
     if states:
         from cairn.state.store import Store
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class _States(Choice):
     """One state, or several separated by commas (``--state review,failed``)."""
 
-    def __call__(self, text: str) -> tuple[str, ...]:  # type: ignore[override]
+    def __call__(self, text: str) -> tuple[str, ...]:  # type: ignore[override]  # several states parse to a tuple where one Choice parses to a str
         return tuple(Choice.__call__(self, part.strip()) for part in text.split(",") if part.strip())
 
 

@@ -75,7 +75,7 @@ class Settings:
 
     @property
     def default_executor(self) -> str:
-        return self._config.executor if self._config is not None else str(self._data.get("executor", "local"))  # type: ignore[union-attr]
+        return self._config.executor if self._config is not None else str(self._basics.get("executor", "local"))
 
     @property
     def executor_limits(self) -> dict[str, int]:
@@ -83,7 +83,7 @@ class Settings:
         if self._config is not None:
             executors = self._config.executors
             return {"ray": executors.ray.max_agents, "slurm": executors.slurm.max_agents}
-        data = self._data["executors"]  # type: ignore[index]
+        data = self._basics["executors"]
         return {name: int(data[name]["max_agents"]) for name in ("ray", "slurm")}
 
     @property
@@ -336,8 +336,17 @@ def _stat_key(name: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
+#: Cairn's own sources whose content is part of every configuration: the
+#: schema's defaults and the built-in profiles.  In the key, so an edited
+#: (editable install) or upgraded Cairn never serves yesterday's built-ins.
+_PACKAGE_SOURCES = [
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.py"),
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "agents", "builtin.py"),
+]
+
+
 def _key(files: list[str], environment: dict[str, str]) -> list[Any]:
-    return [__version__, [[name, _stat_key(name)] for name in files], environment]
+    return [__version__, [[name, _stat_key(name)] for name in files + _PACKAGE_SOURCES], environment]
 
 
 def _cache_file(root: Path | None, env_home: Path | None) -> Path:

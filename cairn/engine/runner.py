@@ -100,7 +100,7 @@ class Runner:
             state = self.store.read_state(self.task_id)
             if not isinstance(state, Running) or state.job_id is None:
                 return 0  # finished meanwhile, or nothing to adopt
-            self.store.update(self.task_id, lambda s: replace(s, runner_pid=os.getpid()))  # type: ignore[arg-type]
+            self.store.update(self.task_id, lambda s: replace(s, runner_pid=os.getpid()) if isinstance(s, Running) else s)
             self._say(f"watching {state.executor} job {state.job_id} again")
         else:
             executor = self.store.read_task(self.task_id).executor

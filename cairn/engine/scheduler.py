@@ -24,7 +24,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from cairn.core.model import Failed
@@ -213,7 +212,7 @@ class Scheduler:
         decided = plan(view, self.max_agents, review_paths=paths_to_avoid(self.store, self.settings, summaries),
                        held=self._holds(view), limits=self.limits)
         if self.config_error is not None:
-            decided = replace(decided, start=[])
+            decided.start = []  # a bad configuration holds every new start back
         for task_id, reason in decided.fail.items():
             if task_id not in waiting_out:
                 self._contained(task_id, "failing it", self._fail, task_id, reason)

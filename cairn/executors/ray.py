@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from cairn.errors import ConfigError, OperationFailed
-from cairn.executors.base import EngineUnreachable, Job, JobStatus
+from cairn.executors.base import EngineUnreachable, Job, JobStatus, Phase
 
 #: Ray's JobStatus values, as Cairn's phases.
-PHASES = {"PENDING": "pending", "RUNNING": "running", "SUCCEEDED": "succeeded", "FAILED": "failed", "STOPPED": "stopped"}
+PHASES: dict[str, Phase] = {"PENDING": "pending", "RUNNING": "running", "SUCCEEDED": "succeeded", "FAILED": "failed", "STOPPED": "stopped"}
 TIMEOUT = 30.0
 
 
@@ -85,7 +85,7 @@ class RayJobs:
         message = info.get("message") or None
         if phase == "failed" and message:
             message = message.strip().splitlines()[0]
-        return JobStatus(phase, reason=message if phase in ("failed", "stopped") else None,  # type: ignore[arg-type]
+        return JobStatus(phase, reason=str(message) if message and phase in ("failed", "stopped") else None,
                          exit_code=code if isinstance(code, int) else None)
 
     def read_log(self, job_id: str, offset: int) -> bytes:

@@ -43,5 +43,7 @@ def executor_for(settings: Any, name: str) -> Executor:
     if name == "slurm":
         from cairn.executors.slurm import Slurm
 
-        return Slurm(config, route_for(settings, name).shared_dir)  # type: ignore[arg-type]
+        shared_dir = route_for(settings, name).shared_dir
+        assert shared_dir is not None  # route_for refuses Slurm without a shared directory
+        return Slurm(config, shared_dir)
     raise ConfigError(f"no executor {name!r}", hint="executors are local, ray and slurm")
