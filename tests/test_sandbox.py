@@ -273,3 +273,33 @@ def test_the_reviewer_runs_in_the_sandbox_with_the_tasks_port(repo: Path, home: 
     assert review.startswith(f"port={port} home=Read-only file system"), review
     assert not (Path(env["HOME"]) / "critic.txt").exists()
     assert json.loads((home / "tasks" / str(task_id) / "state.json").read_text())["verdict"] == "approve"
+
+
+#: Commits inside its own clone, as an agent with a .git of its own may.
+SELF_COMMITTER = r'''
+import pathlib, subprocess
+pathlib.Path("mine.txt").write_text("mine\n")
+subprocess.run(["git", "add", "mine.txt"], check=True)
+subprocess.run(["git", "commit", "-qm", "the agent's own commit"], check=True)
+'''
+
+
+def test_a_sandboxed_agent_in_a_clone_commits_for_itself(repo: Path, home: Path, cairn, env) -> None:
+    with open(repo / "cairn.toml", "a") as handle:
+        handle.write('vcs = "clone"\n')
+    _profile(repo, "committer", _script(env, "committer.py", SELF_COMMITTER), sandbox='"bwrap"')
+    branches_before = git(repo, "for-each-ref", "--format=%(refname)", "refs/heads")
+
+    task_id = _run(cairn, "committer")
+
+    status = cairn("status", str(task_id), "--json").json()
+    assert status["state"] == "review", (home / "tasks" / str(task_id) / "agent.log").read_text()
+    assert status["isolation"]["sandbox"] == "bwrap"
+    assert "the agent's own commit" in git(repo, "log", "--format=%s", f"main..cairn/{task_id}").splitlines()
+    assert git(repo, "show", f"cairn/{task_id}:mine.txt") == "mine"
+    # Only Cairn's hand-back reached the user's repository: one new branch.
+    new = set(git(repo, "for-each-ref", "--format=%(refname)", "refs/heads").split()) - set(branches_before.split())
+    assert new == {f"refs/heads/cairn/{task_id}"}
+    accepted = cairn("accept", str(task_id))
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert (repo / "mine.txt").read_text() == "mine\n"
