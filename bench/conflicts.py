@@ -78,7 +78,7 @@ def _raw_merges(repo: Path, env: dict[str, str], pairs: list[tuple[str, str]]) -
 def _review_tasks(world: World, repo: Path, home: Path, count: int) -> list[str]:
     """``count`` tasks in review, each on its own branch; their head commits."""
     from cairn.core import codec
-    from cairn.core.model import DiffStat, Review, Task, Work
+    from cairn.core.model import DiffStat, GitWork, Review, Task
     from cairn.state.layout import Layout
 
     layout = Layout(home)
@@ -99,7 +99,7 @@ def _review_tasks(world: World, repo: Path, home: Path, count: int) -> list[str]
         run(["git", "branch", "-f", f"cairn/{task_id}", head], world.env, repo)
         heads.append(head)
         task = Task(id=task_id, title=f"bench task {task_id}", prompt="edit", agent="noop", created=now, target="main")  # type: ignore[arg-type]
-        work = Work(workspace=str(home / "workspaces" / str(task_id)), branch=f"cairn/{task_id}", base_commit=base, head_commit=head)
+        work = GitWork(workspace=str(home / "workspaces" / str(task_id)), branch=f"cairn/{task_id}", base_commit=base, head_commit=head)
         state = Review(since=now, started=now, work=work, changed=DiffStat(files=1, insertions=1))  # type: ignore[arg-type]
         directory = layout.task_dir(task_id)
         directory.mkdir(mode=0o700)

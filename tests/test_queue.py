@@ -49,8 +49,8 @@ def test_queue_json_prints_the_whole_record(cairn, home: Path) -> None:
     task, state = record["detail"]["task"], record["detail"]["state"]
     assert task["id"] == 1 and task["title"] == "Write the docs" and task["prompt"] == "Write the docs"
     assert task["priority"] == "high" and task["agent"] == "claude" and task["target"] == "main"
-    assert task["format"] == 1 and task["after"] == [] and task["locks"] == []
-    assert state == {"state": "queued", "format": 1, "since": task["created"]}
+    assert task["format"] == 2 and task["after"] == [] and task["locks"] == []
+    assert state == {"state": "queued", "format": 2, "since": task["created"]}
 
 
 def test_queue_joins_prompt_words_with_spaces(cairn, home: Path) -> None:

@@ -23,7 +23,7 @@ def test_init_creates_the_documented_layout(cairn, repo: Path, home: Path) -> No
     assert result.returncode == 0, result.stderr
     assert str(home) in result.stdout and "created" in result.stdout
     meta = json.loads((home / "meta.json").read_text())
-    assert meta["format"] == 1
+    assert meta["format"] == 2
     assert meta["kind"] == "cairn-state"
     assert Path(meta["repo"]).resolve() == repo.resolve()
     datetime.fromisoformat(meta["created"].replace("Z", "+00:00"))
@@ -59,7 +59,7 @@ def test_the_first_queue_creates_the_state_directory(cairn, home: Path) -> None:
 
     cairn("queue", "first task")
 
-    assert json.loads((home / "meta.json").read_text())["format"] == 1
+    assert json.loads((home / "meta.json").read_text())["format"] == 2
     assert all((home / name).is_dir() for name in SUBDIRECTORIES)
 
 
@@ -125,7 +125,7 @@ def test_a_state_directory_of_another_format_is_refused(cairn, home: Path) -> No
         result = cairn(*args)
         assert result.returncode == 1, args
         first = result.stderr.splitlines()[0]
-        assert str(home) in first and "format 99" in first and "format 1" in first, first
+        assert str(home) in first and "format 99" in first and "formats 1, 2" in first, first
         assert "Traceback" not in result.stderr
     # Refused before anything was written into it.
     assert sorted(p.name for p in home.iterdir()) == ["meta.json"]
@@ -137,7 +137,7 @@ def test_a_state_directory_with_an_unreadable_header_is_refused(cairn, home: Pat
 
     result = cairn("status")
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert str(home / "meta.json") in result.stderr
     assert "not a Cairn state-directory header" in result.stderr
     assert "Traceback" not in result.stderr
