@@ -411,5 +411,5 @@ def test_executor_options_are_rendered_and_cairn_accepts_them(nix: Nix, cairn, t
     assert task["executor"] == "slurm"
     # The control: Cairn reads the executors group, and refuses a bad value in it.
     rendered.write_text(json.dumps({"executors": {"slurm": {"cpus": 0}}}))
-    refused = cairn("status", extra_env=environment)
+    refused = cairn("queue", "-a", "demo", "refused", extra_env=environment)  # status only warns: it reads tasks without a valid config
     assert refused.returncode != 0 and "cpus" in refused.stderr

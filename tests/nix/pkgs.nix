@@ -16,7 +16,7 @@ let
 
   python3Packages = byName [
     "click" "pydantic" "filelock" "psutil" "sh" "watchdog" "textual" "setuptools" "pip"
-    "pytest" "pytest-xdist" "hypothesis" "coverage" "build" "jsonschema"
+    "pytest" "pytest-xdist" "hypothesis" "coverage" "build" "jsonschema" "mypy" "types-psutil"
   ] // {
     python = python3;
     # Keeps what the tests compare with pyproject.toml.
