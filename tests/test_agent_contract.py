@@ -152,8 +152,8 @@ def test_codex_retry_continue_resumes_its_own_thread(cairn, home: Path, no_crede
     assert report["session_id"], report
     retried = cairn("retry", str(first), "--continue", "--json")
     assert retried.returncode == 0, retried.stderr
-    second = retried.json()["task"]["id"]
-    assert retried.json()["task"]["resume_session"] == report["session_id"]
+    second = retried.json()["id"]
+    assert retried.json()["detail"]["task"]["resume_session"] == report["session_id"]
     spawned = cairn("spawn", str(second), "--wait", timeout=BOUND["codex"] + 60)
     assert spawned.stdout.startswith(f"task {second}: ")
     log = (home / "tasks" / str(second) / "agent.log").read_text()

@@ -111,7 +111,7 @@ def test_retry_continue_resumes_the_agents_own_session(cairn, repo, home):
     assert cairn("spawn", "1", "--wait", timeout=60).returncode == 0
     retried = cairn("retry", "1", "--continue", "--feedback", "also b", "--json")
     assert retried.returncode == 0, retried.stderr
-    assert retried.json()["task"]["resume_session"] == "s-42"
+    assert retried.json()["detail"]["task"]["resume_session"] == "s-42"
     cairn("spawn", "2", "--wait", timeout=60)
     assert (home / "workspaces" / "2" / "resumed.txt").read_text().strip() == "s-42"
     assert "resuming the agent's session s-42" in (home / "tasks" / "2" / "agent.log").read_text()
@@ -122,7 +122,7 @@ def test_retry_continue_with_another_agent_starts_a_new_session(cairn, repo, hom
     cairn("queue", "-a", "talker", f"say {INIT}\nwrite a.txt: a")
     cairn("spawn", "1", "--wait", timeout=60)
     retried = cairn("retry", "1", "--continue", "-a", "demo", "--json")
-    assert retried.json()["task"]["resume_session"] is None
+    assert retried.json()["detail"]["task"]["resume_session"] is None
 
 
 def test_a_rate_limit_pauses_the_agent_and_retries_the_task_once_when_it_ends(cairn, repo, home):

@@ -412,7 +412,7 @@ def test_an_agent_that_commits_with_jj_itself_still_leaves_one_change(cairn, rep
     assert jj(repo, "diff", "-r", f"change_id({work['change_id']})", "--name-only").split() == ["one.txt", "two.txt"]
     (text,) = log(repo, f"change_id({work['change_id']})", 'json(description) ++ "\\n"')
     assert json.loads(text) == f"agent: one\n\nCairn task {task}\n", "the agent's words stay, the task is named"
-    assert log(repo, f"{work['branch']}@", 'change_id ++ "\\n"') == [work["change_id"]]
+    assert log(repo, f"{work['name']}@", 'change_id ++ "\\n"') == [work["change_id"]]
 
 
 @plain_only

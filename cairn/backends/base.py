@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from cairn.backends.git.gc import Repository
     from cairn.config.load import Settings
     from cairn.core.model import DiffStat, Kept, Rejected, State, Strategy, Task, Work
+    from cairn.progress import Progress
     from cairn.state.store import Store
 
 #: The work records a backend serves: ``GitWork`` and ``CloneWork`` (a branch of
@@ -202,11 +203,11 @@ class Backend(Protocol[W]):
     # -- landing ---------------------------------------------------------------------
 
     def landing(self, store: Store, task: Task, work: W, *, strategy: str | None, configured: str,
-                into: str | None, gate: Gate | None, say: Say) -> Landing:
+                into: str | None, gate: Gate | None, say: Say, progress: Progress | None = None) -> Landing:
         """An accept of ``work`` by ``strategy`` (None: the backend's default,
         ``configured`` if it has that one) onto ``into`` (None: the task's
         target): checks both (a UsageError names what this backend can do) and
-        changes nothing yet."""
+        changes nothing yet.  ``progress`` takes the landing's phases (rebase, land)."""
         ...
 
     # -- reject and restore -------------------------------------------------------------

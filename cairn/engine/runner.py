@@ -310,6 +310,7 @@ class Runner:
         return paths
 
     def _record_isolation(self, env: dict[str, str], agent_paths: tuple[str, ...]) -> None:
+        from cairn.agents.processes import WORKS_FOR
         from cairn.core.environment import withheld
         from cairn.state import atomic
 
@@ -319,7 +320,8 @@ class Runner:
             "reason": confined.why,
             "network": confined.network if confined.mode == "bwrap" else True,
             "writable": [confined.workspace, *confined.writable, *agent_paths] if confined.mode == "bwrap" else None,
-            "env": sorted(env),
+            # What the agent receives: ``env`` plus the marker _start adds (processes.py).
+            "env": sorted({*env, WORKS_FOR}),
             "withheld": withheld(os.environ, env),
             "port": self.ports.first,
             "port_count": self.ports.count,

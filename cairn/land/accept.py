@@ -25,7 +25,6 @@ from cairn.land.checks import discard_interrupted
 from cairn.land.guards import ready_to_land
 from cairn.notify import notify
 from cairn.progress import SILENT, Progress
-from cairn.progress import SILENT, Progress
 from cairn.state import lock
 from cairn.state.store import Store
 
@@ -48,6 +47,7 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
             gate = checks_gate(store, settings, task, say, progress) if check and settings.config.checks.commands else None
             landing = backend.landing(
                 store, task, work, strategy=strategy, configured=settings.config.accept.strategy, into=into, gate=gate, say=say,
+                progress=progress,
             )
             try:
                 landed = landing.run()
@@ -88,7 +88,7 @@ def checks_gate(store: Store, settings: Settings, task: Task, say: Say, progress
         progress.phase("checks", f"running checks on {commit[:12]}")
         with running(store.layout, task.id), for_task(settings, task, str(workspace)) as confined:
             # The sandbox the agent had; what the checks start works for the task and dies with this accept.
-            result = run_checks(config, workspace, log, confined.environment(), confined.wrap)
+            result = run_checks(config, workspace, log, confined.environment(), confined.wrap, progress=progress)
         store.journal("checks", task=task.id, status=result.status, at="accept")
         if result.status == "failed":
             raise OperationFailed(

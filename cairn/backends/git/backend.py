@@ -28,6 +28,7 @@ from cairn.vcs.worktrees import branch_commit, changed_paths
 if TYPE_CHECKING:
     from cairn.backends.base import SyncAction
     from cairn.config.load import Settings
+    from cairn.progress import Progress
 
 
 class GitBackend(GitWorkspaces):
@@ -69,7 +70,7 @@ class GitBackend(GitWorkspaces):
     # -- landing -------------------------------------------------------------------
 
     def landing(self, store: Store, task: Task, work: BranchWork, *, strategy: str | None, configured: str,
-                into: str | None, gate: Gate | None, say: Say) -> GitLanding:
+                into: str | None, gate: Gate | None, say: Say, progress: Progress | None = None) -> GitLanding:
         chosen = one_of(strategy or configured, STRATEGIES)
         if chosen is None:
             raise UsageError(f"unknown strategy {strategy or configured!r}: a git task lands by {', '.join(STRATEGIES)}")
@@ -82,7 +83,7 @@ class GitBackend(GitWorkspaces):
                 f"the target branch {target!r} does not exist (any more)",
                 hint=f"land it elsewhere with `cairn accept {task.id} --into BRANCH`",
             )
-        return GitLanding(self, task, work, strategy=chosen, target=target, tip=tip, gate=gate, say=say)
+        return GitLanding(self, task, work, strategy=chosen, target=target, tip=tip, gate=gate, say=say, progress=progress)
 
     def ensure_workspace(self, work: BranchWork) -> None:
         """A workspace on the task's branch again, if it was deleted (an accept needs one to rebase in)."""

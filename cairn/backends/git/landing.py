@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from cairn.backends.base import Conflict, Gate, Landed, Say, commit_message
 from cairn.core.model import BranchWork, Strategy, Task
 from cairn.errors import CairnError, OperationFailed, UsageError
+from cairn.progress import SILENT, Progress
 from cairn.vcs.git import GitError, git, git_ok, identity_env
 from cairn.vcs.worktrees import (
     changed_paths, checked_out_ref, dirty_paths, is_ancestor, rebase_in_progress, rebasing_worktree, worktree_with_branch,
@@ -49,8 +50,9 @@ STRATEGIES: tuple[Strategy, ...] = ("rebase", "squash", "merge", "apply")
 
 class GitLanding:
     def __init__(self, backend: GitBackend, task: Task, work: BranchWork, *, strategy: Strategy, target: str, tip: str,
-                 gate: Gate | None, say: Say) -> None:
+                 gate: Gate | None, say: Say, progress: Progress | None = None) -> None:
         self.backend, self.task = backend, task
+        self.progress = progress or SILENT
         self.root = backend.root
         self.strategy, self.target, self.tip, self.gate, self.say = strategy, target, tip, gate, say
         self.journal: dict[str, str | None] = {}
@@ -149,7 +151,7 @@ class GitLanding:
 
     def _rebase(self) -> str:
         workspace = Path(self.work.workspace)
-        self.say(f"rebasing {self.work.branch} onto {self.target} ({self.tip[:12]})")
+        self._phase("rebase", f"rebasing {self.work.branch} onto {self.target} ({self.tip[:12]})")
         try:
             git(workspace, "rebase", "--quiet", self.tip, env=identity_env(workspace))
         except GitError as error:
@@ -198,7 +200,14 @@ class GitLanding:
             if current != commit:
                 git(workspace, "checkout", "--quiet", self.work.branch)
 
+    def _phase(self, name: str, text: str) -> None:
+        """Recorded in the journal; on a terminal the progress line shows it, elsewhere a line of output."""
+        if not self.progress.show:
+            self.say(text)
+        self.progress.phase(name, text)
+
     def _move_target(self, commit: str) -> None:
+        self._phase("land", f"moving {self.target} to {commit[:12]}")
         if self.checkout is not None:
             try:
                 git(self.checkout, "merge", "--quiet", "--ff-only", commit)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from cairn.backends.base import SyncAction
     from cairn.backends.git.gc import Repository
     from cairn.config.load import Settings
+    from cairn.progress import Progress
 
 
 class JjBackend(JjWorkspaces):
@@ -50,7 +51,7 @@ class JjBackend(JjWorkspaces):
         return False  # a jj workspace is cheap to make: nothing is prepared ahead
 
     def landing(self, store: Store, task: Task, work: JjWork, *, strategy: str | None, configured: str,
-                into: str | None, gate: Gate | None, say: Say) -> jj_landing.JjLanding:
+                into: str | None, gate: Gate | None, say: Say, progress: Progress | None = None) -> jj_landing.JjLanding:
         chosen = one_of(strategy or "squash", jj_landing.STRATEGIES)
         if chosen is None:
             raise UsageError(f"task {task.id} is a jj change: it lands by squash (the default) or --rebase, not --{strategy}")
