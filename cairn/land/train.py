@@ -29,11 +29,8 @@ and reports (no checks run, nothing moved).
 from __future__ import annotations
 
 import os
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -45,6 +42,7 @@ from cairn.notify import notify
 from cairn.state import lock
 from cairn.state.store import Store
 from cairn.vcs.git import GitError, git, git_ok, identity_env
+from cairn.vcs.interrupts import uninterrupted
 from cairn.vcs.worktrees import rebase_in_progress, rebasing_worktree, worktree_with_branch
 
 
@@ -125,7 +123,7 @@ def run_train(store: Store, settings: Any, ids: list[int], *, into: str | None, 
                     _record_finding(store, broke[0], broke[1])
                     report.stayed.append(Stayed(broke[0].task.id, broke[1]))
             if landing:
-                with _uninterrupted():  # the target moved and its tasks not recorded would disagree
+                with uninterrupted():  # the target moved and its tasks not recorded would disagree
                     report.commit = _move_target(root, target, tip, landing[-1].rebased or tip)
                     for car in landing:
                         _record_landed(store, car, target, report)
@@ -251,18 +249,6 @@ def _checked_prefix(store: Store, settings: Any, scratch: Path, coupled: list[_C
     say(f"task {breaker.task.id} {why}")
     return coupled[: count - 1], (breaker, why)
 
-
-@contextmanager
-def _uninterrupted() -> Iterator[None]:
-    """Ctrl-C waits while the target moves and the landed tasks are recorded (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _bootstrap(settings: Any, scratch: Path, commit: str, log_path: Path) -> None:

@@ -24,11 +24,7 @@ workspace back where they were (a rebase stopped half-way is aborted).
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +34,7 @@ from cairn.core.model import BranchWork, Strategy, Task
 from cairn.errors import CairnError, OperationFailed, UsageError
 from cairn.progress import SILENT, Progress
 from cairn.vcs.git import GitError, git, git_ok, identity_env
+from cairn.vcs.interrupts import uninterrupted
 from cairn.vcs.worktrees import (
     changed_paths, checked_out_ref, dirty_paths, is_ancestor, rebase_in_progress, rebasing_worktree, worktree_with_branch,
 )
@@ -225,7 +222,7 @@ class GitLanding:
         workspace = Path(self.work.workspace)
         if not workspace.is_dir():
             return
-        with _uninterrupted():
+        with uninterrupted():
             if rebase_in_progress(workspace):
                 git(workspace, "rebase", "--abort", check=False)
             on_branch = checked_out_ref(workspace) == f"refs/heads/{self.work.branch}"
@@ -263,16 +260,3 @@ def _what_git_said(error: GitError) -> str:
     lines = [line.strip() for line in error.stderr.splitlines() if line.strip() and not line.startswith("hint:")]
     return lines[-1] if lines else f"git exited with status {error.returncode}"
 
-
-@contextmanager
-def _uninterrupted() -> Iterator[None]:
-    """Ctrl-C is ignored (by the git commands started here too) while the
-    branch is put back: stopping half-way there is what leaves a mess."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
