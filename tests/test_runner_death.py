@@ -105,3 +105,23 @@ def test_checks_of_a_killed_accept_neither_block_nor_land(cairn, repo, home, tmp
     assert "dropped what the checks of an interrupted accept left" in again.stdout + again.stderr
     assert (repo / "feature.txt").read_text() == "f\n"
     assert "artifact.txt" not in git(repo, "ls-tree", "-r", "--name-only", "main").splitlines()
+
+
+def test_an_agent_started_but_never_recorded_keeps_its_work(cairn, repo, home, store, add_task, set_running):
+    # A full disk can refuse the agent's pid once the agent runs (it may fill
+    # the disk itself): the launch mark, written before it started, is what
+    # tells recovery that the workspace holds its work, not setup's.
+    import dataclasses
+    import time
+
+    task = add_task("write found.txt: kept", agent="demo")
+    set_running(task)
+    workspace = home / "workspaces" / str(task)
+    git(repo, "worktree", "add", "-b", f"cairn/{task}", str(workspace), "HEAD")
+    (workspace / "found.txt").write_text("kept\n")
+    store.update(task, lambda s: dataclasses.replace(s, agent_launched=time.time()))
+    assert cairn("up", "--until-idle").returncode == 0
+    state = state_of(home, task)
+    assert state["state"] == "failed", state
+    assert "before it could record its pid" in state["reason"] and f"committed on cairn/{task} (1 files)" in state["reason"]
+    assert git(repo, "show", f"cairn/{task}:found.txt") == "kept"

@@ -198,6 +198,10 @@ class Running:
     #: so a recycled pid is never mistaken for it.  Hints for killing only.
     agent_pid: int | None = None
     agent_started: float | None = None
+    #: Written just before the agent is started: a runner that dies after
+    #: that, even one a full disk kept from writing ``agent_pid``, leaves
+    #: recovery knowing the workspace may hold the agent's work.
+    agent_launched: Instant | None = None
     tmux_session: str | None = None
     #: When the agent fell silent, once silence flagged it idle; None while it talks.
     idle_since: Instant | None = None

@@ -49,7 +49,8 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
         if not isinstance(seen, Running):
             return None
         committed_before = recovering and seen.work is not None and seen.work.head_commit is not None
-        if recovering and (seen.agent_pid is None or committed_before):
+        agent_may_have_run = seen.agent_pid is not None or seen.agent_launched is not None
+        if recovering and (not agent_may_have_run or committed_before):
             # No agent ever ran, or its work was committed before the runner
             # died: what the workspace holds beyond that is setup's, a check's
             # or the reviewer's, never the agent's work.
@@ -67,7 +68,7 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
         reason = "; ".join(r for r in (describe(outcome), note) if r) or None
         if committed_before and reason is None:
             reason = f"its runner died while the checks or the reviewer ran; the work is committed on {work.label if work else 'its branch'}, unchecked"
-        elif outcome.ending == "runner-died" and work is not None and seen.agent_pid is not None and note is None:
+        elif outcome.ending == "runner-died" and work is not None and agent_may_have_run and note is None:
             reason = f"{reason}; " + (f"what it left is committed on {work.label} ({changed.files} files)" if changed.files else "it left no changes")
         checks = verdict = superseded = None
         if reason is None and outcome.ending == "exited" and work is not None and not recovering:

@@ -49,8 +49,10 @@ def recover(store: Store, settings: Any, task_id: int) -> str | None:
     if outcome is None:
         from cairn.agents.processes import is_same_process, stop_tree
 
-        if state.agent_pid is None:
+        if state.agent_pid is None and state.agent_launched is None:
             reason = "its runner died before the agent started"
+        elif state.agent_pid is None:
+            reason = "its runner died after starting the agent, before it could record its pid; the agent no longer runs (its exit status is unknown)"
         elif is_same_process(state.agent_pid, state.agent_started):
             stop_tree(state.agent_pid, state.agent_started)
             reason = "its runner died while the agent ran; the agent was stopped now"

@@ -164,6 +164,13 @@ class Runner:
             self._say(f"task {self.task_id} is now {state}")
         except CairnError as error:
             self._say(f"could not finish: {error}")
+        except OSError as error:
+            # The outcome is on disk: the next look (recovery.py) finishes the
+            # task from it once the state directory can be written again.
+            from cairn.errors import describe_os_error
+
+            self._say(f"could not finish, the task stays running until Cairn can write again: {describe_os_error(error)}")
+            return 1
         finally:
             if self.ports is not None:
                 from cairn.state.ports import release
@@ -348,6 +355,9 @@ class Runner:
                 out = subprocess.PIPE  # the runner renders it into the log (transcript.py)
         from cairn.agents.processes import tied_to_parent, works_for
 
+        # Before the agent can fill the disk: if this cannot be written, the
+        # agent does not start (an OSError here is "cannot start the agent").
+        self.store.update(self.task_id, lambda s: replace(s, agent_launched=time.time()) if isinstance(s, Running) else None)
         self.agent_began = time.monotonic()
         process = subprocess.Popen(
             argv, cwd=cwd, env={**env, **works_for(self.layout.task_dir(self.task_id))}, stdin=stdin, stdout=out,
@@ -374,11 +384,20 @@ class Runner:
         # runner dead can still stop the agent.
         started = start_time(process.pid)
         deadline = time.time() + self.timeout if self.timeout else None
-        self.store.update(
-            self.task_id,
-            lambda s: replace(s, agent_pid=process.pid, agent_started=started, deadline=deadline) if isinstance(s, Running) else None,
-        )
-        self.store.journal("agent-started", task=self.task_id, pid=process.pid)
+        try:
+            self.store.update(
+                self.task_id,
+                lambda s: replace(s, agent_pid=process.pid, agent_started=started, deadline=deadline) if isinstance(s, Running) else None,
+            )
+            self.store.journal("agent-started", task=self.task_id, pid=process.pid)
+        except OSError as error:
+            # The agent is running (one may fill the disk in its first
+            # instant): supervising it is worth more than the record; it dies
+            # with this runner anyway, and ``agent_launched`` tells recovery
+            # that the workspace may hold its work.
+            from cairn.errors import describe_os_error
+
+            self._say(f"could not record the agent's pid, supervising it all the same: {describe_os_error(error)}")
         if stdin_text is not None and process.stdin is not None:
             # From a thread: an agent that never reads a long prompt must not
             # stop the runner from enforcing its timeout or a cancel.
