@@ -278,3 +278,17 @@ def test_resolve_does_not_depend_on_the_current_directory(repo: Path, tmp_path: 
     assert settings.home == repo.resolve() / ".cairn"
     assert settings.config.default_agent == "codex"
     assert os.getcwd() == str(tmp_path)
+
+
+def test_two_installs_keep_caches_of_their_own(repo: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Alternating two installs on one repository must not make every command
+    # of each validate the configuration again (each would find the other's
+    # cache stale: its package files are in the key).
+    from cairn.config import load
+
+    resolve(repo)
+    monkeypatch.setattr(load, "_PACKAGE_SOURCES", ["/elsewhere/cairn/config/schema.py", "/elsewhere/cairn/agents/builtin.py"])
+    resolve(repo)
+    cache_files = sorted(Path(env["XDG_CACHE_HOME"]).rglob("*.json"))
+    assert len(cache_files) == 2 and cache_files[0].name == cache_files[1].name
+    assert cache_files[0].parent != cache_files[1].parent

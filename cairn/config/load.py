@@ -351,12 +351,18 @@ def _key(files: list[str], environment: dict[str, str]) -> list[Any]:
 
 def _cache_file(root: Path | None, env_home: Path | None) -> Path:
     """One cache per repository and CAIRN_HOME: CAIRN_HOME is not in the key,
-    so a cache written for another state directory would hand out that one."""
+    so a cache written for another state directory would hand out that one.
+    And one per installed Cairn: two installs used on one repository (a Nix
+    profile's and a pip one) would each find the other's cache stale and
+    validate the whole configuration again on every command."""
+    import zlib
+
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     anchor = str(root or env_home).strip("/").replace("/", "%")
     if root is not None and env_home is not None:
         anchor += "@" + str(env_home).strip("/").replace("/", "%")
-    return Path(base) / "cairn" / "config" / f"{anchor}.json"
+    install = format(zlib.crc32(_PACKAGE_SOURCES[0].encode()), "08x")
+    return Path(base) / "cairn" / "config" / install / f"{anchor}.json"
 
 
 def _read_cache(path: Path) -> dict[str, Any] | None:
