@@ -29,7 +29,7 @@ from typing import Any
 from cairn.core.model import Failed
 from cairn.core.schedule import plan
 from cairn.core.summary import Summary
-from cairn.engine.launch import launch
+from cairn.engine.launch import ForkedRunner, Standby, launch
 from cairn.engine.recovery import recover, runner_alive
 from cairn.errors import EXIT_CONFIG, CairnError, ConfigError, OperationFailed, WrongState, describe_os_error
 from cairn.state import atomic, lock
@@ -58,11 +58,11 @@ class Scheduler:
         self.say = say
         self.wake = threading.Event()
         self.stopping = False
-        #: task id -> (runner process or None under tmux, when launched), until the task leaves queued.
-        self.launched: dict[int, tuple[subprocess.Popen[bytes] | None, float]] = {}
+        #: task id -> (its runner, None under tmux; when launched), until the task leaves queued.
+        self.launched: dict[int, tuple[subprocess.Popen[bytes] | ForkedRunner | None, float]] = {}
         self.failed_launches: dict[int, int] = {}
-        #: A runner started ahead of need (launch.py), so a new task skips its start-up.
-        self.standby: subprocess.Popen[bytes] | None = None
+        #: Forks runners that have paid their start-up already (standby.py); None under tmux.
+        self.standby: Standby | None = None
         #: Every runner this scheduler started, polled each turn so none stays a zombie.
         self.children: list[subprocess.Popen[bytes]] = []
         #: task id -> errors in a row while handling it (see _contained).
@@ -97,7 +97,7 @@ class Scheduler:
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, self._on_signal)
         observer = self._watch()
-        from cairn.engine.launch import dismiss, start_standby
+        from cairn.engine.launch import start_standby
 
         self.standby = start_standby(self.settings)
         from cairn.engine.backlog import leftovers
@@ -123,7 +123,8 @@ class Scheduler:
                     wait = max(0.05, min(wait, self.pause_ends - time.time()))
                 self.wake.wait(wait)
         finally:
-            dismiss(self.standby)
+            if self.standby is not None:
+                self.standby.dismiss()
             if observer is not None:
                 observer.stop()
             try:
@@ -219,8 +220,10 @@ class Scheduler:
         for task_id in decided.start:
             if task_id not in waiting_out:
                 self._contained(task_id, "starting it", self._start, task_id)
-        if self.standby is not None and self.standby.poll() is not None:
-            self.standby = None  # it died: a new one below
+        if self.standby is not None:
+            self.standby.read_exits()  # every turn, so its reports never fill the pipe
+        if self.standby is not None and not self.standby.alive():
+            self.standby = None  # it died: a new one below (its runners live on)
         # Runners are our children until they exit: wait for them, no zombies.
         self.children = [child for child in self.children if child.poll() is None]
         if self.standby is None and not decided.start and not any(s.id in self.launched for s in summaries if s.state == "queued"):
@@ -372,14 +375,9 @@ class Scheduler:
             self._said_failed(task_id, reason)
 
     def _start(self, task_id: int) -> None:
-        from cairn.engine.launch import hand_over
-
-        if self.standby is not None and hand_over(self.standby, task_id):
-            self.launched[task_id] = (self.standby, time.monotonic())
-            self.children.append(self.standby)
-            # The next standby starts once this task is claimed (see turn):
-            # its imports would otherwise compete with the claim for the CPU.
-            self.standby = None
+        forked = self.standby.give(task_id) if self.standby is not None else None
+        if forked is not None:
+            self.launched[task_id] = (forked, time.monotonic())
             return
         try:
             process = launch(self.settings, task_id)
