@@ -267,3 +267,36 @@ def test_a_crew_s_runners_are_forked_by_one_standby_of_the_scheduler(cairn, repo
     assert len(standbys) == 1 and scheduler not in standbys, lines
     assert {int(u) for _, _, u in lines.values()} == {scheduler}, "the standby is the scheduler's own child"
     assert all(state_of(home, i)["state"] == "review" for i in range(1, 5))
+
+
+def test_only_a_new_task_a_new_state_or_a_cancel_wakes_the_scheduler(tmp_path):
+    """A runner rewrites its running record several times and everyone reads
+    records: none of that changes what a turn decides, so none of it wakes one."""
+    import threading
+
+    from cairn.engine.scheduler import Waker
+
+    tasks = tmp_path / "tasks"
+    (tasks / "7").mkdir(parents=True)
+    record = tasks / "7" / "state.json"
+    wake = threading.Event()
+    waker = Waker(wake)
+
+    def woken(kind: str, path: Path, dest: Path | None = None, state: str | None = None) -> bool:
+        if state is not None:
+            record.write_text(f'{{"state": "{state}", "since": "2026-01-01T00:00:00.000Z"}}\n')
+        wake.clear()
+        waker.saw(kind, str(path), str(dest) if dest else "")
+        return wake.is_set()
+
+    temporary = tasks / "7" / ".state.json.1.tmp"
+    assert woken("moved", tasks / ".new-7", tasks / "7")  # a task queued
+    assert woken("moved", temporary, record, state="queued")
+    assert woken("moved", temporary, record, state="running")  # claimed
+    assert not woken("moved", temporary, record, state="running")  # its workspace, its agent's pid
+    assert not woken("opened", record) and not woken("closed_no_write", record)  # read
+    assert not woken("modified", tasks / "7")  # a file made in the task's directory
+    assert not woken("closed", tasks / "7" / "agent.log")
+    assert woken("moved", temporary, record, state="review")  # its slot is free
+    assert woken("moved", tmp_path / "signals" / ".x", tmp_path / "signals" / "cancel-8")
+    assert woken("deleted", tasks / "7")

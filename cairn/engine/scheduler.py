@@ -18,6 +18,7 @@ Trouble that is not a task's fault never fails a task:
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -161,30 +162,37 @@ class Scheduler:
         self.wake.set()
 
     def _watch(self) -> Any:
-        """An inotify watch that sets ``self.wake`` when a task appears or changes state."""
+        """An inotify watch that sets ``self.wake`` when a task appears, changes
+        state or is cancelled; nothing else a crew writes wakes it (see ``Waker``)."""
         try:
-            from watchdog.events import FileSystemEventHandler
+            from watchdog.events import (
+                DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileDeletedEvent,
+                FileMovedEvent, FileSystemEventHandler,
+            )
             from watchdog.observers.inotify import InotifyObserver
         except ImportError:
             return None
-        wake = self.wake
+        waker = Waker(self.wake)
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
-                path = getattr(event, "dest_path", "") or event.src_path
-                name = os.path.basename(path)
-                # Agent output would wake us for nothing: only records count.
-                if name in ("state.json", "exit.json") or name.isdigit() or "/signals" in path:
-                    wake.set()
+                waker.saw(event.event_type, event.src_path, getattr(event, "dest_path", "") or "")
 
+        # What a record's publication is made of (a rename into place, or a
+        # close after writing, a new or removed directory), asked of inotify
+        # itself so that agents' output and reads of records cost us nothing.
+        wanted = [FileMovedEvent, FileClosedEvent, FileCreatedEvent, FileDeletedEvent, DirCreatedEvent, DirMovedEvent, DirDeletedEvent]
         try:
             observer = InotifyObserver()
             handler = Handler()
-            observer.schedule(handler, str(self.settings.layout.tasks), recursive=True)
-            observer.schedule(handler, str(self.settings.layout.signals), recursive=False)
+            for path, recursive in ((self.settings.layout.tasks, True), (self.settings.layout.signals, False)):
+                try:
+                    observer.schedule(handler, str(path), recursive=recursive, event_filter=wanted)
+                except TypeError:  # a watchdog without event filters: Waker sorts them out
+                    observer.schedule(handler, str(path), recursive=recursive)
             from cairn.engine import backlog
 
-            backlog.watch(observer, self.settings, wake)
+            backlog.watch(observer, self.settings, self.wake)
             observer.start()
             return observer
         except OSError:
@@ -434,6 +442,41 @@ class Scheduler:
             if before is None and summary.state not in ("queued", "running"):
                 continue
             self.say(_describe(summary))
+
+
+class Waker:
+    """Decides which file events wake the scheduler: a task directory made or
+    removed, a cancel signal, and a ``state.json`` whose state name is not the
+    one last seen.  A runner rewrites its running task's record several times
+    (its workspace, its agent's pid, idleness) and everyone reads records;
+    none of that changes what a turn decides, so none of it costs a turn."""
+
+    def __init__(self, wake: threading.Event) -> None:
+        self.wake = wake
+        self.states: dict[str, str | None] = {}
+
+    def saw(self, kind: str, path: str, dest: str) -> None:
+        if kind in ("opened", "closed_no_write", "modified"):
+            return  # a read, or a write still under way
+        where = dest or path
+        name = os.path.basename(where)
+        if "/signals" in where:
+            self.wake.set()
+        elif name == "state.json":
+            if kind == "deleted" or self._new_state(where):
+                self.wake.set()
+        elif name.isdigit() and kind in ("created", "moved", "deleted"):
+            self.wake.set()
+
+    def _new_state(self, path: str) -> bool:
+        try:
+            with open(path, "rb") as record:
+                state = json.loads(record.read()).get("state")
+        except (OSError, ValueError, AttributeError):
+            state = None  # unreadable now: a turn will say what it is
+        before = self.states.get(path, "")
+        self.states[path] = state
+        return state is None or state != before
 
 
 def _describe(summary: Summary) -> str:

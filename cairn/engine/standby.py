@@ -135,7 +135,32 @@ def main(argv: list[str] | None = None) -> int:
     from cairn.engine.runner import _preload
 
     _preload()
+    _warm()
     return serve(home)
+
+
+def _warm() -> None:
+    """Fill, once, the caches every run fills the same way, so that each fork
+    starts with them: the record classes' type hints (cairn/core/codec.py) and
+    the compiled patterns of the default environment filter.  Never fatal."""
+    try:
+        from fnmatch import fnmatchcase
+
+        from cairn.core import codec
+        from cairn.core.environment import DEFAULT_DROP
+        from cairn.core.model import Failed, GitWork, Queued, Review, Running, State, Task
+        from cairn.engine.outcome import Outcome
+
+        work = GitWork(workspace="/", branch="cairn/0", base_commit="0" * 40)
+        codec.decode(Task, codec.encode(Task(id=0, title="t", prompt="p", agent="a", created=0.0)))
+        for state in (Queued(since=0.0), Running(since=0.0, runner_pid=1, work=work), Review(since=0.0, started=0.0, work=work),
+                      Failed(since=0.0, reason="r", work=work)):
+            codec.decode(State, codec.encode(state))
+        codec.decode(Outcome, codec.encode(Outcome(ending="exited", finished=0.0)))
+        for pattern in DEFAULT_DROP:
+            fnmatchcase("", pattern)
+    except Exception:  # noqa: BLE001 — only speed is at stake
+        pass
 
 
 if __name__ == "__main__":
