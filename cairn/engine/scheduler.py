@@ -69,6 +69,8 @@ class Scheduler:
         #: task id -> errors in a row while handling it (see _contained).
         self.errors: dict[int, int] = {}
         self.seen: dict[int, str] = {}
+        #: The summaries cache as of the last turn (Store.scan): not read from disk on every turn.
+        self.summaries_memo: dict[str, Any] = {}
         #: agent -> why its tasks are held, as last said.
         self.held: dict[str, str] = {}
         #: The day's budget, once spent: why, as last said and notified.
@@ -203,7 +205,7 @@ class Scheduler:
     def turn(self) -> bool:
         """Look at everything once and act; True when nothing runs and nothing can start."""
         self._backlog()
-        scan = self.store.scan()
+        scan = self.store.scan(memo=self.summaries_memo)
         summaries = scan.summaries
         self._report(summaries)
         now = time.monotonic()
