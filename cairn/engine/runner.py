@@ -30,11 +30,11 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 from cairn.core.model import Running
+from cairn.core.records import replace
 from cairn.engine.finish import finish, record_outcome
 from cairn.engine.outcome import Ending, Outcome, describe
 from cairn.errors import CairnError, WrongState

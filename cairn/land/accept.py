@@ -12,7 +12,6 @@ everything back when it fails; a conflict is recorded on the task
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from cairn.backends import backend_for
 from cairn.backends.base import Conflict, Gate, Landed, Say
 from cairn.backends.bootstrap import teardown_for
 from cairn.core.model import Accepted, Task
+from cairn.core.records import replace
 from cairn.errors import OperationFailed
 from cairn.land.checks import discard_interrupted
 from cairn.land.guards import ready_to_land

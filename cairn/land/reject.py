@@ -18,7 +18,6 @@ task returns to review.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO
 
 from cairn.backends import backend_for
@@ -26,6 +25,7 @@ from cairn.backends.base import Trashed
 from cairn.backends.bootstrap import teardown_for
 from cairn.core.lifecycle import wrong_state_message
 from cairn.core.model import Rejected, Review, Work
+from cairn.core.records import replace
 from cairn.errors import CairnError, WrongState
 from cairn.land.accept import keep_out
 from cairn.land.checks import discard_interrupted

@@ -10,7 +10,6 @@ user's repository on is shared.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from cairn.backends.git.gc import Repository, unsaved_work, worktree_blocker
 from cairn.backends.git.landing import STRATEGIES, GitLanding
 from cairn.backends.git.workspaces import GitWorkspaces
 from cairn.core.model import BranchWork, GitKept, JjWork, Kept, Rejected, State, Task, one_of
+from cairn.core.records import replace
 from cairn.errors import UsageError
 from cairn.state.store import Store
 from cairn.vcs.git import git

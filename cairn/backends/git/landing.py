@@ -25,12 +25,12 @@ workspace back where they were (a rebase stopped half-way is aborted).
 from __future__ import annotations
 
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cairn.backends.base import Conflict, Gate, Landed, Say, commit_message
 from cairn.core.model import BranchWork, Strategy, Task
+from cairn.core.records import replace
 from cairn.errors import CairnError, OperationFailed, UsageError
 from cairn.progress import SILENT, Progress
 from cairn.vcs.git import GitError, git, git_ok, identity_env

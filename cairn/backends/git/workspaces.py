@@ -15,12 +15,12 @@ change.
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 from cairn.backends.base import Proposal, branch_name
 from cairn.backends.git.pool import claim
 from cairn.core.model import BranchWork, GitWork, Task
+from cairn.core.records import replace
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
 from cairn.vcs.worktrees import (
