@@ -28,9 +28,12 @@ test: $(VENV)/.installed tools
 	$(BIN)/python -m pytest -n auto -q -m "not ray and not slurm"
 	$(BIN)/python -m pytest -q -m "ray or slurm" tests/test_executors.py
 
+# The same two runs as `make test` (the cluster suites count too), each
+# process into its own data file, then combined.
 coverage: $(VENV)/.installed tools
 	rm -rf .coverage-data && mkdir .coverage-data
-	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage run -m pytest -n auto -q -p no:cacheprovider
+	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage run -m pytest -n auto -q -p no:cacheprovider -m "not ray and not slurm"
+	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage run -m pytest -q -p no:cacheprovider -m "ray or slurm" tests/test_executors.py
 	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage combine -q .coverage-data
 	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage json -q -o .coverage-data/coverage.json
 	$(BIN)/python .ci/coverage_by_package.py .coverage-data/coverage.json

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cairn.vcs.git import git
+from cairn.vcs.git import GitError, git
 from cairn.vcs.revisions import git_dir_of
 
 
@@ -24,6 +24,41 @@ def worktree_with_branch(root: Path, branch: str) -> Path | None:
         elif line == f"branch refs/heads/{branch}" and current is not None:
             return current
     return None
+
+
+def add_worktree(root: Path, path: Path, commitish: str, *, new_branch: str | None = None, detach: bool = False) -> None:
+    """``git worktree add`` of ``commitish`` at ``path`` (on ``new_branch``, made
+    there, or detached), in two steps so that worktrees are made side by side.
+
+    Registering the worktree changes the repository's shared ``.git`` (its
+    worktree list, a new branch) and so takes its turn at the repository's
+    worktree lock (cairn/vcs/git.py); writing the files, the long part on a
+    big repository, is a ``reset --hard`` inside the new worktree, which
+    touches only that worktree's own files and index, outside the lock.  It
+    is the checkout ``git worktree add`` itself runs.  If it fails, the
+    half-made worktree is removed (and the branch, if made here and still at
+    ``commitish``), as git does when its own checkout fails: nothing is left
+    that could pass for a workspace.  Whoever records the workspace does so
+    only once this returns, so a half-made one is never anyone's work.
+    """
+    extra = ["-b", new_branch] if new_branch else ["--detach"] if detach else []
+    git(root, "worktree", "add", "--quiet", "--no-checkout", *extra, str(path), commitish)
+    try:
+        git(path, "reset", "--quiet", "--hard", "--no-recurse-submodules")
+    except GitError:
+        _discard_unfinished(root, path, commitish, new_branch)
+        raise
+
+
+def _discard_unfinished(root: Path, path: Path, commitish: str, new_branch: str | None) -> None:
+    import shutil
+
+    from cairn.vcs.git import git_ok
+
+    shutil.rmtree(path, ignore_errors=True)
+    git(root, "worktree", "prune", check=False)
+    if new_branch:
+        git_ok(root, "update-ref", "-d", f"refs/heads/{new_branch}", commitish)  # only if nothing moved it since
 
 
 def stage_all(worktree: Path, keep_out: list[str] | None = None) -> None:

@@ -23,7 +23,7 @@ from cairn.core.records import replace
 from cairn.errors import UsageError
 from cairn.state.store import Store
 from cairn.vcs.git import git
-from cairn.vcs.worktrees import branch_commit, changed_paths
+from cairn.vcs.worktrees import add_worktree, branch_commit, changed_paths
 
 if TYPE_CHECKING:
     from cairn.backends.base import SyncAction
@@ -90,7 +90,7 @@ class GitBackend(GitWorkspaces):
         path = Path(work.workspace)
         if not path.is_dir():
             git(self.root, "worktree", "prune")
-            git(self.root, "worktree", "add", "--quiet", str(path), work.branch)
+            add_worktree(self.root, path, work.branch)
 
     def publish(self, work: BranchWork, *, check: bool = True) -> None:
         """Make the workspace's branch the user's repository's: a worktree's already is."""
@@ -124,7 +124,7 @@ class GitBackend(GitWorkspaces):
     def add_workspace(self, work: BranchWork) -> None:
         """A workspace on the task's existing branch, at its recorded place."""
         git(self.root, "worktree", "prune")
-        git(self.root, "worktree", "add", "--quiet", work.workspace, work.branch)
+        add_worktree(self.root, Path(work.workspace), work.branch)
 
     def after_untrash(self, store: Store, rejected: Rejected) -> None:
         trash.drop_unless_needed(store, self.root, rejected.trash_ref)

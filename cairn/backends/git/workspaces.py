@@ -24,7 +24,7 @@ from cairn.core.records import replace
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
 from cairn.vcs.worktrees import (
-    branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, refuse_if_stranded, stage_all, worktree_with_branch,
+    add_worktree, branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, refuse_if_stranded, stage_all, worktree_with_branch,
 )
 
 
@@ -53,10 +53,12 @@ class GitWorkspaces:
         base = self.resolve_base(task)
         branch = branch_name(task.id)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Made side by side with other tasks' (add_worktree); the caller records
+        # the workspace only once this returns, with every file in place.
         if self.leftover_branch(branch, base):
-            git(self.root, "worktree", "add", "--quiet", str(path), branch)
+            add_worktree(self.root, path, branch)
         elif not claim(self.root, branch, base, path):  # a warm worktree from the pool, if one is ready at base
-            git(self.root, "worktree", "add", "--quiet", "-b", branch, str(path), base)
+            add_worktree(self.root, path, base, new_branch=branch)
         return GitWork(workspace=str(path), branch=branch, base_commit=base)
 
     def leftover_branch(self, branch: str, base: str) -> bool:
@@ -75,7 +77,7 @@ class GitWorkspaces:
         the task's branch: the branch is checked out as it is, never reset."""
         branch = branch_name(task.id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        git(self.root, "worktree", "add", "--quiet", str(path), branch)
+        add_worktree(self.root, path, branch)
         return GitWork(workspace=str(path), branch=branch, base_commit=base)
 
     def commit(self, work: BranchWork, message: str, exclude: list[str] | None = None) -> BranchWork:
