@@ -13,7 +13,6 @@ Invariant: ``decode(cls, encode(value)) == value`` for every record type.
 from __future__ import annotations
 
 import types
-import typing
 from functools import cache
 from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
@@ -38,7 +37,7 @@ class DecodeError(ValueError):
 
 @cache
 def _hints(cls: Any) -> dict[str, Any]:
-    return typing.get_type_hints(cls, include_extras=True)
+    return records.hints(cls)
 
 
 @cache

@@ -69,7 +69,7 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
 
 def keep_out(settings: Settings) -> list[str]:
     """What bootstrap puts in a workspace: never the work."""
-    return [*settings.config.bootstrap.copy, *settings.config.bootstrap.symlink]
+    return settings.keep_out
 
 
 def checks_gate(store: Store, settings: Settings, task: Task, say: Say, progress: Progress = SILENT) -> Gate:
