@@ -479,7 +479,11 @@ class Store:
                 continue
             summaries.append(summary)
             fresh[name] = [key, list(summary)]
-        if changed or len(fresh) != stored or len(noted) > _LOG_FOLD:
+        # Fold only when it pays: a summary was decoded, the log has grown, tasks
+        # went away, or there is no cache yet.  Tasks the log alone knows (a
+        # `cairn queue` since) stay there: rewriting every summary after each
+        # queue was a third of the next `cairn status`.
+        if changed or len(noted) > _LOG_FOLD or len(fresh) < stored or (not stored and fresh):
             try:
                 atomic.write_bytes(cache_path, json.dumps({"format": FORMAT, "tasks": fresh}).encode(), durable=False)
                 if noted:
