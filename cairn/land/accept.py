@@ -26,7 +26,7 @@ from cairn.land.guards import ready_to_land
 from cairn.notify import notify
 from cairn.progress import SILENT, Progress
 from cairn.state import lock
-from cairn.state.store import Store
+from cairn.state.store import Store, elapsed_ms
 
 if TYPE_CHECKING:
     from cairn.config.load import Settings
@@ -36,6 +36,7 @@ __all__ = ["Conflict", "Landed", "accept"]
 
 def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | None, into: str | None, check: bool, say: Say,
            progress: Progress = SILENT) -> Landed:
+    began = time.monotonic()
     task = store.read_task(task_id)
     with lock.held(store.layout.accept_lock, timeout=600):
         with store.locked(task_id) as current:
@@ -59,7 +60,8 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
                 task_id,
                 Accepted(since=time.time(), strategy=landed.strategy, target=landed.target, commit=landed.commit, work=landed.work),
             )
-        store.journal("accepted", task=task_id, previous="review", strategy=landed.strategy, target=landed.target, commit=landed.commit, **landed.journal)
+        store.journal("accepted", task=task_id, previous="review", strategy=landed.strategy, target=landed.target, commit=landed.commit,
+                      duration_ms=elapsed_ms(began), **landed.journal)
     notify(settings, task_id, "accepted", task.title)
     if landed.work is not None:
         teardown_for(settings, task_id, landed.work.workspace)  # the project's teardown, before the workspace goes
