@@ -73,9 +73,14 @@ def encode(value: Any) -> Any:
 def _encode_field(hint: Any, value: Any) -> Any:
     if value is None:
         return None
-    if hint == Instant or (_is_optional(hint) and _strip_none(hint) == Instant):
+    if _is_instant(hint) or (_is_optional(hint) and _is_instant(_strip_none(hint))):
         return instant_to_text(value)
     return encode(value)
+
+
+def _is_instant(hint: Any) -> bool:
+    # The type first: comparing a union or a list alias with an Annotated one is typing's slow path.
+    return hint is Instant or (type(hint) is type(Instant) and hint == Instant)
 
 
 def decode(hint: type[T] | Any, data: Any, path: str = "") -> T:
@@ -87,7 +92,7 @@ def _decode(hint: Any, data: Any, path: str) -> Any:
     origin = get_origin(hint)
     if hint is Any:
         return data
-    if hint == Instant:
+    if _is_instant(hint):
         if isinstance(data, str):
             try:
                 return text_to_instant(data)

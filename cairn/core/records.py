@@ -217,8 +217,15 @@ def hints(cls: type) -> dict[str, Any]:
     of its cost: the codec asks for each record class it meets)."""
     import sys
 
-    evaluated = {f.name: eval(f.annotation, vars(sys.modules[f.module])) for f in fields(cls)}
-    return {name: type(None) if hint is None else hint for name, hint in evaluated.items()}  # as typing says a bare None
+    evaluated: dict[str, Any] = {}
+    by_module: dict[str, list[Field]] = {}
+    for f in fields(cls):
+        by_module.setdefault(f.module, []).append(f)
+    for module, written in by_module.items():
+        # One expression for all of a module's fields: compiling is most of an eval's cost.
+        values = eval(f"({''.join(f'{f.annotation},' for f in written)})", vars(sys.modules[module]))
+        evaluated.update(zip((f.name for f in written), values))
+    return {f.name: type(None) if evaluated[f.name] is None else evaluated[f.name] for f in fields(cls)}  # as typing says a bare None
 
 
 def replace(value: R, /, **changes: Any) -> R:
