@@ -192,6 +192,16 @@ def _heavy_in(imported: set[str], heavy: set[str]) -> set[str]:
     return {name for name in imported if name in heavy or name.split(".")[0] in heavy}
 
 
+def test_queue_imports_nothing_heavy_but_typing(cairn) -> None:
+    cairn("queue", "warm the caches")
+
+    result = cairn("queue", "one more", extra_env={"PYTHONPROFILEIMPORTTIME": "1"})
+
+    assert result.returncode == 0
+    assert "cairn.core.model" in imported_by(result)  # it builds the records, with typing's Literal and Union
+    assert not _heavy_in(imported_by(result), HEAVY - {"typing"})
+
+
 def test_diff_accept_and_reject_import_nothing_heavy(cairn) -> None:
     first, second, third = (run_task(cairn, f"write file{n}.txt: work {n}") for n in range(3))
     cairn("status")
