@@ -412,7 +412,7 @@ class Store:
 
     # -- scanning -----------------------------------------------------------
 
-    def scan(self) -> Scan:
+    def scan(self, memo: dict[str, Any] | None = None) -> Scan:
         """Every task's summary and every unreadable file, cheaply.
 
         Summaries are cached in ``cache/summaries.json`` keyed by the identity
@@ -423,6 +423,10 @@ class Store:
         make it decode records (and import their classes), and it folds the
         log into ``summaries.json`` only when it had to decode or the log has
         grown.  An entry counts only while its key matches the file on disk.
+
+        ``memo``: a long-lived reader's copy of the cache (the scheduler's,
+        which scans on every turn), kept up to date here, so that only its
+        first scan reads ``summaries.json``.
         """
         layout = self.layout
         try:
@@ -430,7 +434,7 @@ class Store:
         except FileNotFoundError:
             return Scan([], [])
         cache_path = layout.cache / "summaries.json"
-        cached = _read_summary_cache(cache_path)
+        cached = dict(memo) if memo else _read_summary_cache(cache_path)
         if not isinstance(cached, dict):
             cached = {}
         noted = _read_summary_log(layout.cache / SUMMARY_LOG)
@@ -487,6 +491,9 @@ class Store:
                     os.truncate(layout.cache / SUMMARY_LOG, 0)  # a line appended meanwhile is lost: one decode later
             except OSError:
                 pass  # a cache we cannot write only costs speed
+        if memo is not None:
+            memo.clear()
+            memo.update(fresh)
         summaries.sort(key=lambda s: s.id)
         return Scan(summaries, problems)
 

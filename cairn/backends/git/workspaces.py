@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cairn.backends.base import Proposal, branch_name
 from cairn.backends.git.pool import claim
-from cairn.core.model import BranchWork, GitWork, Task
+from cairn.core.model import BranchWork, DiffStat, GitWork, Task
 from cairn.core.records import replace
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
@@ -91,6 +91,8 @@ class GitWorkspaces:
         from cairn.vcs.proposal import describe
 
         head = work.head_commit or git(self.root, "rev-parse", work.branch)
+        if head == work.base_commit:
+            return Proposal(head_commit=head, changed=DiffStat(), diff="", stat="")  # nothing to describe: no git run
         described = describe(self.root, work.base_commit, head)  # binary and huge files summarised, not inlined
         return Proposal(head_commit=head, changed=described.changed, diff=described.diff, stat=described.stat)
 
