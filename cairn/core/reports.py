@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from cairn.core.records import record
 
 FORMATS = ("claude", "codex", "gemini", "opencode", "amp")
 
@@ -29,7 +30,7 @@ _LIMITED = re.compile(r"rate[ _-]?limit|usage limit|limit reached|quota|RESOURCE
 MAX_MESSAGE = 4000
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class AgentReport:
     format: str
     session_id: str | None = None

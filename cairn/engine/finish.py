@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import time
 from contextlib import nullcontext
-from dataclasses import replace
 from typing import Any, Literal
 
 from cairn.core import codec
 from cairn.core.model import Cancelled, Checks, DiffStat, Failed, Review, Running, State, Work
+from cairn.core.records import replace
 from cairn.engine.outcome import Outcome, describe
 from cairn.errors import CairnError
 from cairn.notify import notify

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from typing import Any
 
 from cairn.core.model import Running, Task
+from cairn.core.records import replace
 from cairn.engine.outcome import Outcome
 from cairn.engine.remote_runner import EXIT_SETUP_FAILED, EXIT_STOPPED, SPEC_FORMAT
 from cairn.errors import CairnError

@@ -1,7 +1,8 @@
 """The runner: one small process per task that lives exactly as long as its agent.
 
     python -m cairn.engine.runner HOME TASK_ID [--env-file FILE] [--tty]
-    python -m cairn.engine.runner --standby HOME     (the task id arrives on stdin)
+
+(or forked, already loaded, by a standby: cairn/engine/standby.py).
 
 It holds ``tasks/<id>/runner.lock`` from before it claims the task until after
 the outcome is on disk: whoever finds that lock free and the task still
@@ -30,11 +31,11 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 from cairn.core.model import Running
+from cairn.core.records import replace
 from cairn.engine.finish import finish, record_outcome
 from cairn.engine.outcome import Ending, Outcome, describe
 from cairn.errors import CairnError, WrongState
@@ -705,52 +706,42 @@ def _read_reason(path: Path) -> str:
         return "cancelled"
 
 
+#: Modules whose functions' imports a run needs: this file's, and those of
+#: the finish and the workspace code it calls, which import on use too.
+_LOADS_ON_USE = ("cairn.engine.runner", "cairn.engine.finish", "cairn.backends.git.workspaces", "cairn.vcs.worktrees",
+                 "cairn.agents.launch")
+
+
 def _preload() -> None:
-    """Import, while no task waits, every module this file imports inside its
+    """Import, while no task waits, every module a run imports inside its
     functions (they are there to keep a command that never runs a task fast):
-    read from this file itself, so the list can never fall behind the code.
-    The backend of new work is loaded too: ``backend_for`` imports it on use."""
+    read from the sources themselves, so the list can never fall behind the
+    code.  The backend of new work is loaded too: ``backend_for`` imports it on use."""
     import ast
     import importlib
 
-    tree = ast.parse(Path(__file__).read_text())
-    for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
-        for node in ast.walk(function):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("cairn."):
-                importlib.import_module(node.module)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name.startswith("cairn."):
-                        importlib.import_module(alias.name)
+    for name in _LOADS_ON_USE:
+        source = importlib.import_module(name).__file__
+        assert source is not None
+        tree = ast.parse(Path(source).read_text())
+        for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("cairn."):
+                    importlib.import_module(node.module)
+                elif isinstance(node, ast.Import):
+                    for alias in node.names:
+                        if alias.name.startswith("cairn."):
+                            importlib.import_module(alias.name)
     from cairn.backends import NAMES
 
     for name in NAMES:
         importlib.import_module(f"cairn.backends.{name}")
 
 
-def _standby(home: Path) -> int | None:
-    """Import everything a run needs, then wait for a task id on stdin (None: dismissed)."""
-    _preload()
-
-    line = sys.stdin.readline()
-    if not line.strip().isdigit():
-        return None
-    task_id = int(line)
-    log = os.open(Layout(home).agent_log(task_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    return task_id
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     env_file = None
     tty = False
-    standby = False
     adopt = False
     positional = []
     iterator = iter(args)
@@ -759,21 +750,12 @@ def main(argv: list[str] | None = None) -> int:
             env_file = next(iterator)
         elif arg == "--tty":
             tty = True
-        elif arg == "--standby":
-            standby = True
         elif arg == "--adopt":
             adopt = True
         else:
             positional.append(arg)
     home = Path(positional[0])
-    if standby:
-        os.environ["CAIRN_HOME"] = str(home)
-        given = _standby(home)
-        if given is None:
-            return 0
-        task_id = given
-    else:
-        task_id = int(positional[1])
+    task_id = int(positional[1])
     if tty:
         # In tmux our stderr is a pane that vanishes with us: errors go to the log.
         log = os.open(Layout(home).agent_log(task_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
