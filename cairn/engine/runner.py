@@ -31,11 +31,11 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 from cairn.core.model import Running
+from cairn.core.records import replace
 from cairn.engine.finish import finish, record_outcome
 from cairn.engine.outcome import Ending, Outcome, describe
 from cairn.errors import CairnError, WrongState
@@ -154,14 +154,15 @@ class Runner:
 
         if stop_descendants():
             self._say("stopped processes the agent left behind")
+        supersede = None
         try:
-            # Before the task leaves running, so no one sees the crew idle in between.
-            self._after_rate_limit(outcome)
+            if self._after_rate_limit(outcome):
+                supersede = self._retry_after_rate_limit
         except CairnError as error:
             self._say(f"could not pause for the rate limit: {error}")
         try:
             state = finish(self.store, self.settings, self.task_id, outcome, self.log, interrupted=lambda: self.stop_reason,
-                           confinement=self.confinement)
+                           confinement=self.confinement, supersede=supersede)
             self._say(f"task {self.task_id} is now {state}")
         except CairnError as error:
             self._say(f"could not finish: {error}")
@@ -529,12 +530,13 @@ class Runner:
 
         return over_the_task(self.transcript.report(), budget.per_task, budget.per_task_tokens)
 
-    def _after_rate_limit(self, outcome: Outcome) -> None:
-        """The agent hit a usage or rate limit: pause its queue, and queue the task once more for when it ends."""
+    def _after_rate_limit(self, outcome: Outcome) -> bool:
+        """The agent hit a usage or rate limit: pause its queue; whether the
+        task is to be carried on by a retry once the pause ends (finish queues
+        it through ``_retry_after_rate_limit``, with the work committed)."""
         report = self.last_report
         if report is None or not report.rate_limited or describe(outcome) is None:
-            return
-        from cairn.land.retry import queue_retry, session_to_resume
+            return False
         from cairn.state import atomic
 
         task = self.store.read_task(self.task_id)
@@ -545,17 +547,31 @@ class Runner:
         self.store.journal("rate-limited", task=self.task_id, agent=task.agent, until=until)
         self._say(f"{reason}: its queue pauses until {time.strftime('%H:%M', time.localtime(until))}")
         if task.after_rate_limit:
-            return  # once is enough: this was already the automatic retry
-        feedback = "The last attempt stopped at a usage or rate limit; carry on where it stopped."
-        from cairn.backends import backend_for
-
+            return False  # once is enough: this was already the automatic retry
         state = self.store.read_state(self.task_id)
-        work = getattr(state, "work", None)
-        # The work is committed by the time the retry's workspace is made from it; its backend says where.
-        start_from = backend_for(self.settings, work).continue_from(self.task_id, state) if work is not None else None
+        if getattr(state, "work", None) is None:
+            # No workspace, so nothing to carry on from: a plain second try.
+            self._retry_after_rate_limit(None)
+            return False
+        return True
+
+    def _retry_after_rate_limit(self, work: Any) -> tuple[int, Any]:
+        """Queue the attempt that carries on after the pause, from ``work``
+        (committed; kept by its backend until gc, like the reviewer's retries)
+        and the agent's session; its id and where the work is kept."""
+        from cairn.land.retry import queue_retry, session_to_resume
+
+        task = self.store.read_task(self.task_id)
+        start_from = kept = None
+        if work is not None:
+            from cairn.backends import backend_for
+
+            start_from, kept = backend_for(self.settings, work).keep_for_retry(self.task_id, work)
+        feedback = "The last attempt stopped at a usage or rate limit; carry on where it stopped."
         again = queue_retry(self.store, task, feedback=feedback, start_from=start_from, stat="", diff="",
                             resume_session=session_to_resume(self.store, self.settings, task, None), after_rate_limit=True)
-        self._say(f"queued task {again.id} to try again when the pause ends")
+        self._say(f"queued task {again.id} to carry on when the pause ends")
+        return again.id, kept
 
     def _report(self) -> Any:
         """Fold the transcript into ``report.json``; None when the profile has no report format."""

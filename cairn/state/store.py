@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from cairn.core.instants import instant_to_text, text_to_instant
+from cairn.core.instants import as_stored, instant_to_text
 from cairn.core.lifecycle import can_move, wrong_state_message
 from cairn.core.vocabulary import FORMAT
 from cairn.core.migrate import READABLE
@@ -358,12 +358,9 @@ class Store:
             summary = summarize(task, state)
             # Times as the records hold them on disk (milliseconds), so the noted
             # summary equals the one a scan decoding the records would make.
-            def on_disk(value: float) -> float:
-                return text_to_instant(instant_to_text(value))
-
             idle = summary.idle_since
-            summary = summary._replace(created=on_disk(summary.created), since=on_disk(summary.since),
-                                       idle_since=on_disk(idle) if idle is not None else None)
+            summary = summary._replace(created=as_stored(summary.created), since=as_stored(summary.since),
+                                       idle_since=as_stored(idle) if idle is not None else None)
             line: list[Any] = [str(task.id), _identity(self.layout.state_file(task.id)), list(summary)]
             if new:
                 line.append(_identity(self.layout.task_file(task.id)))
@@ -483,7 +480,11 @@ class Store:
                 continue
             summaries.append(summary)
             fresh[name] = [key, list(summary)]
-        if changed or len(fresh) != stored or len(noted) > _LOG_FOLD:
+        # Fold only when it pays: a summary was decoded, the log has grown, tasks
+        # went away, or there is no cache yet.  Tasks the log alone knows (a
+        # `cairn queue` since) stay there: rewriting every summary after each
+        # queue was a third of the next `cairn status`.
+        if changed or len(noted) > _LOG_FOLD or len(fresh) < stored or (not stored and fresh):
             try:
                 atomic.write_bytes(cache_path, json.dumps({"format": FORMAT, "tasks": fresh}).encode(), durable=False)
                 if noted:

@@ -15,16 +15,17 @@ change.
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 from cairn.backends.base import Proposal, branch_name
 from cairn.backends.git.pool import claim
 from cairn.core.model import BranchWork, DiffStat, GitWork, Task
+from cairn.core.records import replace
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
 from cairn.vcs.worktrees import (
-    add_worktree, branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, refuse_if_stranded, stage_all, worktree_with_branch,
+    add_worktree, branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, refuse_if_stranded, stage_all,
+    start_index_listing, worktree_with_branch,
 )
 
 
@@ -135,11 +136,13 @@ class GitWorkspaces:
                 hint=f"commit what you want to keep, `git -C {path} switch {work.branch}`, then try again",
             )
 
-    def keep_edits(self, work: BranchWork) -> BranchWork:
+    def keep_edits(self, work: BranchWork, changed: list[str] | None = None) -> BranchWork:
         """Commit what was changed in the workspace since the work was
-        committed to the task's branch; the BranchWork with ``head_commit`` the
-        branch's tip.  Raises, changing nothing, when they cannot go there."""
-        changed = self.edits(work)
+        committed to the task's branch (``changed``: its ``edits``, if just
+        read); the BranchWork with ``head_commit`` the branch's tip.  Raises,
+        changing nothing, when they cannot go there."""
+        if changed is None:
+            changed = self.edits(work)
         if changed:
             self.refuse_unless_on_branch(work)
             path = Path(work.workspace)
@@ -160,9 +163,15 @@ class GitWorkspaces:
                     f"{path} is not a git worktree any more; Cairn will not delete what is in it",
                     hint="look inside, keep what you need, then remove the directory yourself",
                 )
-            work = self.keep_edits(work)
-            self._refuse_if_head_unreachable(path)
-            refuse_if_stranded(path)
+            # The index is listed while git looks for edits; a commit of edits changes it, and then it is listed again.
+            index = start_index_listing(path)
+            try:
+                edits = self.edits(work)
+                work = self.keep_edits(work, edits)
+                self._refuse_if_head_unreachable(path)
+                refuse_if_stranded(path, None if edits else index)
+            finally:
+                index.close()
             try:
                 # --force: bootstrap's files are untracked; all else is committed by now.
                 git(self.root, "worktree", "remove", "--force", str(path))
