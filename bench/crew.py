@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 
 from bench.harness import BenchError, Figures, Row, resolve_argv, spawn_time, working_directory
-from bench.resident import _cmdline, _cpu, _rss, _state
+from bench.resident import _cpu, _rss, _runners, _state
 from bench.world import World
 
 
@@ -49,7 +49,7 @@ def rows(world: World) -> list[Row]:
         while scheduler.poll() is None:
             try:
                 cpu = _cpu(watched)
-                runner_mb += [_rss(p) / 2**20 for p in watched.children() if "cairn.engine.runner" in " ".join(_cmdline(p))]
+                runner_mb += [_rss(p) / 2**20 for p in _runners(watched)]
             except psutil.Error:
                 break  # it just exited
             busy += _status_samples(status, env, repo, 1)
@@ -79,7 +79,7 @@ def rows(world: World) -> list[Row]:
             note="Sampled every half second during the run; idle: before the run (all queued) and after it (all in review)."),
         Row("runner-rss", f"runner resident memory, during that run ({len(runner_mb)} samples)", "—", unit="MB",
             cairn=Figures(runner_mb or [0.0]), goal="≤ 20 MB each", judge=lambda c, _b: bool(runner_mb) and c.p95 <= 20.0,
-            note="Every runner process the scheduler had as a child at each sample: the runner of each running task and the standby. Judged on the p95."),
+            note="Every runner process of the scheduler at each sample: the runner of each running task (forked by the standby) and the standby. Judged on the p95."),
     ]
 
 

@@ -59,7 +59,7 @@ def rows(world: World) -> list[Row]:
         running = agents - len(failures)
         time.sleep(min(2.0, window))  # let the last turn's work settle
         process = psutil.Process(scheduler.pid)
-        runners = [p for p in process.children() if "cairn.engine.runner" in " ".join(_cmdline(p))]
+        runners = _runners(process)
         watched = {"cairn": process, **({"tsp": tsp_server} if tsp_server else {})}
         memory: dict[str, list[float]] = {name: [] for name in watched}
         cpu: dict[str, list[float]] = {name: [] for name in watched}
@@ -99,6 +99,16 @@ def rows(world: World) -> list[Row]:
                  + (f", tsp {spent['tsp']:.0f} ms" if "tsp" in spent else "")
                  + " (the kernel counts in 10 ms ticks)."),
     ]
+
+
+def _runners(scheduler: psutil.Process) -> list[psutil.Process]:
+    """The scheduler's runners: those its standby forked (cairn/engine/standby.py),
+    the standby itself, and any it started fresh (cairn/engine/runner.py)."""
+    try:
+        descendants = scheduler.children(recursive=True)
+    except psutil.Error:
+        return []
+    return [p for p in descendants if any(m in " ".join(_cmdline(p)) for m in ("cairn.engine.runner", "cairn.engine.standby"))]
 
 
 def _cmdline(process: psutil.Process) -> list[str]:

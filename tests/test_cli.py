@@ -12,7 +12,7 @@ import pytest
 
 from cairn import __version__
 from cairn.cmd.main import VERBS
-from conftest import BIN, REPO, Result
+from conftest import BIN, REPO, Result, run_task
 
 pytestmark = pytest.mark.usefixtures("warm_config")
 
@@ -181,6 +181,41 @@ def test_status_with_warm_caches_imports_nothing_heavy(cairn, home: Path) -> Non
     assert not {name.split(".")[0] for name in imported_by(result)} & HEAVY
     # Each state written by a Cairn command was noted for the next scan: nothing is decoded.
     assert "cairn.core.model" not in imported_by(result)
+
+
+#: What opening and landing a proposal must not import: the record machinery of ``dataclasses`` and
+#: gc's facts (``cairn.core.gc``), beside the heavy modules; ``cairn diff`` not even the configuration's schema.
+LANDING_HEAVY = {"pydantic", "click", "inspect", "dataclasses", "asyncio", "uuid", "cairn.core.gc", "cairn.backends.git.gc"}
+
+
+def _heavy_in(imported: set[str], heavy: set[str]) -> set[str]:
+    return {name for name in imported if name in heavy or name.split(".")[0] in heavy}
+
+
+def test_queue_imports_nothing_heavy_but_typing(cairn) -> None:
+    cairn("queue", "warm the caches")
+
+    result = cairn("queue", "one more", extra_env={"PYTHONPROFILEIMPORTTIME": "1"})
+
+    assert result.returncode == 0
+    assert "cairn.core.model" in imported_by(result)  # it builds the records, with typing's Literal and Union
+    assert not _heavy_in(imported_by(result), HEAVY - {"typing"})
+
+
+def test_diff_accept_and_reject_import_nothing_heavy(cairn) -> None:
+    first, second, third = (run_task(cairn, f"write file{n}.txt: work {n}") for n in range(3))
+    cairn("status")
+    trace = {"PYTHONPROFILEIMPORTTIME": "1"}
+
+    diff = cairn("diff", str(first), extra_env=trace)
+    accept = cairn("accept", str(second), extra_env=trace)
+    reject = cairn("reject", str(third), extra_env=trace)
+
+    assert (diff.returncode, accept.returncode, reject.returncode) == (0, 0, 0), accept.stderr + reject.stderr
+    assert "diff --git" in diff.stdout
+    assert not _heavy_in(imported_by(diff), LANDING_HEAVY | {"cairn.config.schema", "cairn.backends.git.landing"})
+    assert not _heavy_in(imported_by(accept), LANDING_HEAVY)
+    assert not _heavy_in(imported_by(reject), LANDING_HEAVY | {"cairn.backends.git.landing"})
 
 
 def test_the_command_layer_imports_nothing_heavy(cairn) -> None:

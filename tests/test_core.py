@@ -248,6 +248,13 @@ def test_encoding_an_instant_is_stable(instant: float) -> None:
     assert abs(instant - codec.text_to_instant(once)) < 0.001  # kept to the millisecond
 
 
+@given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))
+def test_an_instant_as_stored_is_the_one_read_back(instant: float) -> None:
+    from cairn.core.instants import as_stored
+
+    assert as_stored(instant) == codec.text_to_instant(codec.instant_to_text(instant))
+
+
 # -- the summary status lists -------------------------------------------------------
 
 

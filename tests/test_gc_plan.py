@@ -3,8 +3,6 @@ signal files and journal segments go, and why.  No files, no processes."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +12,7 @@ from cairn.core.gc import (
     LogFile, Note, Policy, Process, Ref, RemoveSignal, RemoveWorkspace, RotateJournal, SignalFile, Stray, TaskFacts,
     Workspace, archive_name, blocker, describe, format_bytes, newest_first, owner_of, plan, summary_line, tally,
 )
+from cairn.core.records import replace
 
 DAY = 86400.0
 NOW = 1_800_000_000.0

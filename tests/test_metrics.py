@@ -203,6 +203,7 @@ def test_timings_count_every_operation_of_a_run(cairn, known_run):
     assert rows["start"]["count"] == rows["workspace"]["count"] == rows["agent"]["count"] == rows["finish"]["count"] == 4
     assert rows["checks"]["count"] >= 3  # at the end of each run that exited 0, and again at accept
     assert rows["gc"]["count"] == 1
+    assert rows["accept"]["count"] == rows["reject"]["count"] == 1
     for row in rows.values():
         assert 0 <= row["p50_ms"] <= row["p95_ms"] <= row["max_ms"]
         assert row["mean_ms"] <= row["max_ms"]

@@ -111,15 +111,16 @@ def test_an_agent_started_but_never_recorded_keeps_its_work(cairn, repo, home, s
     # A full disk can refuse the agent's pid once the agent runs (it may fill
     # the disk itself): the launch mark, written before it started, is what
     # tells recovery that the workspace holds its work, not setup's.
-    import dataclasses
     import time
+
+    from cairn.core.records import replace
 
     task = add_task("write found.txt: kept", agent="demo")
     set_running(task)
     workspace = home / "workspaces" / str(task)
     git(repo, "worktree", "add", "-b", f"cairn/{task}", str(workspace), "HEAD")
     (workspace / "found.txt").write_text("kept\n")
-    store.update(task, lambda s: dataclasses.replace(s, agent_launched=time.time()))
+    store.update(task, lambda s: replace(s, agent_launched=time.time()))
     assert cairn("up", "--until-idle").returncode == 0
     state = state_of(home, task)
     assert state["state"] == "failed", state

@@ -245,3 +245,58 @@ def test_attach_to_a_headless_task_says_how_to_follow_it(cairn):
     assert result.returncode == 4
     assert "runs headless" in result.stderr and "cairn logs -f 1" in result.stderr
     cairn("cancel", "1")
+
+
+def test_a_crew_s_runners_are_forked_by_one_standby_of_the_scheduler(cairn, repo, home, tmp_path):
+    """No runner pays an interpreter start of its own: the scheduler's standby
+    (cairn/engine/standby.py) forks each, and each is still a runner in full."""
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    script = tmp_path / "family.sh"  # its parent (the runner), the runner's parent, and that one's
+    script.write_text(f"r=$PPID; s=$(cut -d' ' -f4 /proc/$r/stat); u=$(cut -d' ' -f4 /proc/$s/stat); echo \"$r $s $u\" > {seen}/$CAIRN_TASK_ID\n")
+    (repo / "cairn.toml").write_text(f'[agents.family]\ncommand = ["sh", "{script}"]\n')
+    for n in range(4):
+        assert cairn("queue", "-a", "family", f"task {n}").returncode == 0
+    assert cairn("up", "--until-idle", "--max-agents", "2").returncode == 0
+    (scheduler,) = [e["pid"] for e in events(home) if e["event"] == "scheduler-started"]
+    lines = {int(p.name): p.read_text().split() for p in seen.iterdir()}
+    assert sorted(lines) == [1, 2, 3, 4]
+    runners = {int(r) for r, _, _ in lines.values()}
+    standbys = {int(s) for _, s, _ in lines.values()}
+    assert len(runners) == 4, "one runner per task"
+    assert len(standbys) == 1 and scheduler not in standbys, lines
+    assert {int(u) for _, _, u in lines.values()} == {scheduler}, "the standby is the scheduler's own child"
+    assert all(state_of(home, i)["state"] == "review" for i in range(1, 5))
+
+
+def test_only_a_new_task_a_new_state_or_a_cancel_wakes_the_scheduler(tmp_path):
+    """A runner rewrites its running record several times and everyone reads
+    records: none of that changes what a turn decides, so none of it wakes one."""
+    import threading
+
+    from cairn.engine.scheduler import Waker
+
+    tasks = tmp_path / "tasks"
+    (tasks / "7").mkdir(parents=True)
+    record = tasks / "7" / "state.json"
+    wake = threading.Event()
+    waker = Waker(wake)
+
+    def woken(kind: str, path: Path, dest: Path | None = None, state: str | None = None) -> bool:
+        if state is not None:
+            record.write_text(f'{{"state": "{state}", "since": "2026-01-01T00:00:00.000Z"}}\n')
+        wake.clear()
+        waker.saw(kind, str(path), str(dest) if dest else "")
+        return wake.is_set()
+
+    temporary = tasks / "7" / ".state.json.1.tmp"
+    assert woken("moved", tasks / ".new-7", tasks / "7")  # a task queued
+    assert woken("moved", temporary, record, state="queued")
+    assert woken("moved", temporary, record, state="running")  # claimed
+    assert not woken("moved", temporary, record, state="running")  # its workspace, its agent's pid
+    assert not woken("opened", record) and not woken("closed_no_write", record)  # read
+    assert not woken("modified", tasks / "7")  # a file made in the task's directory
+    assert not woken("closed", tasks / "7" / "agent.log")
+    assert woken("moved", temporary, record, state="review")  # its slot is free
+    assert woken("moved", tmp_path / "signals" / ".x", tmp_path / "signals" / "cancel-8")
+    assert woken("deleted", tasks / "7")

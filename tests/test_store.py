@@ -329,6 +329,27 @@ def test_the_status_cache_is_only_a_copy(cairn, add_task, home: Path) -> None:
     assert cairn("status", "--json").json() == before
 
 
+def test_a_scan_with_a_memo_reads_the_cache_file_once_and_stays_true_to_the_records(add_task, store, home: Path) -> None:
+    """The scheduler scans on every turn with its own copy of the cache (``memo``)."""
+    from cairn.core.model import Cancelled
+
+    queue_three(add_task)
+    memo: dict = {}
+    first = store.scan(memo=memo).summaries
+    assert [s.state for s in first] == ["queued"] * 3 and sorted(memo) == ["1", "2", "3"]
+    # A cache file claiming another title for an unchanged record: a reader
+    # that goes by the file believes it; the memo's holder no longer reads it.
+    cache = home / "cache" / "summaries.json"
+    data = json.loads(cache.read_text())
+    data["tasks"]["1"][1][list(data["tasks"]["1"][1]).index(first[0].title)] = "a title from the file"
+    cache.write_text(json.dumps(data))
+    assert store.scan().summaries[0].title == "a title from the file"
+    assert store.scan(memo=memo).summaries[0].title == first[0].title
+    with store.locked(2):
+        store.write_state(2, Cancelled(since=first[1].since, reason="changed"))
+    assert [s.state for s in store.scan(memo=memo).summaries] == ["queued", "cancelled", "queued"]
+
+
 # -- the journal -----------------------------------------------------------------
 
 

@@ -16,8 +16,9 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
+
+from cairn.core.records import record
 
 #: Process groups running now (their leaders' pids).
 _running: set[int] = set()
@@ -28,7 +29,7 @@ _owner: str | None = None
 GRACE = 3.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Finished:
     returncode: int | None  # None: it timed out or could not be stopped
     output: str

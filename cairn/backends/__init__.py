@@ -52,8 +52,7 @@ def backend_for(settings: Settings, work: Work | None = None) -> Backend[Any]:
     if root is None:
         raise UsageError("no repository is known for this state directory", hint="run `cairn init` inside the repository")
     name = work.backend if work is not None else new_work_backend(settings)
-    bootstrap = settings.config.bootstrap
-    keep_out = [*bootstrap.copy, *bootstrap.symlink]
+    keep_out = settings.keep_out
     if name == "jj":
         from cairn.backends.jj import JjBackend
 

@@ -22,10 +22,10 @@ What must always hold, for every backend:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from cairn.core.records import field, record
 from cairn.errors import OperationFailed
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def commit_message(task_id: int, title: str) -> str:
     return f"{title}\n\nCairn task {task_id}\n"
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Proposal:
     head_commit: str
     changed: DiffStat
@@ -75,7 +75,7 @@ class Conflict(OperationFailed):
         self.paths = paths
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Landed:
     task_id: int
     strategy: Strategy
@@ -88,7 +88,7 @@ class Landed:
     journal: dict[str, str | None] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Trashed:
     """What a rejected task keeps: its work as it was last, and where it is
     kept (recorded as the Rejected state's ``kept``; None: nothing to keep)."""
@@ -97,7 +97,7 @@ class Trashed:
     kept: Kept | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class DiffView:
     """How ``cairn diff`` shows a proposal: a command to run (the user's pager
     and colours follow), text to print, or None when only the recorded

@@ -87,6 +87,15 @@ class Settings:
         return {name: int(data[name]["max_agents"]) for name in ("ray", "slurm")}
 
     @property
+    def keep_out(self) -> list[str]:
+        """What bootstrap puts in a workspace (``bootstrap.copy`` and ``symlink``): never the work."""
+        if self._config is not None:
+            bootstrap = self._config.bootstrap
+            return [*bootstrap.copy, *bootstrap.symlink]
+        data = self._basics["bootstrap"]
+        return [str(p) for p in (*data["copy"], *data["symlink"])]
+
+    @property
     def agent_names(self) -> list[str]:
         return list(self._config.agents if self._config is not None else self._basics["agents"])
 

@@ -1,6 +1,6 @@
 """What can be configured, with its defaults.  Documented in docs/configuration.md.
 
-Plain dataclasses, so the commands people type can use a cached, already
+Records (cairn/core/records.py), so the commands people type can use a cached, already
 validated configuration without importing pydantic.  pydantic validates them
 when a source changed (cairn/config/validate.py): the ``Annotated`` markers
 below teach it durations, sizes and lower bounds, and import pydantic only
@@ -9,10 +9,10 @@ when pydantic asks for them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from cairn.core.durations import parse_duration, parse_size
+from cairn.core.records import field, record
 
 _STRICT_KEYS = {"extra": "forbid"}
 
@@ -72,7 +72,7 @@ Positive = Annotated[int, _AtLeast(1), _NotABoolean()]
 Argv = list[str]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class StuckRule:
     """A state the agent never leaves by itself (a login prompt, an endless reconnect)."""
 
@@ -84,7 +84,7 @@ class StuckRule:
     times: Positive = 1
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Credentials:
     """Where an agent finds its credentials: any one of these is enough."""
 
@@ -97,7 +97,7 @@ class Credentials:
     hint: str = ""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class AgentProfile:
     __pydantic_config__ = _STRICT_KEYS
     #: argv; ``{prompt}``, ``{prompt_file}``, ``{workspace}``, ``{task_id}`` are filled in.
@@ -132,7 +132,7 @@ class AgentProfile:
     sandbox_network: bool | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Bootstrap:
     __pydantic_config__ = _STRICT_KEYS
     #: Files copied from the main worktree into each new workspace (``.env``).
@@ -147,21 +147,21 @@ class Bootstrap:
     teardown: list[Argv] = field(default_factory=list)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class ChecksConfig:
     __pydantic_config__ = _STRICT_KEYS
     commands: list[Argv] = field(default_factory=list)
     timeout: Duration = 600.0
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class AcceptConfig:
     __pydantic_config__ = _STRICT_KEYS
     strategy: Literal["rebase", "squash", "merge", "apply"] = "rebase"
     delete_branch: bool = True
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class ReviewerConfig:
     __pydantic_config__ = _STRICT_KEYS
     #: A profile name from ``agents``; unset: no reviewer.
@@ -170,7 +170,7 @@ class ReviewerConfig:
     auto_retry: Count = 0
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class MaxAge:
     __pydantic_config__ = _STRICT_KEYS
     accepted: Duration = 7 * 86400.0
@@ -179,7 +179,7 @@ class MaxAge:
     cancelled: Duration = 7 * 86400.0
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class GcConfig:
     __pydantic_config__ = _STRICT_KEYS
     #: How often ``cairn up`` runs gc; None: never (run ``cairn gc`` yourself).
@@ -193,7 +193,7 @@ class GcConfig:
     log_age: Duration = 3 * 86400.0
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class NotifyConfig:
     __pydantic_config__ = _STRICT_KEYS
     #: argv run on review-ready, failed, idle and accepted; ``{id}``, ``{state}``, ``{title}``.
@@ -201,14 +201,14 @@ class NotifyConfig:
     desktop: bool = False
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class PoolConfig:
     __pydantic_config__ = _STRICT_KEYS
     #: Worktrees kept ready at the target's tip under ``$CAIRN_HOME/pool`` (cairn/backends/git/pool.py); 0: no pool.
     size: Count = 0
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class RayExecutor:
     """``[executors.ray]``: Ray Jobs through the head's REST API (docs/executors.md)."""
 
@@ -230,7 +230,7 @@ class RayExecutor:
     env: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class SlurmExecutor:
     """``[executors.slurm]``: ``sbatch``, ``squeue``/``sacct``, ``scancel`` (docs/executors.md)."""
 
@@ -254,14 +254,14 @@ class SlurmExecutor:
     env: list[str] = field(default_factory=lambda: ["PATH", "HOME"])
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class ExecutorsConfig:
     __pydantic_config__ = _STRICT_KEYS
     ray: RayExecutor = field(default_factory=RayExecutor)
     slurm: SlurmExecutor = field(default_factory=SlurmExecutor)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class BudgetConfig:
     """Limits on what agents report spending (docs/agents.md); unset: no limit."""
 
@@ -275,14 +275,14 @@ class BudgetConfig:
     per_day_tokens: Count | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class TuiConfig:
     __pydantic_config__ = _STRICT_KEYS
     #: Ask before `a` accepts or `x` rejects, showing what would land or go; false: act at once.
     confirm: bool = True
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class PlannerConfig:
     __pydantic_config__ = _STRICT_KEYS
     #: The profile ``cairn plan`` runs (a name from ``agents``); unset: ``default_agent``.
@@ -291,14 +291,14 @@ class PlannerConfig:
     timeout: Duration = 1200.0
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class ScheduleConfig:
     __pydantic_config__ = _STRICT_KEYS
     #: A queued task whose ``--lock`` globs overlap what a task in review changes waits for it.
     avoid_conflicts: bool = False
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class EnvConfig:
     """What of Cairn's environment reaches agents, setup, checks (cairn/core/environment.py).
     ``pass`` in TOML: a Python keyword, hence the field's name."""
@@ -310,7 +310,7 @@ class EnvConfig:
     set: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class PortsConfig:
     __pydantic_config__ = _STRICT_KEYS
     #: The first port handed out; blocks follow each other from here.
@@ -327,7 +327,7 @@ DEFAULT_HIDE = [
 ]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Config:
     __pydantic_config__ = _STRICT_KEYS
     #: The state directory; relative paths are relative to the repository root.

@@ -3,11 +3,18 @@
 Only imported when a source changed since the cached result (see load.py).
 Each source is checked on its own first, so a message names the file (or the
 environment variable) that holds the bad value, the key, and what is allowed.
+
+The schema's classes are records (cairn/core/records.py), cheap to import on
+every command; pydantic knows dataclasses, so it checks each source against
+a dataclass twin of each record class (same names, fields, annotations and
+defaults, made here on this slow path only), and the result is turned back
+into the records.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from typing import TYPE_CHECKING, Any
@@ -15,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter, ValidationError
 
 from cairn.config.schema import Config
+from cairn.core import records
 from cairn.errors import ConfigError
 
 if TYPE_CHECKING:  # load.py imports this module: the record type only, no circle at run time
@@ -22,7 +30,59 @@ if TYPE_CHECKING:  # load.py imports this module: the record type only, no circl
 
     from cairn.config.load import Source
 
-_ADAPTER = TypeAdapter(Config)
+
+
+@functools.cache
+def _twin(cls: type) -> type:
+    """A frozen dataclass with the record class's name, fields and defaults, for pydantic."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    specs: list[tuple[str, Any, Any]] = []
+    for f in records.fields(cls):
+        if f.default is not records.MISSING:
+            spec = dataclasses.field(default=f.default)
+        elif f.default_factory is not records.MISSING:
+            spec = dataclasses.field(default_factory=f.default_factory)
+        else:
+            spec = dataclasses.field()
+        specs.append((f.name, _twin_hint(hints[f.name]), spec))
+    made = dataclasses.make_dataclass(cls.__name__, specs, frozen=True, kw_only=True, slots=True,
+                                      namespace={"__pydantic_config__": getattr(cls, "__pydantic_config__", None)})
+    made.__module__ = cls.__module__
+    _RECORD_OF[made] = cls
+    return made
+
+
+def _twin_hint(hint: Any) -> Any:
+    """``hint`` with every record class in it replaced by its twin."""
+    if isinstance(hint, type) and records.is_record(hint):
+        return _twin(hint)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Annotated:
+        return typing.Annotated[(_twin_hint(args[0]), *hint.__metadata__)]
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_twin_hint(a) for a in args)]
+    if origin in (list, dict):
+        return origin[tuple(_twin_hint(a) for a in args)]
+    return hint
+
+
+#: twin -> the record class it stands for.
+_RECORD_OF: dict[type, type] = {}
+
+
+def _as_record(value: Any) -> Any:
+    """A value pydantic made of twins, made of the records again."""
+    cls = _RECORD_OF.get(type(value))
+    if cls is not None:
+        return cls(**{f.name: _as_record(getattr(value, f.name)) for f in dataclasses.fields(value)})
+    if isinstance(value, list):
+        return [_as_record(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_record(v) for k, v in value.items()}
+    return value
+
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(_twin(Config))
 
 
 def validate(sources: list[Source]) -> Config:
@@ -56,7 +116,8 @@ def _check(data: dict[str, Any], source: Source | None) -> Config:
         # ``[env] pass`` is stored as ``pass_``: a Python keyword cannot name a field.
         data = {**data, "env": {("pass_" if k == "pass" else k): v for k, v in env.items()}}
     try:
-        return _ADAPTER.validate_python(data)
+        config: Config = _as_record(_ADAPTER.validate_python(data))
+        return config
     except ValidationError as error:
         first = error.errors()[0]
         raise ConfigError(_describe(first, source), hint=_hint(source)) from None
@@ -85,17 +146,17 @@ def _known_keys(parents: list[str]) -> list[str]:
     """The setting names allowed in the table at ``parents`` (``agents.x`` -> a profile's)."""
     hint: Any = Config
     for part in parents:
-        if dataclasses.is_dataclass(hint):
+        if records.is_record(hint):
             hint = typing.get_type_hints(hint).get(part)
         elif typing.get_origin(hint) is dict:
             hint = typing.get_args(hint)[1]  # a table of named entries: the entry's type
         else:
             return []
         # ``X | None``: the table is the X.
-        members = [m for m in typing.get_args(hint) if dataclasses.is_dataclass(m)]
+        members = [m for m in typing.get_args(hint) if records.is_record(m)]
         if typing.get_origin(hint) in (typing.Union, types.UnionType) and members:
             hint = members[0]
-    return sorted(f.name.rstrip("_") for f in dataclasses.fields(hint)) if dataclasses.is_dataclass(hint) else []
+    return sorted(f.name.rstrip("_") for f in records.fields(hint)) if records.is_record(hint) else []
 
 
 def _hint(source: Source | None) -> str:

@@ -1,23 +1,22 @@
-"""Plain dataclasses to and from JSON values, checked field by field.
+"""Records (cairn/core/records.py) to and from JSON values, checked field by field.
 
 Why not pydantic here: ``cairn status`` decodes thousands of records and must
 start in a few tens of milliseconds, and importing pydantic alone costs ten
 times the interpreter's start.  This codec knows just the types the state
 directory uses: str, int, float, bool, ``Instant``, ``X | None``, ``list[X]``,
-``dict[str, X]``, ``Literal[...]``, nested dataclasses, and unions of
-dataclasses told apart by a ``Literal`` field (a discriminated union).
+``dict[str, X]``, ``Literal[...]``, nested records, and unions of records
+told apart by a ``Literal`` field (a discriminated union).
 
 Invariant: ``decode(cls, encode(value)) == value`` for every record type.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import types
-import typing
 from functools import cache
 from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
+from cairn.core import records
 from cairn.core.instants import instant_to_text as instant_to_text, text_to_instant as text_to_instant  # part of the codec's interface
 
 #: Seconds since the epoch in memory, a plain float (``time.time()``); an ISO
@@ -38,16 +37,16 @@ class DecodeError(ValueError):
 
 @cache
 def _hints(cls: Any) -> dict[str, Any]:
-    return typing.get_type_hints(cls, include_extras=True)
+    return records.hints(cls)
 
 
 @cache
 def _discriminators(union: Any) -> tuple[str, dict[str, type]]:
-    """For a union of dataclasses: the tag field's name (the first field that
+    """For a union of records: the tag field's name (the first field that
     is a ``Literal`` of one value) and tag -> class."""
     members = [m for m in get_args(union) if m is not type(None)]
     hints = _hints(members[0])
-    field_name = next(f.name for f in dataclasses.fields(members[0]) if get_origin(hints[f.name]) is Literal)
+    field_name = next(f.name for f in records.fields(members[0]) if get_origin(hints[f.name]) is Literal)
     table: dict[str, type] = {}
     for member in members:
         (tag,) = get_args(_hints(member)[field_name])
@@ -56,12 +55,13 @@ def _discriminators(union: Any) -> tuple[str, dict[str, type]]:
 
 
 def encode(value: Any) -> Any:
-    """A dataclass (or a value inside one) as JSON-ready data, ``None`` fields kept."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        hints = _hints(type(value))
+    """A record (or a value inside one) as JSON-ready data, ``None`` fields kept."""
+    if records.is_record(value) and not isinstance(value, type):
+        kind: Any = type(value)
+        hints = _hints(kind)
         return {
             f.name: _encode_field(hints[f.name], getattr(value, f.name))
-            for f in dataclasses.fields(value)
+            for f in records.fields(value)
         }
     if isinstance(value, (list, tuple)):
         return [encode(v) for v in value]
@@ -73,9 +73,14 @@ def encode(value: Any) -> Any:
 def _encode_field(hint: Any, value: Any) -> Any:
     if value is None:
         return None
-    if hint == Instant or (_is_optional(hint) and _strip_none(hint) == Instant):
+    if _is_instant(hint) or (_is_optional(hint) and _is_instant(_strip_none(hint))):
         return instant_to_text(value)
     return encode(value)
+
+
+def _is_instant(hint: Any) -> bool:
+    # The type first: comparing a union or a list alias with an Annotated one is typing's slow path.
+    return hint is Instant or (type(hint) is type(Instant) and hint == Instant)
 
 
 def decode(hint: type[T] | Any, data: Any, path: str = "") -> T:
@@ -87,7 +92,7 @@ def _decode(hint: Any, data: Any, path: str) -> Any:
     origin = get_origin(hint)
     if hint is Any:
         return data
-    if hint == Instant:
+    if _is_instant(hint):
         if isinstance(data, str):
             try:
                 return text_to_instant(data)
@@ -113,8 +118,8 @@ def _decode(hint: Any, data: Any, path: str) -> Any:
             raise DecodeError(path, f"expected a table, got {type(data).__name__}")
         _, item = get_args(hint)
         return {str(k): _decode(item, v, f"{path}.{k}" if path else str(k)) for k, v in data.items()}
-    if dataclasses.is_dataclass(hint):
-        return _decode_dataclass(hint, data, path)
+    if records.is_record(hint):
+        return _decode_record(hint, data, path)
     if hint is float:
         if isinstance(data, (int, float)) and not isinstance(data, bool):
             return float(data)
@@ -137,18 +142,18 @@ def _decode_union(hint: Any, data: Any, path: str) -> Any:
     if tag not in table:
         allowed = ", ".join(table)
         raise DecodeError(_join(path, field_name), f"expected one of {allowed}, got {tag!r}")
-    return _decode_dataclass(table[tag], data, path)
+    return _decode_record(table[tag], data, path)
 
 
-def _decode_dataclass(cls: Any, data: Any, path: str) -> Any:
+def _decode_record(cls: Any, data: Any, path: str) -> Any:
     if not isinstance(data, dict):
         raise DecodeError(path, f"expected a table, got {type(data).__name__}")
     hints = _hints(cls)
     values = {}
-    for f in dataclasses.fields(cls):
+    for f in records.fields(cls):
         if f.name in data:
             values[f.name] = _decode(hints[f.name], data[f.name], _join(path, f.name))
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        elif f.required:
             raise DecodeError(_join(path, f.name), "missing")
     # Unknown keys are ignored on purpose: a newer Cairn may add fields within
     # the same format version, and an older reader must still read the record.

@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Literal, Union
 
 from cairn.core.codec import Instant
 from cairn.core.durations import format_duration
+from cairn.core.records import field, record, replace
 
 FINISHED = ("accepted", "rejected", "failed", "cancelled")
 #: States gc never touches: the work is not settled, or a human has not decided yet.
@@ -62,7 +62,7 @@ _TASK_JJ_WORKSPACE = re.compile(r"cairn-(\d+)")
 # -- facts ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Policy:
     #: Seconds after which each finished state's workspace, branch and trash go.
     max_age: Mapping[str, float]
@@ -81,13 +81,13 @@ class Policy:
     journal_limit: int = JOURNAL_LIMIT
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Process:
     pid: int
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Commit:
     """jj: one commit, by the change it belongs to and its own id."""
 
@@ -95,7 +95,7 @@ class Commit:
     commit: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Workspace:
     path: str
     #: Disk usage, when the shell measured it (the size limit needs it).
@@ -112,7 +112,7 @@ class Workspace:
     only_here: tuple[Commit, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Branch:
     name: str
     commit: str
@@ -122,13 +122,13 @@ class Branch:
     checked_out_in: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Ref:
     name: str
     commit: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class JjTrash:
     """A rejected jj task's work: its abandoned (hidden) commit, restorable
     until gc expires it; jj, not Cairn, holds the commit."""
@@ -138,14 +138,14 @@ class JjTrash:
     operation: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class LogFile:
     path: str
     bytes: int
     compressed: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class TaskFacts:
     id: int
     state: str
@@ -157,7 +157,7 @@ class TaskFacts:
     logs: tuple[LogFile, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Stray:
     """A worktree or directory that looks like Cairn's and that no task record names."""
 
@@ -165,7 +165,7 @@ class Stray:
     branch: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class SignalFile:
     path: str
     #: The task it is for (``cancel-<id>``); None: not a name Cairn writes, left alone.
@@ -173,7 +173,7 @@ class SignalFile:
     age: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class JournalFile:
     path: str
     bytes: int
@@ -184,7 +184,7 @@ class JournalFile:
     compressed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Facts:
     tasks: tuple[TaskFacts, ...] = ()
     #: Every task directory's id, readable or not: a corrupt record must never
@@ -219,7 +219,7 @@ class Facts:
 # -- actions ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class RemoveWorkspace:
     task: int | None
     path: str
@@ -231,7 +231,7 @@ class RemoveWorkspace:
     jj_workspace: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class ArchiveChange:
     """jj: a bookmark on a commit only a workspace about to go holds, set before it goes."""
 
@@ -243,7 +243,7 @@ class ArchiveChange:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class ArchiveBranch:
     task: int | None
     branch: str
@@ -252,7 +252,7 @@ class ArchiveBranch:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class DeleteBranch:
     task: int | None
     branch: str
@@ -262,7 +262,7 @@ class DeleteBranch:
     archived: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class ExpireTrash:
     task: int | None
     ref: str
@@ -270,7 +270,7 @@ class ExpireTrash:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class ExpireJjTrash:
     """A rejected jj task stops being restorable: recorded in its gc.json,
     which ``cairn restore`` reads; nothing in the repository changes."""
@@ -281,7 +281,7 @@ class ExpireJjTrash:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class CompressLog:
     task: int | None
     path: str
@@ -289,7 +289,7 @@ class CompressLog:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class DropLog:
     task: int | None
     path: str
@@ -297,14 +297,14 @@ class DropLog:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class RemoveSignal:
     task: int | None
     path: str
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class RotateJournal:
     path: str
     bytes: int
@@ -317,7 +317,7 @@ Action = Union[
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Note:
     """Something a rule picked that stays, or an orphan: printed, never performed."""
 
@@ -327,7 +327,7 @@ class Note:
     task: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Plan:
     #: In the order they must run: jj archives, workspaces, then branches
     #: (archive before delete), trash, logs, signals, journal.
@@ -715,14 +715,14 @@ def format_bytes(count: float) -> str:
 # -- gc's own record in a task's directory -------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class RemovedWorkspace:
     path: str
     removed: Instant
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class DeletedBranch:
     name: str
     commit: str
@@ -731,7 +731,7 @@ class DeletedBranch:
     archive_ref: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class ArchivedCommit:
     """jj: a commit kept under a bookmark before its workspace was forgotten."""
 
@@ -741,7 +741,7 @@ class ArchivedCommit:
     archived: Instant
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class ExpiredTrash:
     #: The git trash ref deleted; None for a jj task (jj held its commit).
     ref: str | None = None
@@ -751,7 +751,7 @@ class ExpiredTrash:
     operation: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class GcRecord:
     """``tasks/<id>/gc.json``: what gc did to a task (docs/gc.md).  Written by gc
     alone, under the task's lock; ``state.json`` is left as the lifecycle wrote it."""

@@ -13,14 +13,27 @@ import time
 
 
 def instant_to_text(value: float) -> str:
+    whole, micros = _split(value)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micros // 1000:03d}Z"
+
+
+def as_stored(value: float) -> float:
+    """The instant a record written with ``value`` holds once read back:
+    ``text_to_instant(instant_to_text(value))``, to the bit, without datetime
+    (its timestamp is whole microseconds divided by a million, as here)."""
+    whole, micros = _split(value)
+    return (int(whole) * 1_000_000 + micros // 1000 * 1000) / 1_000_000
+
+
+def _split(value: float) -> tuple[float, int]:
     # As datetime.fromtimestamp does: the fraction rounded half-even to
-    # microseconds (a carry moves the second), then cut to milliseconds.
+    # microseconds (a carry moves the second); the text then cuts it to milliseconds.
     whole = value // 1
     micros = round((value - whole) * 1_000_000)
     if micros >= 1_000_000:
         whole += 1
         micros -= 1_000_000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micros // 1000:03d}Z"
+    return whole, micros
 
 
 def text_to_instant(text: str) -> float:

@@ -1,7 +1,7 @@
 """The task: its request (``task.json``, written once) and its lifecycle record
 (``state.json``, replaced as the task moves).
 
-Each lifecycle state is its own dataclass carrying only the data that state
+Each lifecycle state is its own record class (cairn/core/records.py) carrying only the data that state
 has; ``State`` is their union, told apart by the ``state`` field.  The on-disk
 shape of every class here is specified in docs/state-directory.md: change one,
 change the other, and bump ``FORMAT`` when an old reader would misread.
@@ -9,11 +9,10 @@ change the other, and bump ``FORMAT`` when an old reader would misread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal, TypeVar, Union
 
 from cairn.core.codec import Instant
-
+from cairn.core.records import field, record
 from cairn.core.vocabulary import FORMAT
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -30,7 +29,7 @@ def one_of(name: str, names: tuple[T, ...]) -> T | None:
     return next((known for known in names if known == name), None)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Task:
     """What was asked: immutable once queued."""
 
@@ -69,21 +68,21 @@ class Task:
     sandbox: Sandbox | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class DiffStat:
     files: int = 0
     insertions: int = 0
     deletions: int = 0
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Checks:
     status: Literal["passed", "failed", "skipped"]
     #: Per command: its argv joined for display, exit code, seconds taken.
     results: list[CheckResult] = field(default_factory=list)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class CheckResult:
     command: list[str]
     exit_code: int | None
@@ -91,7 +90,7 @@ class CheckResult:
     timed_out: bool = False
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class _OnBranch:
     """The fields git and clone work share: a branch ``cairn/<id>`` of the user's repository."""
 
@@ -107,14 +106,14 @@ class _OnBranch:
         return self.branch
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class GitWork(_OnBranch):
     """A git worktree of the user's repository, on branch ``cairn/<id>``."""
 
     backend: Literal["git"] = "git"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class CloneWork(_OnBranch):
     """A repository of its own (``git clone --shared``); its branch ``cairn/<id>``
     is handed back to the user's repository under the same name."""
@@ -122,7 +121,7 @@ class CloneWork(_OnBranch):
     backend: Literal["clone"] = "clone"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class JjWork:
     """A jj workspace whose working-copy commit is the task's one change."""
 
@@ -149,7 +148,7 @@ Work = Union[GitWork, CloneWork, JjWork]
 BranchWork = Union[GitWork, CloneWork]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class GitKept:
     """A rejected git task's work: kept under a ref until gc expires it."""
 
@@ -158,13 +157,13 @@ class GitKept:
     ref: str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class CloneKept:
     backend: Literal["clone"] = "clone"
     ref: str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class JjKept:
     """A rejected jj task's work: the abandoned change (its commit is the
     previous review's ``head_commit``) and the operation that abandoned it,
@@ -178,14 +177,14 @@ class JjKept:
 Kept = Union[GitKept, CloneKept, JjKept]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Queued:
     state: Literal["queued"] = "queued"
     format: int = FORMAT
     since: Instant
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Running:
     state: Literal["running"] = "running"
     format: int = FORMAT
@@ -214,7 +213,7 @@ class Running:
     job_id: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Review:
     state: Literal["review"] = "review"
     format: int = FORMAT
@@ -232,7 +231,7 @@ class Review:
     finding: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Failed:
     state: Literal["failed"] = "failed"
     format: int = FORMAT
@@ -245,7 +244,7 @@ class Failed:
     changed: DiffStat = field(default_factory=DiffStat)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Accepted:
     state: Literal["accepted"] = "accepted"
     format: int = FORMAT
@@ -257,7 +256,7 @@ class Accepted:
     work: Work | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Rejected:
     state: Literal["rejected"] = "rejected"
     format: int = FORMAT
@@ -278,7 +277,7 @@ class Rejected:
         return self.kept.operation if isinstance(self.kept, JjKept) else None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Cancelled:
     state: Literal["cancelled"] = "cancelled"
     format: int = FORMAT

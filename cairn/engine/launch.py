@@ -4,10 +4,11 @@ Headless: a new session of its own, stdio away from our terminal.  With tmux:
 a tmux session running the runner with ``--tty``; the environment travels in
 a private file (``tmp/``, mode 0600) because a tmux server has its own.
 
-A standby runner (scheduler only, headless only) is a runner started ahead of
-need: it has paid its interpreter start and imports and waits on its stdin
-for a task id, so a queued task starts without that wait.  If the scheduler
-goes away, the standby reads end-of-file and exits.
+A standby (scheduler only, headless only; cairn/engine/standby.py) has paid
+a runner's interpreter start and imports once and forks a runner for each
+task id the scheduler gives it, so a queued task starts without that wait
+and a crew of short tasks does not pay it for every task.  If the scheduler
+goes away, the standby reads end-of-file and exits; its runners go on.
 """
 
 from __future__ import annotations
@@ -65,36 +66,93 @@ def launch(settings: Any, task_id: int, *, adopt: bool = False) -> subprocess.Po
         )
 
 
-def start_standby(settings: Any) -> subprocess.Popen[bytes] | None:
-    """A headless runner waiting for a task id on its stdin; None under tmux."""
+class Standby:
+    """The scheduler's side of a standby (cairn/engine/standby.py): task ids
+    go in on its stdin; what it says about its runners' exits comes back."""
+
+    #: Exits kept for runners the scheduler may still look at (it looks within CLAIM_GRACE).
+    KEEP = 1000
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.exits: dict[int, int] = {}
+        self._unread = b""
+        if process.stdout is not None:
+            os.set_blocking(process.stdout.fileno(), False)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def give(self, task_id: int) -> ForkedRunner | None:
+        """Have it fork the runner of ``task_id``; None if it cannot (it died)."""
+        stdin = self.process.stdin
+        if not self.alive() or stdin is None:
+            return None
+        try:
+            stdin.write(f"{task_id}\n".encode())
+            stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            return None
+        self.exits.pop(task_id, None)  # an earlier runner's, if the task is given again
+        return ForkedRunner(self, task_id)
+
+    def read_exits(self) -> None:
+        """Take in what it said since the last look (never blocks)."""
+        out = self.process.stdout
+        if out is None:
+            return
+        data = b""
+        while True:
+            try:
+                chunk = os.read(out.fileno(), 65536)
+            except OSError:  # nothing more now (BlockingIOError), or it is gone
+                break
+            if not chunk:
+                break
+            data += chunk
+        *lines, self._unread = (self._unread + data).split(b"\n")
+        for line in lines:
+            word, _, rest = line.decode(errors="replace").partition(" ")
+            task, _, code = rest.partition(" ")
+            if word == "exited" and task.isdigit() and code.lstrip("-").isdigit():
+                self.exits[int(task)] = int(code)
+        while len(self.exits) > self.KEEP:
+            del self.exits[next(iter(self.exits))]
+
+    def dismiss(self) -> None:
+        if self.process.stdin is not None:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+
+
+class ForkedRunner:
+    """A runner a standby forked, looked at as the scheduler looks at one it
+    started itself: ``poll()`` is its exit status once the standby said it."""
+
+    def __init__(self, standby: Standby, task_id: int) -> None:
+        self.standby = standby
+        self.task_id = task_id
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.standby.read_exits()
+            self.returncode = self.standby.exits.pop(self.task_id, None)
+        return self.returncode
+
+
+def start_standby(settings: Any) -> Standby | None:
+    """A standby forking headless runners; None under tmux (a runner there needs its own pane)."""
     if use_tmux(settings.config.tmux):
         return None
     layout = settings.layout
-    return subprocess.Popen(
-        [sys.executable, "-m", "cairn.engine.runner", "--standby", str(layout.home)],
+    return Standby(subprocess.Popen(
+        [sys.executable, "-m", "cairn.engine.standby", str(layout.home)],
         stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         cwd=layout.home,
-    )
-
-
-def hand_over(standby: subprocess.Popen[bytes] | None, task_id: int) -> bool:
-    """Give ``task_id`` to a waiting standby; False if there is none alive."""
-    if standby is None or standby.poll() is not None or standby.stdin is None:
-        return False
-    try:
-        standby.stdin.write(f"{task_id}\n".encode())
-        standby.stdin.close()
-        return True
-    except (BrokenPipeError, OSError, ValueError):
-        return False
-
-
-def dismiss(standby: subprocess.Popen[bytes] | None) -> None:
-    if standby is not None and standby.stdin is not None:
-        try:
-            standby.stdin.close()
-        except OSError:
-            pass
+    ))

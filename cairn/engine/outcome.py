@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from cairn.core.codec import Instant
+from cairn.core.records import record
 
 Ending = Literal["exited", "timeout", "cancelled", "terminated", "not-started", "runner-died", "stuck", "over-budget"]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Outcome:
     ending: Ending
     finished: Instant

@@ -1,7 +1,8 @@
 """The runner: one small process per task that lives exactly as long as its agent.
 
     python -m cairn.engine.runner HOME TASK_ID [--env-file FILE] [--tty]
-    python -m cairn.engine.runner --standby HOME     (the task id arrives on stdin)
+
+(or forked, already loaded, by a standby: cairn/engine/standby.py).
 
 It holds ``tasks/<id>/runner.lock`` from before it claims the task until after
 the outcome is on disk: whoever finds that lock free and the task still
@@ -30,11 +31,11 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 from cairn.core.model import Running
+from cairn.core.records import replace
 from cairn.engine.finish import finish, record_outcome
 from cairn.engine.outcome import Ending, Outcome, describe
 from cairn.errors import CairnError, WrongState
@@ -153,14 +154,15 @@ class Runner:
 
         if stop_descendants():
             self._say("stopped processes the agent left behind")
+        supersede = None
         try:
-            # Before the task leaves running, so no one sees the crew idle in between.
-            self._after_rate_limit(outcome)
+            if self._after_rate_limit(outcome):
+                supersede = self._retry_after_rate_limit
         except CairnError as error:
             self._say(f"could not pause for the rate limit: {error}")
         try:
             state = finish(self.store, self.settings, self.task_id, outcome, self.log, interrupted=lambda: self.stop_reason,
-                           confinement=self.confinement)
+                           confinement=self.confinement, supersede=supersede)
             self._say(f"task {self.task_id} is now {state}")
         except CairnError as error:
             self._say(f"could not finish: {error}")
@@ -255,7 +257,9 @@ class Runner:
         self.store.update(self.task_id, lambda s: replace(s, work=work))
         self._say(f"workspace {path} on {work.label} from {work.base_commit[:12]}")
         prompt_file = self.layout.prompt_file(self.task_id)
-        atomic.write_text(prompt_file, task.prompt)
+        # Not fsynced (nor isolation.json below): a copy of task.json's prompt and a
+        # report, both made again by the next run; a crash that loses them ends this one.
+        atomic.write_bytes(prompt_file, task.prompt.encode("utf-8", "surrogateescape"), durable=False)
         self.confinement = self._confine(task, profile, mode, str(path), str(prompt_file))
         confined = self.confinement
         env = confined.environment(needs=tuple(profile.env_pass), profile_set=profile.env)
@@ -322,7 +326,7 @@ class Runner:
         from cairn.state import atomic
 
         confined = self.confinement
-        atomic.write_json(self.layout.isolation_file(self.task_id), {
+        atomic.write_bytes(self.layout.isolation_file(self.task_id), atomic.json_bytes({
             "sandbox": confined.mode,
             "reason": confined.why,
             "network": confined.network if confined.mode == "bwrap" else True,
@@ -332,7 +336,7 @@ class Runner:
             "withheld": withheld(os.environ, env),
             "port": self.ports.first,
             "port_count": self.ports.count,
-        })
+        }) + b"\n", durable=False)
 
     def _start(self, argv: list[str], env: dict[str, str], cwd: Path, stdin_text: str | None) -> subprocess.Popen[bytes]:
         self._phase("agent", f"starting: {' '.join(argv[:1])} …")
@@ -526,12 +530,13 @@ class Runner:
 
         return over_the_task(self.transcript.report(), budget.per_task, budget.per_task_tokens)
 
-    def _after_rate_limit(self, outcome: Outcome) -> None:
-        """The agent hit a usage or rate limit: pause its queue, and queue the task once more for when it ends."""
+    def _after_rate_limit(self, outcome: Outcome) -> bool:
+        """The agent hit a usage or rate limit: pause its queue; whether the
+        task is to be carried on by a retry once the pause ends (finish queues
+        it through ``_retry_after_rate_limit``, with the work committed)."""
         report = self.last_report
         if report is None or not report.rate_limited or describe(outcome) is None:
-            return
-        from cairn.land.retry import queue_retry, session_to_resume
+            return False
         from cairn.state import atomic
 
         task = self.store.read_task(self.task_id)
@@ -542,17 +547,31 @@ class Runner:
         self.store.journal("rate-limited", task=self.task_id, agent=task.agent, until=until)
         self._say(f"{reason}: its queue pauses until {time.strftime('%H:%M', time.localtime(until))}")
         if task.after_rate_limit:
-            return  # once is enough: this was already the automatic retry
-        feedback = "The last attempt stopped at a usage or rate limit; carry on where it stopped."
-        from cairn.backends import backend_for
-
+            return False  # once is enough: this was already the automatic retry
         state = self.store.read_state(self.task_id)
-        work = getattr(state, "work", None)
-        # The work is committed by the time the retry's workspace is made from it; its backend says where.
-        start_from = backend_for(self.settings, work).continue_from(self.task_id, state) if work is not None else None
+        if getattr(state, "work", None) is None:
+            # No workspace, so nothing to carry on from: a plain second try.
+            self._retry_after_rate_limit(None)
+            return False
+        return True
+
+    def _retry_after_rate_limit(self, work: Any) -> tuple[int, Any]:
+        """Queue the attempt that carries on after the pause, from ``work``
+        (committed; kept by its backend until gc, like the reviewer's retries)
+        and the agent's session; its id and where the work is kept."""
+        from cairn.land.retry import queue_retry, session_to_resume
+
+        task = self.store.read_task(self.task_id)
+        start_from = kept = None
+        if work is not None:
+            from cairn.backends import backend_for
+
+            start_from, kept = backend_for(self.settings, work).keep_for_retry(self.task_id, work)
+        feedback = "The last attempt stopped at a usage or rate limit; carry on where it stopped."
         again = queue_retry(self.store, task, feedback=feedback, start_from=start_from, stat="", diff="",
                             resume_session=session_to_resume(self.store, self.settings, task, None), after_rate_limit=True)
-        self._say(f"queued task {again.id} to try again when the pause ends")
+        self._say(f"queued task {again.id} to carry on when the pause ends")
+        return again.id, kept
 
     def _report(self) -> Any:
         """Fold the transcript into ``report.json``; None when the profile has no report format."""
@@ -689,52 +708,42 @@ def _read_reason(path: Path) -> str:
         return "cancelled"
 
 
+#: Modules whose functions' imports a run needs: this file's, and those of
+#: the finish and the workspace code it calls, which import on use too.
+_LOADS_ON_USE = ("cairn.engine.runner", "cairn.engine.finish", "cairn.backends.git.workspaces", "cairn.vcs.worktrees",
+                 "cairn.agents.launch")
+
+
 def _preload() -> None:
-    """Import, while no task waits, every module this file imports inside its
+    """Import, while no task waits, every module a run imports inside its
     functions (they are there to keep a command that never runs a task fast):
-    read from this file itself, so the list can never fall behind the code.
-    The backend of new work is loaded too: ``backend_for`` imports it on use."""
+    read from the sources themselves, so the list can never fall behind the
+    code.  The backend of new work is loaded too: ``backend_for`` imports it on use."""
     import ast
     import importlib
 
-    tree = ast.parse(Path(__file__).read_text())
-    for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
-        for node in ast.walk(function):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("cairn."):
-                importlib.import_module(node.module)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name.startswith("cairn."):
-                        importlib.import_module(alias.name)
+    for name in _LOADS_ON_USE:
+        source = importlib.import_module(name).__file__
+        assert source is not None
+        tree = ast.parse(Path(source).read_text())
+        for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("cairn."):
+                    importlib.import_module(node.module)
+                elif isinstance(node, ast.Import):
+                    for alias in node.names:
+                        if alias.name.startswith("cairn."):
+                            importlib.import_module(alias.name)
     from cairn.backends import NAMES
 
     for name in NAMES:
         importlib.import_module(f"cairn.backends.{name}")
 
 
-def _standby(home: Path) -> int | None:
-    """Import everything a run needs, then wait for a task id on stdin (None: dismissed)."""
-    _preload()
-
-    line = sys.stdin.readline()
-    if not line.strip().isdigit():
-        return None
-    task_id = int(line)
-    log = os.open(Layout(home).agent_log(task_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    return task_id
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     env_file = None
     tty = False
-    standby = False
     adopt = False
     positional = []
     iterator = iter(args)
@@ -743,21 +752,12 @@ def main(argv: list[str] | None = None) -> int:
             env_file = next(iterator)
         elif arg == "--tty":
             tty = True
-        elif arg == "--standby":
-            standby = True
         elif arg == "--adopt":
             adopt = True
         else:
             positional.append(arg)
     home = Path(positional[0])
-    if standby:
-        os.environ["CAIRN_HOME"] = str(home)
-        given = _standby(home)
-        if given is None:
-            return 0
-        task_id = given
-    else:
-        task_id = int(positional[1])
+    task_id = int(positional[1])
     if tty:
         # In tmux our stderr is a pane that vanishes with us: errors go to the log.
         log = os.open(Layout(home).agent_log(task_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

@@ -18,6 +18,7 @@ Trouble that is not a task's fault never fails a task:
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -29,7 +30,7 @@ from typing import Any
 from cairn.core.model import Failed
 from cairn.core.schedule import plan
 from cairn.core.summary import Summary
-from cairn.engine.launch import launch
+from cairn.engine.launch import ForkedRunner, Standby, launch
 from cairn.engine.recovery import recover, runner_alive
 from cairn.errors import EXIT_CONFIG, CairnError, ConfigError, OperationFailed, WrongState, describe_os_error
 from cairn.state import atomic, lock
@@ -58,16 +59,18 @@ class Scheduler:
         self.say = say
         self.wake = threading.Event()
         self.stopping = False
-        #: task id -> (runner process or None under tmux, when launched), until the task leaves queued.
-        self.launched: dict[int, tuple[subprocess.Popen[bytes] | None, float]] = {}
+        #: task id -> (its runner, None under tmux; when launched), until the task leaves queued.
+        self.launched: dict[int, tuple[subprocess.Popen[bytes] | ForkedRunner | None, float]] = {}
         self.failed_launches: dict[int, int] = {}
-        #: A runner started ahead of need (launch.py), so a new task skips its start-up.
-        self.standby: subprocess.Popen[bytes] | None = None
+        #: Forks runners that have paid their start-up already (standby.py); None under tmux.
+        self.standby: Standby | None = None
         #: Every runner this scheduler started, polled each turn so none stays a zombie.
         self.children: list[subprocess.Popen[bytes]] = []
         #: task id -> errors in a row while handling it (see _contained).
         self.errors: dict[int, int] = {}
         self.seen: dict[int, str] = {}
+        #: The summaries cache as of the last turn (Store.scan): not read from disk on every turn.
+        self.summaries_memo: dict[str, Any] = {}
         #: agent -> why its tasks are held, as last said.
         self.held: dict[str, str] = {}
         #: The day's budget, once spent: why, as last said and notified.
@@ -97,7 +100,7 @@ class Scheduler:
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, self._on_signal)
         observer = self._watch()
-        from cairn.engine.launch import dismiss, start_standby
+        from cairn.engine.launch import start_standby
 
         self.standby = start_standby(self.settings)
         from cairn.engine.backlog import leftovers
@@ -123,7 +126,8 @@ class Scheduler:
                     wait = max(0.05, min(wait, self.pause_ends - time.time()))
                 self.wake.wait(wait)
         finally:
-            dismiss(self.standby)
+            if self.standby is not None:
+                self.standby.dismiss()
             if observer is not None:
                 observer.stop()
             try:
@@ -160,30 +164,37 @@ class Scheduler:
         self.wake.set()
 
     def _watch(self) -> Any:
-        """An inotify watch that sets ``self.wake`` when a task appears or changes state."""
+        """An inotify watch that sets ``self.wake`` when a task appears, changes
+        state or is cancelled; nothing else a crew writes wakes it (see ``Waker``)."""
         try:
-            from watchdog.events import FileSystemEventHandler
+            from watchdog.events import (
+                DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileDeletedEvent,
+                FileMovedEvent, FileSystemEventHandler,
+            )
             from watchdog.observers.inotify import InotifyObserver
         except ImportError:
             return None
-        wake = self.wake
+        waker = Waker(self.wake)
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
-                path = getattr(event, "dest_path", "") or event.src_path
-                name = os.path.basename(path)
-                # Agent output would wake us for nothing: only records count.
-                if name in ("state.json", "exit.json") or name.isdigit() or "/signals" in path:
-                    wake.set()
+                waker.saw(event.event_type, event.src_path, getattr(event, "dest_path", "") or "")
 
+        # What a record's publication is made of (a rename into place, or a
+        # close after writing, a new or removed directory), asked of inotify
+        # itself so that agents' output and reads of records cost us nothing.
+        wanted = [FileMovedEvent, FileClosedEvent, FileCreatedEvent, FileDeletedEvent, DirCreatedEvent, DirMovedEvent, DirDeletedEvent]
         try:
             observer = InotifyObserver()
             handler = Handler()
-            observer.schedule(handler, str(self.settings.layout.tasks), recursive=True)
-            observer.schedule(handler, str(self.settings.layout.signals), recursive=False)
+            for path, recursive in ((self.settings.layout.tasks, True), (self.settings.layout.signals, False)):
+                try:
+                    observer.schedule(handler, str(path), recursive=recursive, event_filter=wanted)
+                except TypeError:  # a watchdog without event filters: Waker sorts them out
+                    observer.schedule(handler, str(path), recursive=recursive)
             from cairn.engine import backlog
 
-            backlog.watch(observer, self.settings, wake)
+            backlog.watch(observer, self.settings, self.wake)
             observer.start()
             return observer
         except OSError:
@@ -194,7 +205,7 @@ class Scheduler:
     def turn(self) -> bool:
         """Look at everything once and act; True when nothing runs and nothing can start."""
         self._backlog()
-        scan = self.store.scan()
+        scan = self.store.scan(memo=self.summaries_memo)
         summaries = scan.summaries
         self._report(summaries)
         now = time.monotonic()
@@ -219,8 +230,10 @@ class Scheduler:
         for task_id in decided.start:
             if task_id not in waiting_out:
                 self._contained(task_id, "starting it", self._start, task_id)
-        if self.standby is not None and self.standby.poll() is not None:
-            self.standby = None  # it died: a new one below
+        if self.standby is not None:
+            self.standby.read_exits()  # every turn, so its reports never fill the pipe
+        if self.standby is not None and not self.standby.alive():
+            self.standby = None  # it died: a new one below (its runners live on)
         # Runners are our children until they exit: wait for them, no zombies.
         self.children = [child for child in self.children if child.poll() is None]
         if self.standby is None and not decided.start and not any(s.id in self.launched for s in summaries if s.state == "queued"):
@@ -372,14 +385,9 @@ class Scheduler:
             self._said_failed(task_id, reason)
 
     def _start(self, task_id: int) -> None:
-        from cairn.engine.launch import hand_over
-
-        if self.standby is not None and hand_over(self.standby, task_id):
-            self.launched[task_id] = (self.standby, time.monotonic())
-            self.children.append(self.standby)
-            # The next standby starts once this task is claimed (see turn):
-            # its imports would otherwise compete with the claim for the CPU.
-            self.standby = None
+        forked = self.standby.give(task_id) if self.standby is not None else None
+        if forked is not None:
+            self.launched[task_id] = (forked, time.monotonic())
             return
         try:
             process = launch(self.settings, task_id)
@@ -436,6 +444,41 @@ class Scheduler:
             if before is None and summary.state not in ("queued", "running"):
                 continue
             self.say(_describe(summary))
+
+
+class Waker:
+    """Decides which file events wake the scheduler: a task directory made or
+    removed, a cancel signal, and a ``state.json`` whose state name is not the
+    one last seen.  A runner rewrites its running task's record several times
+    (its workspace, its agent's pid, idleness) and everyone reads records;
+    none of that changes what a turn decides, so none of it costs a turn."""
+
+    def __init__(self, wake: threading.Event) -> None:
+        self.wake = wake
+        self.states: dict[str, str | None] = {}
+
+    def saw(self, kind: str, path: str, dest: str) -> None:
+        if kind in ("opened", "closed_no_write", "modified"):
+            return  # a read, or a write still under way
+        where = dest or path
+        name = os.path.basename(where)
+        if "/signals" in where:
+            self.wake.set()
+        elif name == "state.json":
+            if kind == "deleted" or self._new_state(where):
+                self.wake.set()
+        elif name.isdigit() and kind in ("created", "moved", "deleted"):
+            self.wake.set()
+
+    def _new_state(self, path: str) -> bool:
+        try:
+            with open(path, "rb") as record:
+                state = json.loads(record.read()).get("state")
+        except (OSError, ValueError, AttributeError):
+            state = None  # unreadable now: a turn will say what it is
+        before = self.states.get(path, "")
+        self.states[path] = state
+        return state is None or state != before
 
 
 def _describe(summary: Summary) -> str:

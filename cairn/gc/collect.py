@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from cairn.core.gc import (
     TaskFacts, Workspace,
 )
 from cairn.core.model import Rejected, State, Work
+from cairn.core.records import replace
 from cairn.errors import CairnError
 from cairn.backends import backend_for, disk
 from cairn.backends.git.gc import Repository, merged_into, read_repository, unsaved_work, worktree_blocker

@@ -29,7 +29,7 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from cairn.core.gc import (
     ExpiredTrash, ExpireJjTrash, ExpireTrash, Facts, GcRecord, Note, Plan, RemovedWorkspace, RemoveSignal, RemoveWorkspace,
     RotateJournal, tally, workspace_label,
 )
+from cairn.core.records import replace
 from cairn.errors import CairnError
 from cairn.backends import disk
 from cairn.backends.jj import gc as jj_gc

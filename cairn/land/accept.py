@@ -12,7 +12,6 @@ everything back when it fails; a conflict is recorded on the task
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,13 +19,14 @@ from cairn.backends import backend_for
 from cairn.backends.base import Conflict, Gate, Landed, Say
 from cairn.backends.bootstrap import teardown_for
 from cairn.core.model import Accepted, Task
+from cairn.core.records import replace
 from cairn.errors import OperationFailed
 from cairn.land.checks import discard_interrupted
 from cairn.land.guards import ready_to_land
 from cairn.notify import notify
 from cairn.progress import SILENT, Progress
 from cairn.state import lock
-from cairn.state.store import Store
+from cairn.state.store import Store, elapsed_ms
 
 if TYPE_CHECKING:
     from cairn.config.load import Settings
@@ -36,6 +36,7 @@ __all__ = ["Conflict", "Landed", "accept"]
 
 def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | None, into: str | None, check: bool, say: Say,
            progress: Progress = SILENT) -> Landed:
+    began = time.monotonic()
     task = store.read_task(task_id)
     with lock.held(store.layout.accept_lock, timeout=600):
         with store.locked(task_id) as current:
@@ -59,7 +60,8 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
                 task_id,
                 Accepted(since=time.time(), strategy=landed.strategy, target=landed.target, commit=landed.commit, work=landed.work),
             )
-        store.journal("accepted", task=task_id, previous="review", strategy=landed.strategy, target=landed.target, commit=landed.commit, **landed.journal)
+        store.journal("accepted", task=task_id, previous="review", strategy=landed.strategy, target=landed.target, commit=landed.commit,
+                      duration_ms=elapsed_ms(began), **landed.journal)
     notify(settings, task_id, "accepted", task.title)
     if landed.work is not None:
         teardown_for(settings, task_id, landed.work.workspace)  # the project's teardown, before the workspace goes
@@ -69,7 +71,7 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
 
 def keep_out(settings: Settings) -> list[str]:
     """What bootstrap puts in a workspace: never the work."""
-    return [*settings.config.bootstrap.copy, *settings.config.bootstrap.symlink]
+    return settings.keep_out
 
 
 def checks_gate(store: Store, settings: Settings, task: Task, say: Say, progress: Progress = SILENT) -> Gate:

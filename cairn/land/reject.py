@@ -18,7 +18,6 @@ task returns to review.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO
 
 from cairn.backends import backend_for
@@ -26,17 +25,19 @@ from cairn.backends.base import Trashed
 from cairn.backends.bootstrap import teardown_for
 from cairn.core.lifecycle import wrong_state_message
 from cairn.core.model import Rejected, Review, Work
+from cairn.core.records import replace
 from cairn.errors import CairnError, WrongState
 from cairn.land.accept import keep_out
 from cairn.land.checks import discard_interrupted
 from cairn.land.guards import ready_to_restore
-from cairn.state.store import Store
+from cairn.state.store import Store, elapsed_ms
 
 if TYPE_CHECKING:
     from cairn.config.load import Settings
 
 
 def reject(store: Store, settings: Settings, task_id: int, reason: str | None) -> Rejected:
+    began = time.monotonic()
     trashed: Trashed | None = None
     with store.locked(task_id) as state:
         if not isinstance(state, Review):
@@ -57,7 +58,8 @@ def reject(store: Store, settings: Settings, task_id: int, reason: str | None) -
             previous=replace(state, conflict=[], work=work),
         )
         store.write_state(task_id, new)
-    store.journal("rejected", task=task_id, previous="review", reason=reason, trash_ref=new.trash_ref, operation=new.operation)
+    store.journal("rejected", task=task_id, previous="review", reason=reason, trash_ref=new.trash_ref, operation=new.operation,
+                  duration_ms=elapsed_ms(began))
     if backend is not None and trashed is not None:
         backend.after_trash(trashed)
     return new

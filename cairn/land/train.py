@@ -31,11 +31,12 @@ from __future__ import annotations
 import os
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from cairn.core.model import Accepted, Review, Task, Work
+from cairn.core.records import replace
 from cairn.core.train import Car, first_breaking, train_order
 from cairn.errors import CairnError, OperationFailed, UsageError, WrongState
 from cairn.notify import notify

@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from cairn.core.instants import instant_to_text, text_to_instant
+from cairn.core.instants import as_stored, instant_to_text
 from cairn.core.lifecycle import can_move, wrong_state_message
 from cairn.core.vocabulary import FORMAT
 from cairn.core.migrate import READABLE
@@ -358,12 +358,9 @@ class Store:
             summary = summarize(task, state)
             # Times as the records hold them on disk (milliseconds), so the noted
             # summary equals the one a scan decoding the records would make.
-            def on_disk(value: float) -> float:
-                return text_to_instant(instant_to_text(value))
-
             idle = summary.idle_since
-            summary = summary._replace(created=on_disk(summary.created), since=on_disk(summary.since),
-                                       idle_since=on_disk(idle) if idle is not None else None)
+            summary = summary._replace(created=as_stored(summary.created), since=as_stored(summary.since),
+                                       idle_since=as_stored(idle) if idle is not None else None)
             line: list[Any] = [str(task.id), _identity(self.layout.state_file(task.id)), list(summary)]
             if new:
                 line.append(_identity(self.layout.task_file(task.id)))
@@ -415,7 +412,7 @@ class Store:
 
     # -- scanning -----------------------------------------------------------
 
-    def scan(self) -> Scan:
+    def scan(self, memo: dict[str, Any] | None = None) -> Scan:
         """Every task's summary and every unreadable file, cheaply.
 
         Summaries are cached in ``cache/summaries.json`` keyed by the identity
@@ -426,6 +423,10 @@ class Store:
         make it decode records (and import their classes), and it folds the
         log into ``summaries.json`` only when it had to decode or the log has
         grown.  An entry counts only while its key matches the file on disk.
+
+        ``memo``: a long-lived reader's copy of the cache (the scheduler's,
+        which scans on every turn), kept up to date here, so that only its
+        first scan reads ``summaries.json``.
         """
         layout = self.layout
         try:
@@ -433,7 +434,7 @@ class Store:
         except FileNotFoundError:
             return Scan([], [])
         cache_path = layout.cache / "summaries.json"
-        cached = _read_summary_cache(cache_path)
+        cached = dict(memo) if memo else _read_summary_cache(cache_path)
         if not isinstance(cached, dict):
             cached = {}
         noted = _read_summary_log(layout.cache / SUMMARY_LOG)
@@ -479,13 +480,20 @@ class Store:
                 continue
             summaries.append(summary)
             fresh[name] = [key, list(summary)]
-        if changed or len(fresh) != stored or len(noted) > _LOG_FOLD:
+        # Fold only when it pays: a summary was decoded, the log has grown, tasks
+        # went away, or there is no cache yet.  Tasks the log alone knows (a
+        # `cairn queue` since) stay there: rewriting every summary after each
+        # queue was a third of the next `cairn status`.
+        if changed or len(noted) > _LOG_FOLD or len(fresh) < stored or (not stored and fresh):
             try:
                 atomic.write_bytes(cache_path, json.dumps({"format": FORMAT, "tasks": fresh}).encode(), durable=False)
                 if noted:
                     os.truncate(layout.cache / SUMMARY_LOG, 0)  # a line appended meanwhile is lost: one decode later
             except OSError:
                 pass  # a cache we cannot write only costs speed
+        if memo is not None:
+            memo.clear()
+            memo.update(fresh)
         summaries.sort(key=lambda s: s.id)
         return Scan(summaries, problems)
 

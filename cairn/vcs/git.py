@@ -119,6 +119,48 @@ def _run(cwd: Path | str, args: tuple[str, ...], check: bool, input: str | None,
     return completed.stdout.strip() if strip else completed.stdout
 
 
+class Started:
+    """A git command started now and answered later (``started``), so that a
+    command asking git several independent questions waits for the slowest
+    rather than for their sum.  Read it once, with ``output`` or ``succeeded``;
+    ``close`` (idempotent) reaps it unread, for a caller that stops early."""
+
+    def __init__(self, cwd: Path | str, args: tuple[str, ...], env: dict[str, str] | None) -> None:
+        if args and args[0] == "worktree":
+            raise ValueError("git worktree commands take the worktree lock: run them with git()")
+        self.cwd, self.args = cwd, args
+        self._process = subprocess.Popen(
+            ["git", *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            encoding="utf-8", errors="surrogateescape", env=git_env(env),
+        )
+        self._answer: tuple[int, str, str] | None = None
+
+    def _wait(self) -> tuple[int, str, str]:
+        if self._answer is None:
+            stdout, stderr = self._process.communicate()
+            self._answer = (self._process.returncode, stdout, stderr)
+        return self._answer
+
+    def output(self, *, check: bool = True, strip: bool = True) -> str:
+        """As ``git()`` would have returned (or raised)."""
+        code, stdout, stderr = self._wait()
+        if check and code != 0:
+            raise GitError(list(self.args), Path(self.cwd), code, stderr)
+        return stdout.strip() if strip else stdout
+
+    def succeeded(self) -> bool:
+        """As ``git_ok()`` would have said."""
+        return self._wait()[0] == 0
+
+    def close(self) -> None:
+        self._wait()
+
+
+def started(cwd: Path | str, *args: str, env: dict[str, str] | None = None) -> Started:
+    """``git(cwd, *args)`` started now, its answer read later (``Started``)."""
+    return Started(cwd, args, env)
+
+
 def git_ok(cwd: Path | str, *args: str, env: dict[str, str] | None = None) -> bool:
     """True if git exits 0 (for questions like ``merge-base --is-ancestor``)."""
     return (

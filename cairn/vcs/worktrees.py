@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cairn.vcs.git import git
+from cairn.vcs.git import GitError, Started, git, started
 from cairn.vcs.revisions import git_dir_of
 
 
@@ -26,6 +26,41 @@ def worktree_with_branch(root: Path, branch: str) -> Path | None:
     return None
 
 
+def add_worktree(root: Path, path: Path, commitish: str, *, new_branch: str | None = None, detach: bool = False) -> None:
+    """``git worktree add`` of ``commitish`` at ``path`` (on ``new_branch``, made
+    there, or detached), in two steps so that worktrees are made side by side.
+
+    Registering the worktree changes the repository's shared ``.git`` (its
+    worktree list, a new branch) and so takes its turn at the repository's
+    worktree lock (cairn/vcs/git.py); writing the files, the long part on a
+    big repository, is a ``reset --hard`` inside the new worktree, which
+    touches only that worktree's own files and index, outside the lock.  It
+    is the checkout ``git worktree add`` itself runs.  If it fails, the
+    half-made worktree is removed (and the branch, if made here and still at
+    ``commitish``), as git does when its own checkout fails: nothing is left
+    that could pass for a workspace.  Whoever records the workspace does so
+    only once this returns, so a half-made one is never anyone's work.
+    """
+    extra = ["-b", new_branch] if new_branch else ["--detach"] if detach else []
+    git(root, "worktree", "add", "--quiet", "--no-checkout", *extra, str(path), commitish)
+    try:
+        git(path, "reset", "--quiet", "--hard", "--no-recurse-submodules")
+    except GitError:
+        _discard_unfinished(root, path, commitish, new_branch)
+        raise
+
+
+def _discard_unfinished(root: Path, path: Path, commitish: str, new_branch: str | None) -> None:
+    import shutil
+
+    from cairn.vcs.git import git_ok
+
+    shutil.rmtree(path, ignore_errors=True)
+    git(root, "worktree", "prune", check=False)
+    if new_branch:
+        git_ok(root, "update-ref", "-d", f"refs/heads/{new_branch}", commitish)  # only if nothing moved it since
+
+
 def stage_all(worktree: Path, keep_out: list[str] | None = None) -> None:
     """Stage everything in the worktree but ``keep_out`` (globs of what
     bootstrap put there: a ``.env``, a ``node_modules`` link).
@@ -42,12 +77,14 @@ def stage_all(worktree: Path, keep_out: list[str] | None = None) -> None:
         git(worktree, "reset", "--quiet", "--", *(f":(glob){p}" for p in keep_out))
 
 
-def stranded_files(worktree: Path) -> list[str]:
+def stranded_files(worktree: Path, index: Started | None = None) -> list[str]:
     """Files in the worktree that no commit of it can hold, so that removing
     it would lose them: anything inside a submodule's directory that is not
     initialised there (git sees only the gitlink), and uncommitted changes in
-    one that is.  Paths relative to the worktree."""
-    entries = git(worktree, "ls-files", "-z", "--stage", strip=False).split("\0")
+    one that is.  Paths relative to the worktree.  ``index``: its
+    ``start_index_listing``, when that was started after the last change to its index."""
+    listing = index.output(strip=False) if index is not None else git(worktree, *_INDEX_LISTING, strip=False)
+    entries = listing.split("\0")
     gitlinks = [entry.split("\t", 1)[1] for entry in entries if entry.startswith("160000 ")]
     found: list[str] = []
     for sub in gitlinks:
@@ -62,9 +99,18 @@ def stranded_files(worktree: Path) -> list[str]:
     return found
 
 
-def refuse_if_stranded(worktree: Path) -> None:
-    """Raise rather than let a workspace go while it holds files no commit can keep."""
-    stranded = stranded_files(worktree)
+_INDEX_LISTING = ("ls-files", "-z", "--stage")
+
+
+def start_index_listing(worktree: Path) -> Started:
+    """What ``stranded_files`` reads of the worktree's index, asked now."""
+    return started(worktree, *_INDEX_LISTING)
+
+
+def refuse_if_stranded(worktree: Path, index: Started | None = None) -> None:
+    """Raise rather than let a workspace go while it holds files no commit can keep
+    (``index``: as for ``stranded_files``)."""
+    stranded = stranded_files(worktree, index)
     if stranded:
         from cairn.errors import OperationFailed
 
@@ -82,8 +128,24 @@ def _shown(paths: list[str]) -> str:
 def dirty_paths(worktree: Path, exclude: list[str] | None = None) -> list[str]:
     """Paths with uncommitted changes, staged or not, and untracked files;
     ``exclude``: globs left out (what bootstrap put in a workspace)."""
+    return _dirty_in(git(worktree, *_status_argv(exclude), strip=False))
+
+
+def start_dirty_paths(worktree: Path, exclude: list[str] | None = None) -> Started:
+    """``dirty_paths``, asked now; ``dirty_paths_answer`` reads the answer (git runs meanwhile)."""
+    return started(worktree, *_status_argv(exclude))
+
+
+def dirty_paths_answer(asked: Started) -> list[str]:
+    return _dirty_in(asked.output(strip=False))
+
+
+def _status_argv(exclude: list[str] | None) -> list[str]:
     spec = ["--", ".", *(f":(exclude,glob){p}" for p in exclude)] if exclude else []
-    out = git(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all", *spec, strip=False)
+    return ["status", "--porcelain=v1", "-z", "--untracked-files=all", *spec]
+
+
+def _dirty_in(out: str) -> list[str]:
     paths: list[str] = []
     entries = out.split("\0")
     index = 0
@@ -152,12 +214,6 @@ def _linked_worktree(git_dir: Path) -> Path:
 def changed_paths(root: Path, old: str, new: str) -> list[str]:
     out = git(root, "diff", "--name-only", "-z", "--no-renames", old, new, strip=False)
     return [p for p in out.split("\0") if p]
-
-
-def is_ancestor(root: Path, older: str, newer: str) -> bool:
-    from cairn.vcs.git import git_ok
-
-    return git_ok(root, "merge-base", "--is-ancestor", older, newer)
 
 
 def branch_commit(root: Path, branch: str) -> str | None:

@@ -21,7 +21,6 @@ everything is the git backend's: proposal, accept, reject, restore, gc.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from cairn.backends.base import branch_name
@@ -31,6 +30,7 @@ from cairn.backends.git.backend import GitBackend
 from cairn.backends.git.gc import Repository, unsaved_work
 from cairn.backends.git.workspaces import commit_everything
 from cairn.core.model import CloneKept, CloneWork, Kept, Task, BranchWork
+from cairn.core.records import replace
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, git, git_ok
 from cairn.vcs.worktrees import branch_commit, checked_out_ref

@@ -10,23 +10,24 @@ user's repository on is shared.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cairn.backends.base import DiffView, Gate, Say, Trashed
-from cairn.backends.git import trash
-from cairn.backends.git.gc import Repository, unsaved_work, worktree_blocker
-from cairn.backends.git.landing import STRATEGIES, GitLanding
 from cairn.backends.git.workspaces import GitWorkspaces
 from cairn.core.model import BranchWork, GitKept, JjWork, Kept, Rejected, State, Task, one_of
+from cairn.core.records import replace
 from cairn.errors import UsageError
 from cairn.state.store import Store
 from cairn.vcs.git import git
-from cairn.vcs.worktrees import branch_commit, changed_paths
+from cairn.vcs.worktrees import add_worktree, branch_commit, changed_paths
 
+# Landing, the trash and gc's facts are imported by the methods that use them:
+# `cairn diff` and `cairn reject` must not pay for gc (or for each other).
 if TYPE_CHECKING:
     from cairn.backends.base import SyncAction
+    from cairn.backends.git.gc import Repository
+    from cairn.backends.git.landing import GitLanding
     from cairn.config.load import Settings
     from cairn.progress import Progress
 
@@ -71,6 +72,8 @@ class GitBackend(GitWorkspaces):
 
     def landing(self, store: Store, task: Task, work: BranchWork, *, strategy: str | None, configured: str,
                 into: str | None, gate: Gate | None, say: Say, progress: Progress | None = None) -> GitLanding:
+        from cairn.backends.git.landing import STRATEGIES, GitLanding
+
         chosen = one_of(strategy or configured, STRATEGIES)
         if chosen is None:
             raise UsageError(f"unknown strategy {strategy or configured!r}: a git task lands by {', '.join(STRATEGIES)}")
@@ -90,7 +93,7 @@ class GitBackend(GitWorkspaces):
         path = Path(work.workspace)
         if not path.is_dir():
             git(self.root, "worktree", "prune")
-            git(self.root, "worktree", "add", "--quiet", str(path), work.branch)
+            add_worktree(self.root, path, work.branch)
 
     def publish(self, work: BranchWork, *, check: bool = True) -> None:
         """Make the workspace's branch the user's repository's: a worktree's already is."""
@@ -98,6 +101,8 @@ class GitBackend(GitWorkspaces):
     # -- reject and restore -----------------------------------------------------------
 
     def trash(self, store: Store, task_id: int, work: BranchWork) -> Trashed:
+        from cairn.backends.git import trash
+
         # Edits committed to the branch and the workspace gone before the
         # task changes: a workspace that cannot go stops the reject here.
         work = self.remove(work)
@@ -117,6 +122,8 @@ class GitBackend(GitWorkspaces):
         self.delete_branch(work, work.head_commit)
 
     def untrash(self, store: Store, task: Task, rejected: Rejected, work: BranchWork) -> BranchWork:
+        from cairn.backends.git import trash
+
         commit = trash.trashed_commit(self.root, task.id, rejected.trash_ref, work.head_commit)
         trash.recreate(self.root, task.id, work, commit, lambda: self.add_workspace(work))
         return replace(work, head_commit=commit)
@@ -124,12 +131,16 @@ class GitBackend(GitWorkspaces):
     def add_workspace(self, work: BranchWork) -> None:
         """A workspace on the task's existing branch, at its recorded place."""
         git(self.root, "worktree", "prune")
-        git(self.root, "worktree", "add", "--quiet", work.workspace, work.branch)
+        add_worktree(self.root, Path(work.workspace), work.branch)
 
     def after_untrash(self, store: Store, rejected: Rejected) -> None:
+        from cairn.backends.git import trash
+
         trash.drop_unless_needed(store, self.root, rejected.trash_ref)
 
     def keep_for_retry(self, task_id: int, work: BranchWork) -> tuple[str, Trashed]:
+        from cairn.backends.git import trash
+
         ref = trash.keep(self.root, task_id, work.head_commit or work.branch, "review")
         return ref, Trashed(work, self.kept(ref))
 
@@ -139,14 +150,20 @@ class GitBackend(GitWorkspaces):
         work = getattr(state, "work", None)
         if work is None:
             return None
+        from cairn.backends.git import trash
+
         return trash.surviving_ref(self.root, f"refs/heads/{work.branch}", task_id)
 
     # -- gc ----------------------------------------------------------------------------
 
     def gc_blocker(self, path: str, repository: Repository, workspace_root: str) -> str | None:
+        from cairn.backends.git.gc import worktree_blocker
+
         return worktree_blocker(path, repository, workspace_root)
 
     def gc_unsaved(self, path: str, exclude: list[str]) -> str | None:
+        from cairn.backends.git.gc import unsaved_work
+
         return unsaved_work(self.root, path, exclude)
 
     # -- sync --------------------------------------------------------------------------

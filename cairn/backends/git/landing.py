@@ -25,18 +25,19 @@ workspace back where they were (a rebase stopped half-way is aborted).
 from __future__ import annotations
 
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cairn.backends.base import Conflict, Gate, Landed, Say, commit_message
 from cairn.core.model import BranchWork, Strategy, Task
+from cairn.core.records import replace
 from cairn.errors import CairnError, OperationFailed, UsageError
 from cairn.progress import SILENT, Progress
-from cairn.vcs.git import GitError, git, git_ok, identity_env
+from cairn.vcs.git import GitError, git, git_ok, identity_env, started
 from cairn.vcs.interrupts import uninterrupted
 from cairn.vcs.worktrees import (
-    changed_paths, checked_out_ref, dirty_paths, is_ancestor, rebase_in_progress, rebasing_worktree, worktree_with_branch,
+    changed_paths, checked_out_ref, dirty_paths_answer, rebase_in_progress, rebasing_worktree, start_dirty_paths,
+    worktree_with_branch,
 )
 
 if TYPE_CHECKING:
@@ -67,12 +68,24 @@ class GitLanding:
 
     def run(self) -> Landed:
         self._refuse_if_target_being_rebased()
-        self._refuse_if_workspace_edits()
-        self._refuse_if_user_changes_in_the_way()
+        # Three independent questions, asked of git at once and answered in
+        # this order: edits in the workspace, the user's in the way, whether
+        # the target moved.
+        user_status = start_dirty_paths(self.checkout) if self.checkout is not None else None
+        ancestry = started(self.root, "merge-base", "--is-ancestor", self.tip, self.head) if self.strategy != "apply" else None
+        try:
+            self._refuse_if_workspace_edits()
+            self._refuse_if_user_changes_in_the_way(dirty_paths_answer(user_status) if user_status is not None else [])
+        except BaseException:
+            for asked in (user_status, ancestry):
+                if asked is not None:
+                    asked.close()
+            raise
         if self.strategy == "apply":
             return self._apply()
+        assert ancestry is not None
         self.backend.ensure_workspace(self.work)
-        moved = not is_ancestor(self.root, self.tip, self.head)
+        moved = not ancestry.succeeded()
         try:
             if self.strategy == "merge":
                 commit = self._merge_commit()
@@ -130,12 +143,11 @@ class GitLanding:
                 hint=f"to land them, commit them there (`git -C {path} add -A && git -C {path} commit`); else discard them; then accept again",
             )
 
-    def _refuse_if_user_changes_in_the_way(self) -> None:
-        if self.checkout is None:
-            return
+    def _refuse_if_user_changes_in_the_way(self, dirty_paths: list[str]) -> None:
+        """``dirty_paths``: of the checkout of the target (none when it is not checked out)."""
         # Only what the task changes: the target's own commits since the task
         # started are in the user's checkout already and never move there.
-        dirty = set(dirty_paths(self.checkout))
+        dirty = set(dirty_paths)
         if not dirty:
             return  # the common case: nothing of the user's can be in the way
         landing = set(changed_paths(self.root, self.work.base_commit, self.head))

@@ -235,14 +235,14 @@ class Pool:
         return self.dir / f"{_BUILDING}{os.urandom(4).hex()}"
 
     def _add(self, tip: str) -> Path:
-        """A new worktree at ``tip``.  Registering it is a ``git worktree`` call and so
-        waits its turn with every other one in the repository (cairn/vcs/git.py); writing
-        its files, the long part, is a ``reset --hard`` inside it that blocks nobody."""
+        """A new worktree at ``tip``, its files written outside the repository's
+        worktree lock (``add_worktree``): it blocks no claim and no task's workspace."""
+        from cairn.vcs.worktrees import add_worktree
+
         for attempt in range(3):
             building = self._building()
             try:
-                git(self.root, "worktree", "add", "--quiet", "--no-checkout", "--detach", str(building), tip)
-                git(building, "reset", "--quiet", "--hard", tip)
+                add_worktree(self.root, building, tip, detach=True)
                 break
             except GitError:
                 # A git of the user's own may race with ours (git does not guard

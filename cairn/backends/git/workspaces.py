@@ -15,16 +15,17 @@ change.
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 from cairn.backends.base import Proposal, branch_name
 from cairn.backends.git.pool import claim
-from cairn.core.model import BranchWork, GitWork, Task
+from cairn.core.model import BranchWork, DiffStat, GitWork, Task
+from cairn.core.records import replace
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
 from cairn.vcs.worktrees import (
-    branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, refuse_if_stranded, stage_all, worktree_with_branch,
+    add_worktree, branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, refuse_if_stranded, stage_all,
+    start_index_listing, worktree_with_branch,
 )
 
 
@@ -37,6 +38,8 @@ class GitWorkspaces:
     def resolve_base(self, task: Task) -> str:
         """The commit a new workspace starts from: --continue's branch, --base, else the target's tip."""
         revision = task.continue_from or task.base or (f"refs/heads/{task.target}" if task.target else "HEAD")
+        if task.target and revision == f"refs/heads/{task.target}" and (tip := branch_commit(self.root, task.target)):
+            return tip  # read from the ref files where that is certain: no git run for most tasks
         return self.commit_named(revision, OperationFailed(
             f"task {task.id}: cannot start from {revision!r}: no such commit in {self.root}",
             hint="queue it again with --base naming a branch or commit that exists",
@@ -53,10 +56,12 @@ class GitWorkspaces:
         base = self.resolve_base(task)
         branch = branch_name(task.id)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Made side by side with other tasks' (add_worktree); the caller records
+        # the workspace only once this returns, with every file in place.
         if self.leftover_branch(branch, base):
-            git(self.root, "worktree", "add", "--quiet", str(path), branch)
+            add_worktree(self.root, path, branch)
         elif not claim(self.root, branch, base, path):  # a warm worktree from the pool, if one is ready at base
-            git(self.root, "worktree", "add", "--quiet", "-b", branch, str(path), base)
+            add_worktree(self.root, path, base, new_branch=branch)
         return GitWork(workspace=str(path), branch=branch, base_commit=base)
 
     def leftover_branch(self, branch: str, base: str) -> bool:
@@ -75,7 +80,7 @@ class GitWorkspaces:
         the task's branch: the branch is checked out as it is, never reset."""
         branch = branch_name(task.id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        git(self.root, "worktree", "add", "--quiet", str(path), branch)
+        add_worktree(self.root, path, branch)
         return GitWork(workspace=str(path), branch=branch, base_commit=base)
 
     def commit(self, work: BranchWork, message: str, exclude: list[str] | None = None) -> BranchWork:
@@ -88,6 +93,8 @@ class GitWorkspaces:
         from cairn.vcs.proposal import describe
 
         head = work.head_commit or git(self.root, "rev-parse", work.branch)
+        if head == work.base_commit:
+            return Proposal(head_commit=head, changed=DiffStat(), diff="", stat="")  # nothing to describe: no git run
         described = describe(self.root, work.base_commit, head)  # binary and huge files summarised, not inlined
         return Proposal(head_commit=head, changed=described.changed, diff=described.diff, stat=described.stat)
 
@@ -129,11 +136,13 @@ class GitWorkspaces:
                 hint=f"commit what you want to keep, `git -C {path} switch {work.branch}`, then try again",
             )
 
-    def keep_edits(self, work: BranchWork) -> BranchWork:
+    def keep_edits(self, work: BranchWork, changed: list[str] | None = None) -> BranchWork:
         """Commit what was changed in the workspace since the work was
-        committed to the task's branch; the BranchWork with ``head_commit`` the
-        branch's tip.  Raises, changing nothing, when they cannot go there."""
-        changed = self.edits(work)
+        committed to the task's branch (``changed``: its ``edits``, if just
+        read); the BranchWork with ``head_commit`` the branch's tip.  Raises,
+        changing nothing, when they cannot go there."""
+        if changed is None:
+            changed = self.edits(work)
         if changed:
             self.refuse_unless_on_branch(work)
             path = Path(work.workspace)
@@ -154,9 +163,15 @@ class GitWorkspaces:
                     f"{path} is not a git worktree any more; Cairn will not delete what is in it",
                     hint="look inside, keep what you need, then remove the directory yourself",
                 )
-            work = self.keep_edits(work)
-            self._refuse_if_head_unreachable(path)
-            refuse_if_stranded(path)
+            # The index is listed while git looks for edits; a commit of edits changes it, and then it is listed again.
+            index = start_index_listing(path)
+            try:
+                edits = self.edits(work)
+                work = self.keep_edits(work, edits)
+                self._refuse_if_head_unreachable(path)
+                refuse_if_stranded(path, None if edits else index)
+            finally:
+                index.close()
             try:
                 # --force: bootstrap's files are untracked; all else is committed by now.
                 git(self.root, "worktree", "remove", "--force", str(path))

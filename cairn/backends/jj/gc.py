@@ -30,13 +30,14 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from cairn.core.gc import (
     BOOKMARK_PREFIX, ArchiveChange, Commit, JjTrash, RemoveWorkspace, Stray, Workspace, archive_base, archive_name,
 )
 from cairn.core.model import JjWork, Rejected, State, Work
+from cairn.core.records import replace
 from cairn.errors import CairnError
 from cairn.backends import disk
 from cairn.backends.jj.workspaces import JjWorkspaces

@@ -34,13 +34,13 @@ tasks' changes.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cairn.backends.base import Conflict, Gate, Landed, Say, Trashed
 from cairn.backends.jj.workspaces import JjWorkspaces, divergent_hint, divergent_message, one_commit, task_message
 from cairn.core.model import JjKept, JjWork, Rejected, Strategy, Task
+from cairn.core.records import replace
 from cairn.errors import CairnError, OperationFailed, UsageError
 from cairn.state.gc_record import read_record
 from cairn.state.store import Store

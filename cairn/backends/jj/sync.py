@@ -20,11 +20,12 @@ mistakes an accept in progress (or one being undone) for a hand-made change.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cairn.core.model import Accepted, JjKept, JjWork, Queued, Rejected, Review, State, Work
+from cairn.core.records import replace
 from cairn.errors import CairnError, OperationFailed
 from cairn.state import lock
 from cairn.state.store import Store

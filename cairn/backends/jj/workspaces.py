@@ -21,11 +21,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from cairn.core.model import DiffStat, JjWork, Task
+from cairn.core.records import replace
 from cairn.errors import OperationFailed, UsageError
 from cairn.vcs.jj import JjError, jj, records, toml_string
 from cairn.backends.base import Proposal, commit_message

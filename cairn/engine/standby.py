@@ -1,0 +1,171 @@
+"""The standby: a runner's start-up paid once for a whole crew.
+
+    python -m cairn.engine.standby HOME
+
+The scheduler starts one (headless only; cairn/engine/launch.py) and keeps
+it.  It imports everything a run needs (``runner._preload``), then reads task
+ids on its stdin, one a line, and for each forks a child that is that task's
+runner, exactly as ``python -m cairn.engine.runner HOME ID`` would be (its own
+session, its output in the task's ``agent.log``), but with no interpreter
+start and no imports of its own: on a crew of short tasks those were most of
+a runner's CPU.  Every fork is taken from this process, which runs no task
+and starts no thread, so each runner begins from the same fresh state.
+
+On its stdout it says ``exited ID CODE`` when a runner it forked ends; the
+scheduler reads it to see a runner that exited before claiming its task, as
+it would poll one it had started itself.  At end of file on its stdin (the
+scheduler stopped, or dismissed it) it exits; the runners it forked go on,
+as runners outlive the scheduler.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+from pathlib import Path
+
+from cairn.state.layout import Layout
+
+
+def serve(home: Path) -> int:
+    """Fork a runner for each task id read on stdin until end of file; report each exit."""
+    os.set_blocking(1, False)  # a report is never worth stopping for
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake select()
+    forked: dict[int, int] = {}  # pid -> task id
+    pending = b""
+    while True:
+        try:
+            ready, _, _ = select.select([0, wake_r], [], [])
+        except InterruptedError:
+            ready = []
+        if wake_r in ready:
+            _drain(wake_r)
+        if not _report_exits(forked):
+            return 0  # nobody reads us any more: the scheduler is gone
+        if 0 not in ready:
+            continue
+        data = os.read(0, 4096)
+        if not data:
+            return 0
+        *lines, pending = (pending + data).split(b"\n")
+        for line in lines:
+            if line.strip().isdigit():
+                task_id = int(line)
+                forked[_fork_runner(home, task_id, (wake_r, wake_w))] = task_id
+
+
+def _fork_runner(home: Path, task_id: int, own: tuple[int, ...]) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in own:
+            os.close(fd)
+        os.setsid()  # its own session, as launch.py gives a runner it starts
+        log = os.open(Layout(home).agent_log(task_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.dup2(log, 1)  # the scheduler's pipes are not the runner's: none is kept open here
+        os.dup2(log, 2)
+        os.close(log)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        from cairn.engine.runner import Runner
+
+        code = Runner(home, task_id, tty=False).run()
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:  # noqa: BLE001 — a bug: its trace goes to the task's log, the standby lives on
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _report_exits(forked: dict[int, int]) -> bool:
+    """Reap the runners that ended and say so; False when the scheduler no longer listens."""
+    while forked:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            forked.clear()
+            break
+        if pid == 0:
+            break
+        task_id = forked.pop(pid, None)
+        if task_id is None:
+            continue
+        try:
+            os.write(1, f"exited {task_id} {os.waitstatus_to_exitcode(status)}\n".encode())
+        except BlockingIOError:
+            pass  # not read for a while: the scheduler then waits its claim grace, as for any runner
+        except OSError:
+            return False
+    return True
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m cairn.engine.standby CAIRN_HOME", file=sys.stderr)
+        return 2
+    home = Path(args[0])
+    os.environ["CAIRN_HOME"] = str(home)
+    from cairn.engine.runner import _preload
+
+    _preload()
+    _warm()
+    return serve(home)
+
+
+def _warm() -> None:
+    """Fill, once, the caches every run fills the same way, so that each fork
+    starts with them: the record classes' type hints (cairn/core/codec.py),
+    the compiled patterns of the default environment filter, and whether
+    bwrap can make a sandbox here.  Never fatal."""
+    try:
+        from fnmatch import fnmatchcase
+
+        from cairn.core import codec
+        from cairn.core.environment import DEFAULT_DROP
+        from cairn.core.model import Failed, GitWork, Queued, Review, Running, State, Task
+        from cairn.engine.outcome import Outcome
+
+        work = GitWork(workspace="/", branch="cairn/0", base_commit="0" * 40)
+        codec.decode(Task, codec.encode(Task(id=0, title="t", prompt="p", agent="a", created=0.0)))
+        for state in (Queued(since=0.0), Running(since=0.0, runner_pid=1, work=work), Review(since=0.0, started=0.0, work=work),
+                      Failed(since=0.0, reason="r", work=work)):
+            codec.decode(State, codec.encode(state))
+        codec.decode(Outcome, codec.encode(Outcome(ending="exited", finished=0.0)))
+        for pattern in DEFAULT_DROP:
+            fnmatchcase("", pattern)
+        from cairn.agents.sandbox import bwrap_problem
+
+        bwrap_problem()  # whether bwrap works here, asked once (it runs bwrap) rather than by every runner
+    except Exception:  # noqa: BLE001 — only speed is at stake
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
