@@ -25,7 +25,7 @@ tools:
 # The cluster suites (a Ray head, a Slurm cluster: one each, started once)
 # run after the rest, in one process; everything else in parallel.
 test: $(VENV)/.installed tools
-	$(BIN)/python -m pytest -n auto -q -m "not ray and not slurm"
+	$(BIN)/python -m pytest -n auto -q --durations=25 -m "not ray and not slurm"
 	$(BIN)/python -m pytest -q -m "ray or slurm" tests/test_executors.py
 
 # The same two runs as `make test` (the cluster suites count too), each

@@ -87,14 +87,7 @@ GEMINI_PACKAGE="@google/gemini-cli@0.61.0"
 OPENCODE_PACKAGE="opencode-ai@1.18.33"
 AMP_PACKAGE="@sourcegraph/amp@0.0.1790142911-g7618fb"
 AIDER_PACKAGE="aider-chat==0.86.2"
-if [ "${1:-}" != bench ]; then
-    npm_agent claude "$CLAUDE_PACKAGE"
-    npm_agent codex "$CODEX_PACKAGE"
-    npm_agent gemini "$GEMINI_PACKAGE"
-    npm_agent opencode "$OPENCODE_PACKAGE"
-    npm_agent amp "$AMP_PACKAGE"
-    # Aider in a virtualenv of its own: its many pinned dependencies must not
-    # meet Cairn's.
+aider_agent() {  # Aider in a virtualenv of its own: its many pinned dependencies must not meet Cairn's.
     aider_dir="$AGENTS/$(echo "$AIDER_PACKAGE" | tr '=' '_')"
     if [ ! -x "$aider_dir/bin/aider" ]; then
         rm -rf "$aider_dir"
@@ -107,18 +100,34 @@ if [ "${1:-}" != bench ]; then
         fi
     fi
     if [ -x "$aider_dir/bin/aider" ]; then ln -sfn "$aider_dir/bin/aider" "$PWD/.tools/agents/bin/aider"; fi
-fi
+}
 
 # Ray only for its head in the executor tests: a venv of its own, so nothing of
 # Ray's reaches Cairn's dependencies.  Cached: a venv whose `ray` runs is kept.
 RAY_VENV="$PWD/.tools/ray"
-if [ ! -x "$RAY_VENV/bin/ray" ] || ! "$RAY_VENV/bin/python" -c "import ray.dashboard" >/dev/null 2>&1; then
-    echo "tools: installing ray[default] into .tools/ray (about 2 minutes, once)" >&2
-    rm -rf "$RAY_VENV"
-    if python3 -m venv "$RAY_VENV" && "$RAY_VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'ray[default]' >/dev/null 2>&1; then
-        echo "tools: $("$RAY_VENV/bin/ray" --version 2>/dev/null)" >&2
-    else
+ray_head() {
+    if [ ! -x "$RAY_VENV/bin/ray" ] || ! "$RAY_VENV/bin/python" -c "import ray.dashboard" >/dev/null 2>&1; then
+        echo "tools: installing ray[default] into .tools/ray (about 2 minutes, once)" >&2
         rm -rf "$RAY_VENV"
-        echo "tools: could not install ray[default]; the Ray tests will skip" >&2
+        if python3 -m venv "$RAY_VENV" && "$RAY_VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'ray[default]' >/dev/null 2>&1; then
+            echo "tools: $("$RAY_VENV/bin/ray" --version 2>/dev/null)" >&2
+        else
+            rm -rf "$RAY_VENV"
+            echo "tools: could not install ray[default]; the Ray tests will skip" >&2
+        fi
     fi
+}
+
+# The downloads are independent and mostly waiting on the registries: all at
+# once (a fresh machine's set-up is several minutes shorter), each in its own
+# folder, then wait for all of them.
+if [ "${1:-}" != bench ]; then
+    npm_agent claude "$CLAUDE_PACKAGE" &
+    npm_agent codex "$CODEX_PACKAGE" &
+    npm_agent gemini "$GEMINI_PACKAGE" &
+    npm_agent opencode "$OPENCODE_PACKAGE" &
+    npm_agent amp "$AMP_PACKAGE" &
+    aider_agent &
 fi
+ray_head &
+wait

@@ -14,10 +14,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -141,7 +143,6 @@ def store(home: Path):
 def set_running(store, repo: Path):
     """``set_running(3)``: move queued task 3 to ``running`` as a runner would,
     without starting anything (no agent, no workspace, no runner lock)."""
-    import time
 
     from cairn.core.model import Running, GitWork
 
@@ -174,7 +175,6 @@ def add_task(store, repo: Path):
     written through the store as ``cairn queue`` writes it, without starting a
     process; returns its id.  For tests about what happens to tasks, not about
     queueing them."""
-    import time
 
     from cairn.core.model import Queued, Task
     from cairn.core.queueing import make_title
@@ -243,16 +243,13 @@ def remount(mount: Path, option: str) -> None:
     subprocess.run(["mount", "-o", f"remount,{option}", str(mount)], check=True, capture_output=True)
 
 
-def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> None:
+def wait_until(predicate, timeout: float = 60.0, what: str = "condition", step: float = 0.05):  # type: ignore[no-untyped-def]
     """Wait for the condition a test is about, never for "long enough": polled
-    every 50 ms, failing with ``what`` once ``timeout`` has passed."""
-    import time
+    every ``step`` seconds; its first true value, or a TimeoutError naming
+    ``what`` once ``timeout`` has passed (tests/clusters.py, shared with bench/)."""
+    from clusters import wait_for
 
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not met in {timeout}s")
-        time.sleep(0.05)
+    return wait_for(predicate, timeout, what, step)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -265,3 +262,55 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("ray") or item.get_closest_marker("slurm"):
             item.add_marker(skip)
+
+
+# -- no test leaves a process behind --------------------------------------------------
+
+def _marked_processes(marker: str) -> list[psutil.Process]:
+    """Live processes whose environment carries ``marker`` (the test's private
+    ``TMUX_TMPDIR=...``, which every command it runs inherits, agents included)."""
+    found = []
+    needle = marker.encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as handle:
+                if needle not in handle.read().split(b"\0"):
+                    continue
+            process = psutil.Process(int(entry.name))
+            if process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (OSError, psutil.Error):
+            continue
+    return found
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
+    """After a test and its fixtures are done, nothing it started may still
+    run: a leaked scheduler, runner or agent loads the machine for every test
+    after it (and on a 2-core CI runner, makes them flake).  Whatever is left
+    gets a few seconds to end on its own, is then killed, and fails the test.
+    The cluster suites share their session's Ray head and Slurm daemons, and
+    are left out."""
+    tmp_path = getattr(item, "funcargs", {}).get("tmp_path")
+    result = yield
+    if tmp_path is None or item.get_closest_marker("ray") or item.get_closest_marker("slurm") or sys.platform != "linux":
+        return result
+    marker = f"TMUX_TMPDIR={tmp_path / 'tmux'}"
+    deadline = time.monotonic() + 10
+    left = _marked_processes(marker)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = _marked_processes(marker)
+    if not left:
+        return result
+    described = []
+    for process in left:
+        try:
+            described.append(f"{process.pid} {' '.join(process.cmdline())[:200]}")
+            process.kill()
+        except psutil.Error:
+            pass  # it ended meanwhile
+    raise AssertionError("the test left processes running (killed now):\n  " + "\n  ".join(described))

@@ -5,6 +5,7 @@ scripted one, wearing each profile's rules (the real CLIs: test_agent_contract.p
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 from conftest import git, state_of
@@ -132,12 +133,18 @@ def test_a_rate_limit_pauses_the_agent_and_retries_the_task_once_when_it_ends(ca
     resets = int(time.time()) + 4
     limit = ('{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","resetsAt":%d}}' % resets)
     result = '{"type":"result","subtype":"success","is_error":true,"num_turns":1,"result":"5-hour limit reached"}'
-    cairn("queue", "-a", "talker", f"say {INIT}\nsay {limit}\nsay {result}")
+    cairn("queue", "-a", "talker", f"say {INIT}\nwrite half.txt: half done\nsay {limit}\nsay {result}")
     up = cairn("up", "--until-idle", timeout=120)
     assert up.returncode == 0, up.stdout + up.stderr
-    assert state_of(home, 1)["state"] == "failed"
+    first = state_of(home, 1)
+    # Not failed: superseded by the attempt that carries on, its work kept (and restorable).
+    assert first["state"] == "rejected", first
+    assert first["reason"] == "superseded by task 2, which carries on when the rate limit ends"
+    assert git(repo, "show", f"{first['kept']['ref']}:half.txt") == "half done"
     retry = json.loads((home / "tasks" / "2" / "task.json").read_text())
     assert retry["retry_of"] == 1 and retry["after_rate_limit"] is True
+    assert retry["continue_from"] == first["kept"]["ref"]
+    assert subprocess.run(["git", "merge-base", "--is-ancestor", first["previous"]["work"]["head_commit"], "cairn/2"], cwd=repo).returncode == 0
     started = [e for e in __import__("conftest").events(home) if e.get("task") == 2 and e["event"] == "running"]
     from cairn.core.codec import text_to_instant
 

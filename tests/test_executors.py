@@ -160,10 +160,14 @@ def test_the_base_and_the_work_can_travel_as_bundles(engine, cairn, repo, home):
 
 def test_a_cancelled_remote_task_stops_and_sends_nothing_back(engine, cairn, repo, home, tmp_path):
     gate = tmp_path / "never"
+    (repo / "cairn.toml").write_text('idle_after = "2s"\n')
     cairn("queue", "--executor", engine.name, "-a", "demo", f"write partial.txt: half done\nsay waiting now\nwait-for {gate}")
     up = start_up(repo)
     try:
         wait_for(lambda: "waiting now" in log_of(home, 1), "the agent to run on the node")
+        # A silent remote agent is flagged idle as a local one is.
+        wait_for(lambda: state_of(home, 1).get("idle_since"), "the silent remote agent to be flagged idle")
+        assert any(e["event"] == "idle" and e["task"] == 1 for e in events(home))
         job_id = state_of(home, 1)["job_id"]
         result = cairn("cancel", "1", timeout=120)
         assert result.returncode == 0, result.stderr

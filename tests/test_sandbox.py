@@ -303,3 +303,26 @@ def test_a_sandboxed_agent_in_a_clone_commits_for_itself(repo: Path, home: Path,
     accepted = cairn("accept", str(task_id))
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert (repo / "mine.txt").read_text() == "mine\n"
+
+
+def test_an_agent_installed_under_tmp_still_runs_in_the_sandbox(repo: Path, home: Path, cairn, env, tmp_path: Path) -> None:
+    # The private /tmp would hide an install made there (a venv, a CI
+    # checkout's tools): its prefix is shown read-only, libraries included.
+    prefix = tmp_path / "install"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "lib").mkdir()
+    (prefix / "lib" / "words.txt").write_text("from the install\n")
+    program = prefix / "bin" / "installed-agent"
+    program.write_text(f"#!/bin/sh\ncat {prefix}/lib/words.txt > made.txt\n")
+    program.chmod(0o755)
+    with open(repo / "cairn.toml", "a") as handle:
+        handle.write('[agents.installed]\ncommand = ["installed-agent"]\nsandbox = "bwrap"\n')
+    path = {"PATH": f"{prefix / 'bin'}{os.pathsep}{env['PATH']}"}
+    queued = cairn("queue", "-a", "installed", "go", extra_env=path)
+    assert queued.returncode == 0, queued.stderr
+    cairn("spawn", queued.stdout.strip(), "--wait", extra_env=path)
+    task_id = int(queued.stdout)
+    state = cairn("status", str(task_id), "--json").json()
+    assert state["state"] == "review", (home / "tasks" / str(task_id) / "agent.log").read_text()
+    assert state["isolation"]["sandbox"] == "bwrap"
+    assert git(repo, "show", f"cairn/{task_id}:made.txt") == "from the install"

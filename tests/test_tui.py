@@ -344,3 +344,43 @@ def test_in_a_real_80x24_terminal_a_key_press_lands_a_task(cairn, repo, home, tm
     tmux("send-keys", "-t", "=dash:", "q")
     wait_for(lambda: tmux("has-session", "-t", "=dash").returncode != 0, timeout=10)
     assert state_of(home, task)["state"] == "accepted"
+
+
+def test_a_plans_tasks_stand_together_under_its_name(cairn, repo):
+    # Tasks 1 and 4 are loose; the plan queued in between (2, 3) and a second
+    # plan's task queued last (5) each read as one group, in the table's order.
+    cairn("queue", "-a", "demo", "--title", "Loose one", "say one")
+    (repo / "oauth.toml").write_text('[[tasks]]\nname = "table"\nprompt = "say table"\n\n'
+                                     '[[tasks]]\nname = "login"\nprompt = "say login"\nafter = ["table"]\n')
+    assert cairn("queue", "--from", "oauth.toml", "-a", "demo").returncode == 0
+    cairn("queue", "-a", "demo", "--title", "Loose two", "say two")
+    (repo / "docs.toml").write_text('[[tasks]]\nname = "guide"\nprompt = "say guide"\n')
+    assert cairn("queue", "--from", "docs.toml", "-a", "demo").returncode == 0
+
+    async def scenario(app, pilot) -> None:
+        from cairn.tui.widgets import TaskTable
+
+        table = app.query_one(TaskTable)
+        shown = [[c.plain for c in table.get_row_at(r)] for r in range(table.row_count)]
+        assert [(row[0], row[6]) for row in shown] == [
+            ("1", "Loose one"), ("2", "▸ oauth: say table"), ("3", "  oauth: say login"),
+            ("4", "Loose two"), ("5", "▸ docs: say guide"),
+        ]
+        select(app, 3)
+        await until(pilot, lambda: "[plan oauth]" in str(app.query_one("#heading").content))
+        assert str(app.query_one("#heading").content).startswith("task 3 queued: say login [plan oauth]")
+
+    drive(scenario)
+
+
+def test_grouping_by_plan_moves_a_plans_later_tasks_up_to_its_first():
+    from cairn.core.summary import Summary
+    from cairn.tui.widgets import grouped_by_plan
+
+    def summary(task_id: int, title: str) -> Summary:
+        return Summary(**{**dict.fromkeys(Summary._fields), "id": task_id, "title": title})
+
+    loose, first, other, later = summary(1, "a"), summary(2, "b"), summary(3, "c"), summary(4, "d")
+    shown = grouped_by_plan([loose, first, other, later], {2: "p", 4: "p"})
+    assert [(s.id, s.title) for s in shown] == [(1, "a"), (2, "▸ p: b"), (4, "  p: d"), (3, "c")]
+    assert grouped_by_plan([loose, other], {}) == [loose, other]

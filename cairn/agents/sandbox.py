@@ -117,6 +117,14 @@ class Confinement:
             path for path in (_real(part) for part in argv if os.path.isabs(part) and os.path.exists(part))
             if any(_inside(path, c) for c in covered) and not any(_inside(path, w) for w in open_to_write)
         )
+        # So must the program itself where it is installed under /tmp (a venv
+        # made there, a CI checkout's tools): its whole install, not only its
+        # file.  Never what the policy hides on purpose (other agents' homes).
+        named += tuple(
+            path for path in (_installs(argv[0], self.base_env.get("PATH")) if argv else ())
+            if any(_inside(path, t) for t in PRIVATE_TMPFS) and not any(_inside(path, h) for h in self.hidden)
+            and not any(_inside(path, w) for w in open_to_write) and path not in named
+        )
         spec = SandboxSpec(
             workspace=self.workspace, writable=(*self.writable, *writable), readable=(*self.readable, *named),
             hidden=self.hidden, blanked=self.blanked, network=self.network,
@@ -188,6 +196,32 @@ def _other_profiles_paths(config: Any, own_profile: Any) -> list[str]:
     Claude agent has no business in ~/.codex."""
     own = set(getattr(own_profile, "writable", []) or [])
     return [p for profile in config.agents.values() if profile is not own_profile for p in profile.writable if p not in own]
+
+
+def _installs(command: str, search_path: str | None) -> tuple[str, ...]:
+    """Where ``command`` and the interpreter of its ``#!`` line are installed,
+    as real paths: the prefix above a ``bin/`` directory (a venv, an npm
+    prefix: the program's libraries are there), else the file itself."""
+    found = shutil.which(command, path=search_path)
+    if found is None:
+        return ()
+    places = [_prefix(_real(found))]
+    try:
+        with open(found, "rb") as handle:
+            first = handle.readline(256)
+    except OSError:
+        first = b""
+    if first.startswith(b"#!"):
+        words = first[2:].decode(errors="replace").split()
+        if words and os.path.isabs(words[0]):
+            # The interpreter as named (a venv's bin/python is a link out of the venv).
+            places.append(_prefix(os.path.abspath(words[0])))
+    return tuple(places)
+
+
+def _prefix(path: str) -> str:
+    parent = os.path.dirname(path)
+    return os.path.dirname(parent) if os.path.basename(parent) == "bin" else path
 
 
 def _real(path: str) -> str:

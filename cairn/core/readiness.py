@@ -32,6 +32,7 @@ class Readiness:
 def assess(agent: str, profile: Any, *, binary: str | None, env: Mapping[str, str], existing: Container[str],
            version: str | None = None) -> Readiness:
     """``existing``: which of the profile's credential files exist, as written in the profile."""
+    problem: str | None
     if binary is None:
         problem = f"{agent}: {profile.command[0]!r} is not installed or not on PATH"
     else:

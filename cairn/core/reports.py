@@ -106,13 +106,13 @@ class _Fold:
         self.session = _text(event.get("session_id")) or self.session
         kind = event.get("type")
         if kind == "assistant":
-            message = event.get("message") if isinstance(event.get("message"), dict) else {}
+            message = _table(event, "message")
             words = _claude_text(message)
             if words:
                 self.message = words
         elif kind == "result":
             self.cost = _number(event.get("total_cost_usd"), self.cost)
-            usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+            usage = _table(event, "usage")
             inputs = sum(v for k, v in usage.items() if k.endswith("input_tokens") and isinstance(v, int)) if usage else None
             self.inputs, self.outputs = None, None
             self._add(inputs, usage.get("output_tokens"))
@@ -124,7 +124,7 @@ class _Fold:
             if event.get("is_error") or str(event.get("subtype", "")).startswith("error"):
                 self.error = result or _text(event.get("subtype")) or "the agent reported an error"
         elif kind == "rate_limit_event":
-            info = event.get("rate_limit_info") if isinstance(event.get("rate_limit_info"), dict) else {}
+            info = _table(event, "rate_limit_info")
             if info.get("status") == "rejected":
                 self.rate_limited = True
                 self.resets_at = _epoch(info.get("resetsAt")) or self.resets_at
@@ -134,11 +134,11 @@ class _Fold:
         if kind == "thread.started":
             self.session = _text(event.get("thread_id")) or self.session
         elif kind == "turn.completed":
-            usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+            usage = _table(event, "usage")
             self._add(usage.get("input_tokens"), usage.get("output_tokens"))
             self.turns = (self.turns or 0) + 1
         elif kind == "turn.failed":
-            error = event.get("error") if isinstance(event.get("error"), dict) else {}
+            error = _table(event, "error")
             self.error = _text(error.get("message")) or "the turn failed"
         elif kind == "error":
             message = _text(event.get("message"))
@@ -148,7 +148,7 @@ class _Fold:
             if limited(message):
                 self.rate_limited = True
         elif kind == "item.completed":
-            item = event.get("item") if isinstance(event.get("item"), dict) else {}
+            item = _table(event, "item")
             if item.get("type") == "agent_message" and _text(item.get("text")):
                 self.message = _text(item.get("text"))
 
@@ -163,7 +163,7 @@ class _Fold:
                 else:
                     self.deltas, self.message = [], content
         elif kind == "result":
-            stats = event.get("stats") if isinstance(event.get("stats"), dict) else {}
+            stats = _table(event, "stats")
             self._add(stats.get("input_tokens"), stats.get("output_tokens"))
             if isinstance(stats.get("tool_calls"), int):
                 self.turns = stats["tool_calls"] + 1
@@ -178,19 +178,19 @@ class _Fold:
     def _opencode(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         self.session = _text(event.get("sessionID")) or self.session
-        part = event.get("part") if isinstance(event.get("part"), dict) else {}
+        part = _table(event, "part")
         if kind == "text" and _text(part.get("text")):
             self.message = _text(part.get("text"))
         elif kind == "step_finish":
-            tokens = part.get("tokens") if isinstance(part.get("tokens"), dict) else {}
+            tokens = _table(part, "tokens")
             self._add(tokens.get("input"), tokens.get("output"))
             cost = part.get("cost")
             if isinstance(cost, (int, float)):
                 self.cost = (self.cost or 0.0) + cost
             self.turns = (self.turns or 0) + 1
         elif kind == "error":
-            error = event.get("error") if isinstance(event.get("error"), dict) else {}
-            data = error.get("data") if isinstance(error.get("data"), dict) else {}
+            error = _table(event, "error")
+            data = _table(error, "data")
             self.error = _text(data.get("message")) or _text(error.get("name")) or "the agent reported an error"
 
 
@@ -198,7 +198,7 @@ def _render_claude(kind: str, event: dict[str, Any]) -> str | None:
     if kind == "system" and event.get("subtype") == "init":
         return f"session {event.get('session_id')} (model {event.get('model')})"
     if kind == "assistant":
-        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        message = _table(event, "message")
         parts = []
         for block in message.get("content") or []:
             if isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
@@ -211,7 +211,7 @@ def _render_claude(kind: str, event: dict[str, Any]) -> str | None:
         verdict = "error" if event.get("is_error") else str(event.get("subtype", "done"))
         return f"result: {verdict}, {event.get('num_turns')} turns, ${cost if cost is not None else '?'}"
     if kind == "rate_limit_event":
-        info = event.get("rate_limit_info") if isinstance(event.get("rate_limit_info"), dict) else {}
+        info = _table(event, "rate_limit_info")
         if info.get("status") == "rejected":
             return f"rate limited ({info.get('rateLimitType', 'limit')}), resets at {info.get('resetsAt')}"
     return None
@@ -223,13 +223,13 @@ def _render_codex(kind: str, event: dict[str, Any]) -> str | None:
     if kind == "error":
         return f"error: {event.get('message')}"
     if kind == "turn.failed":
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        error = _table(event, "error")
         return f"turn failed: {error.get('message')}"
     if kind == "turn.completed":
-        usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+        usage = _table(event, "usage")
         return f"turn done: {usage.get('input_tokens')} tokens in, {usage.get('output_tokens')} out"
     if kind == "item.completed":
-        item = event.get("item") if isinstance(event.get("item"), dict) else {}
+        item = _table(event, "item")
         kind = str(item.get("type"))
         if kind in ("agent_message", "reasoning"):
             return str(item.get("text") or "") or None
@@ -252,21 +252,21 @@ def _render_gemini(kind: str, event: dict[str, Any]) -> str | None:
     if kind == "error":
         return f"{event.get('severity', 'error')}: {event.get('message')}"
     if kind == "result":
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        error = _table(event, "error")
         return f"result: {event.get('status')}" + (f": {error.get('message')}" if error else "")
     return None
 
 
 def _render_opencode(kind: str, event: dict[str, Any]) -> str | None:
-    part = event.get("part") if isinstance(event.get("part"), dict) else {}
+    part = _table(event, "part")
     if kind == "text":
         return str(part.get("text") or "") or None
     if kind == "tool_use":
-        state = part.get("state") if isinstance(part.get("state"), dict) else {}
+        state = _table(part, "state")
         return f"→ {part.get('tool')} {_brief(state.get('input'))}"
     if kind == "error":
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
-        data = error.get("data") if isinstance(error.get("data"), dict) else {}
+        error = _table(event, "error")
+        data = _table(error, "data")
         return f"error: {data.get('message') or error.get('name')}"
     return None
 
@@ -283,6 +283,13 @@ def _brief(value: Any) -> str:
                 return str(value[key])[:120]
         return ", ".join(f"{k}={str(v)[:40]}" for k, v in list(value.items())[:3])
     return str(value or "")[:120]
+
+
+def _table(event: dict[str, Any], key: str) -> dict[str, Any]:
+    """``event[key]`` when it is a JSON object, else an empty one: the CLIs'
+    events are read defensively, a missing or odd field is never an error."""
+    value = event.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str | None:

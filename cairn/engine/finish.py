@@ -37,11 +37,14 @@ def record_outcome(store: Store, task_id: int, outcome: Outcome) -> None:
 
 
 def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any = None, *, recovering: bool = False,
-           interrupted: Any = None, confinement: Any = None) -> str | None:
+           interrupted: Any = None, confinement: Any = None, supersede: Any = None) -> str | None:
     """Move a running task to review, failed or cancelled; the new state's name,
     or None if it was not running any more (someone finished it already).
     ``confinement``: the runner's (cairn/agents/sandbox.py): checks and the
-    reviewer run in the sandbox, environment and port block the agent had."""
+    reviewer run in the sandbox, environment and port block the agent had.
+    ``supersede``: an attempt stopped by a rate limit is carried on by a retry
+    (``supersede(work)`` queues it: its id and where this work is kept); this
+    one is then rejected as superseded, never failed."""
     began = time.monotonic()
     task = store.read_task(task_id)
     guard = store.locked(task_id) if recovering else nullcontext(store.read_state(task_id))
@@ -91,6 +94,14 @@ def finish(store: Store, settings: Any, task_id: int, outcome: Outcome, log: Any
             outcome = Outcome(ending="terminated", finished=time.time(), exit_code=outcome.exit_code, reason=why)
             reason = describe(outcome)
         new: State = _next_state(outcome, seen, work, changed, reason, checks, verdict)
+        if supersede is not None and work is not None and isinstance(new, (Review, Failed)):
+            from cairn.core.model import Rejected
+
+            # Queued before this task leaves running (as the reviewer's retry is).
+            superseded, kept = supersede(work)
+            attempt = Review(since=new.since, started=seen.since, work=work, exit_code=new.exit_code or 0, changed=changed)
+            new = Rejected(since=time.time(), reason=f"superseded by task {superseded}, which carries on when the rate limit ends",
+                           kept=kept.kept, previous=attempt)
         if verdict == "request-changes" and work is not None and isinstance(new, Review):
             from cairn.land.reviewer import auto_retry
 

@@ -154,14 +154,15 @@ class Runner:
 
         if stop_descendants():
             self._say("stopped processes the agent left behind")
+        supersede = None
         try:
-            # Before the task leaves running, so no one sees the crew idle in between.
-            self._after_rate_limit(outcome)
+            if self._after_rate_limit(outcome):
+                supersede = self._retry_after_rate_limit
         except CairnError as error:
             self._say(f"could not pause for the rate limit: {error}")
         try:
             state = finish(self.store, self.settings, self.task_id, outcome, self.log, interrupted=lambda: self.stop_reason,
-                           confinement=self.confinement)
+                           confinement=self.confinement, supersede=supersede)
             self._say(f"task {self.task_id} is now {state}")
         except CairnError as error:
             self._say(f"could not finish: {error}")
@@ -256,7 +257,9 @@ class Runner:
         self.store.update(self.task_id, lambda s: replace(s, work=work))
         self._say(f"workspace {path} on {work.label} from {work.base_commit[:12]}")
         prompt_file = self.layout.prompt_file(self.task_id)
-        atomic.write_text(prompt_file, task.prompt)
+        # Not fsynced (nor isolation.json below): a copy of task.json's prompt and a
+        # report, both made again by the next run; a crash that loses them ends this one.
+        atomic.write_bytes(prompt_file, task.prompt.encode("utf-8", "surrogateescape"), durable=False)
         self.confinement = self._confine(task, profile, mode, str(path), str(prompt_file))
         confined = self.confinement
         env = confined.environment(needs=tuple(profile.env_pass), profile_set=profile.env)
@@ -323,7 +326,7 @@ class Runner:
         from cairn.state import atomic
 
         confined = self.confinement
-        atomic.write_json(self.layout.isolation_file(self.task_id), {
+        atomic.write_bytes(self.layout.isolation_file(self.task_id), atomic.json_bytes({
             "sandbox": confined.mode,
             "reason": confined.why,
             "network": confined.network if confined.mode == "bwrap" else True,
@@ -333,7 +336,7 @@ class Runner:
             "withheld": withheld(os.environ, env),
             "port": self.ports.first,
             "port_count": self.ports.count,
-        })
+        }) + b"\n", durable=False)
 
     def _start(self, argv: list[str], env: dict[str, str], cwd: Path, stdin_text: str | None) -> subprocess.Popen[bytes]:
         self._phase("agent", f"starting: {' '.join(argv[:1])} …")
@@ -527,12 +530,13 @@ class Runner:
 
         return over_the_task(self.transcript.report(), budget.per_task, budget.per_task_tokens)
 
-    def _after_rate_limit(self, outcome: Outcome) -> None:
-        """The agent hit a usage or rate limit: pause its queue, and queue the task once more for when it ends."""
+    def _after_rate_limit(self, outcome: Outcome) -> bool:
+        """The agent hit a usage or rate limit: pause its queue; whether the
+        task is to be carried on by a retry once the pause ends (finish queues
+        it through ``_retry_after_rate_limit``, with the work committed)."""
         report = self.last_report
         if report is None or not report.rate_limited or describe(outcome) is None:
-            return
-        from cairn.land.retry import queue_retry, session_to_resume
+            return False
         from cairn.state import atomic
 
         task = self.store.read_task(self.task_id)
@@ -543,17 +547,31 @@ class Runner:
         self.store.journal("rate-limited", task=self.task_id, agent=task.agent, until=until)
         self._say(f"{reason}: its queue pauses until {time.strftime('%H:%M', time.localtime(until))}")
         if task.after_rate_limit:
-            return  # once is enough: this was already the automatic retry
-        feedback = "The last attempt stopped at a usage or rate limit; carry on where it stopped."
-        from cairn.backends import backend_for
-
+            return False  # once is enough: this was already the automatic retry
         state = self.store.read_state(self.task_id)
-        work = getattr(state, "work", None)
-        # The work is committed by the time the retry's workspace is made from it; its backend says where.
-        start_from = backend_for(self.settings, work).continue_from(self.task_id, state) if work is not None else None
+        if getattr(state, "work", None) is None:
+            # No workspace, so nothing to carry on from: a plain second try.
+            self._retry_after_rate_limit(None)
+            return False
+        return True
+
+    def _retry_after_rate_limit(self, work: Any) -> tuple[int, Any]:
+        """Queue the attempt that carries on after the pause, from ``work``
+        (committed; kept by its backend until gc, like the reviewer's retries)
+        and the agent's session; its id and where the work is kept."""
+        from cairn.land.retry import queue_retry, session_to_resume
+
+        task = self.store.read_task(self.task_id)
+        start_from = kept = None
+        if work is not None:
+            from cairn.backends import backend_for
+
+            start_from, kept = backend_for(self.settings, work).keep_for_retry(self.task_id, work)
+        feedback = "The last attempt stopped at a usage or rate limit; carry on where it stopped."
         again = queue_retry(self.store, task, feedback=feedback, start_from=start_from, stat="", diff="",
                             resume_session=session_to_resume(self.store, self.settings, task, None), after_rate_limit=True)
-        self._say(f"queued task {again.id} to try again when the pause ends")
+        self._say(f"queued task {again.id} to carry on when the pause ends")
+        return again.id, kept
 
     def _report(self) -> Any:
         """Fold the transcript into ``report.json``; None when the profile has no report format."""

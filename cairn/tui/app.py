@@ -32,7 +32,7 @@ from cairn.core.summary import Summary
 from cairn.errors import CairnError
 from cairn.state.store import Store
 from cairn.tui import actions
-from cairn.tui.widgets import Ask, Confirm, NewTask, TaskTable, diff_text, log_lines, read_tail, row_cells, state_label
+from cairn.tui.widgets import Ask, Confirm, NewTask, TaskTable, diff_text, grouped_by_plan, log_lines, read_tail, row_cells, state_label
 
 #: Transitions worth the bell, as the STATE column names them.
 RING_ON = frozenset({"review", "failed", "idle", "accepted"})
@@ -151,9 +151,7 @@ class CairnApp(App[None]):
         now = time.time()
         self._table_width = table.size.width
         width = table.title_width()
-        # A plan's tasks carry its id in front of their titles: they read as a group.
-        table.show({str(s.id): row_cells(s._replace(title=f"{self.plans[s.id]}: {s.title}") if s.id in self.plans else s, now, width)
-                    for s in scan.summaries})
+        table.show({str(s.id): row_cells(s, now, width) for s in grouped_by_plan(scan.summaries, self.plans)})
         self._update_top(scan.summaries)
         self._update_detail()
 

@@ -66,6 +66,27 @@ def row_cells(summary: Summary, now: float, title_width: int) -> tuple[str, ...]
     )
 
 
+def grouped_by_plan(summaries: list[Summary], plans: dict[int, str]) -> list[Summary]:
+    """The rows in the order the table shows them: oldest first, except that a
+    plan's tasks stand together where its oldest task stands, each title
+    prefixed with the plan's id (``oauth: Add the table``), the first with
+    ``▸`` and the rest indented under it, so a plan reads as one group."""
+    members: dict[str, list[Summary]] = {}
+    for summary in summaries:
+        if summary.id in plans:
+            members.setdefault(plans[summary.id], []).append(summary)
+    shown: list[Summary] = []
+    for summary in summaries:
+        plan = plans.get(summary.id)
+        if plan is None:
+            shown.append(summary)
+        elif members[plan][0] is summary:
+            first, *rest = members[plan]
+            shown.append(first._replace(title=f"▸ {plan}: {first.title}"))
+            shown.extend(s._replace(title=f"  {plan}: {s.title}") for s in rest)
+    return shown
+
+
 def _styled(cells: tuple[str, ...]) -> list[Text]:
     """Text, never markup: a title may hold brackets."""
     styled = [Text(cell) for cell in cells]
