@@ -257,7 +257,9 @@ class Runner:
         self.store.update(self.task_id, lambda s: replace(s, work=work))
         self._say(f"workspace {path} on {work.label} from {work.base_commit[:12]}")
         prompt_file = self.layout.prompt_file(self.task_id)
-        atomic.write_text(prompt_file, task.prompt)
+        # Not fsynced (nor isolation.json below): a copy of task.json's prompt and a
+        # report, both made again by the next run; a crash that loses them ends this one.
+        atomic.write_bytes(prompt_file, task.prompt.encode("utf-8", "surrogateescape"), durable=False)
         self.confinement = self._confine(task, profile, mode, str(path), str(prompt_file))
         confined = self.confinement
         env = confined.environment(needs=tuple(profile.env_pass), profile_set=profile.env)
@@ -324,7 +326,7 @@ class Runner:
         from cairn.state import atomic
 
         confined = self.confinement
-        atomic.write_json(self.layout.isolation_file(self.task_id), {
+        atomic.write_bytes(self.layout.isolation_file(self.task_id), atomic.json_bytes({
             "sandbox": confined.mode,
             "reason": confined.why,
             "network": confined.network if confined.mode == "bwrap" else True,
@@ -334,7 +336,7 @@ class Runner:
             "withheld": withheld(os.environ, env),
             "port": self.ports.first,
             "port_count": self.ports.count,
-        })
+        }) + b"\n", durable=False)
 
     def _start(self, argv: list[str], env: dict[str, str], cwd: Path, stdin_text: str | None) -> subprocess.Popen[bytes]:
         self._phase("agent", f"starting: {' '.join(argv[:1])} …")

@@ -141,8 +141,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _warm() -> None:
     """Fill, once, the caches every run fills the same way, so that each fork
-    starts with them: the record classes' type hints (cairn/core/codec.py) and
-    the compiled patterns of the default environment filter.  Never fatal."""
+    starts with them: the record classes' type hints (cairn/core/codec.py),
+    the compiled patterns of the default environment filter, and whether
+    bwrap can make a sandbox here.  Never fatal."""
     try:
         from fnmatch import fnmatchcase
 
@@ -159,6 +160,9 @@ def _warm() -> None:
         codec.decode(Outcome, codec.encode(Outcome(ending="exited", finished=0.0)))
         for pattern in DEFAULT_DROP:
             fnmatchcase("", pattern)
+        from cairn.agents.sandbox import bwrap_problem
+
+        bwrap_problem()  # whether bwrap works here, asked once (it runs bwrap) rather than by every runner
     except Exception:  # noqa: BLE001 — only speed is at stake
         pass
 

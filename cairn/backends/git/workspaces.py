@@ -38,6 +38,8 @@ class GitWorkspaces:
     def resolve_base(self, task: Task) -> str:
         """The commit a new workspace starts from: --continue's branch, --base, else the target's tip."""
         revision = task.continue_from or task.base or (f"refs/heads/{task.target}" if task.target else "HEAD")
+        if task.target and revision == f"refs/heads/{task.target}" and (tip := branch_commit(self.root, task.target)):
+            return tip  # read from the ref files where that is certain: no git run for most tasks
         return self.commit_named(revision, OperationFailed(
             f"task {task.id}: cannot start from {revision!r}: no such commit in {self.root}",
             hint="queue it again with --base naming a branch or commit that exists",
