@@ -29,14 +29,17 @@ test: $(VENV)/.installed tools
 	$(BIN)/python -m pytest -q -m "ray or slurm" tests/test_executors.py
 
 # The same two runs as `make test` (the cluster suites count too), each
-# process into its own data file, then combined.
+# process into its own data file, then combined; the figures are printed even
+# when a test failed, and the target fails then too.
 coverage: $(VENV)/.installed tools
 	rm -rf .coverage-data && mkdir .coverage-data
-	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage run -m pytest -n auto -q -p no:cacheprovider -m "not ray and not slurm"
-	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage run -m pytest -q -p no:cacheprovider -m "ray or slurm" tests/test_executors.py
-	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage combine -q .coverage-data
-	COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage $(BIN)/python -m coverage json -q -o .coverage-data/coverage.json
-	$(BIN)/python .ci/coverage_by_package.py .coverage-data/coverage.json
+	export COVERAGE_FILE=$(CURDIR)/.coverage-data/coverage; failed=0; \
+	$(BIN)/python -m coverage run -m pytest -n auto -q -p no:cacheprovider -m "not ray and not slurm" || failed=1; \
+	$(BIN)/python -m coverage run -m pytest -q -p no:cacheprovider -m "ray or slurm" tests/test_executors.py || failed=1; \
+	$(BIN)/python -m coverage combine -q .coverage-data && \
+	$(BIN)/python -m coverage json -q -o .coverage-data/coverage.json && \
+	$(BIN)/python .ci/coverage_by_package.py .coverage-data/coverage.json || failed=1; \
+	[ $$failed = 0 ] || { echo "make coverage: a test failed or a bar was missed (above)" >&2; exit 1; }
 
 bench: $(VENV)/.installed
 	sh .ci/tools.sh bench
