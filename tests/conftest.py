@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -250,6 +251,15 @@ def wait_until(predicate, timeout: float = 60.0, what: str = "condition", step: 
     from clusters import wait_for
 
     return wait_for(predicate, timeout, what, step)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started as a background job (``make test &``, a CI step's
+    shell) begins with SIGINT ignored, and every command it starts would
+    inherit that: tests of what Ctrl-C does would see no Ctrl-C at all.  A
+    handler here is reset to the default in every command the tests exec."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

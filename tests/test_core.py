@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+from datetime import datetime as datetime_type
 from fnmatch import fnmatchcase
 
 import pytest
@@ -246,6 +247,27 @@ def test_encoding_an_instant_is_stable(instant: float) -> None:
 
     assert codec.instant_to_text(codec.text_to_instant(once)) == once
     assert abs(instant - codec.text_to_instant(once)) < 0.001  # kept to the millisecond
+
+
+@given(st.datetimes(min_value=datetime_type(1, 1, 1), max_value=datetime_type(9999, 12, 31, 23, 59, 59)))
+def test_cairns_own_time_text_is_read_as_datetime_reads_it(moment) -> None:
+    from datetime import timezone
+
+    text = moment.replace(microsecond=moment.microsecond // 1000 * 1000).isoformat(timespec="milliseconds") + "Z"
+    expected = moment.replace(microsecond=moment.microsecond // 1000 * 1000, tzinfo=timezone.utc).timestamp()
+
+    assert codec.text_to_instant(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2026-02-30T00:00:00.000Z", "2026-+1-01T00:00:00.000Z", "2026-01-01T24:00:00.000Z",
+                                  "0000-01-01T00:00:00.000Z", "2026-01-01T00:00:00.١٢٣Z"])
+def test_time_text_datetime_refuses_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        codec.text_to_instant(text)
+
+
+def test_other_iso_time_text_is_still_read() -> None:
+    assert codec.text_to_instant("2026-01-01T00:00:00+00:00") == codec.text_to_instant("2026-01-01T00:00:00.000Z")
 
 
 @given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))

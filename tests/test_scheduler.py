@@ -76,9 +76,12 @@ def test_a_task_after_one_in_review_waits_and_status_says_so(cairn, home):
 
 
 def test_overlapping_locks_never_run_together_disjoint_ones_do(cairn, home):
-    cairn("queue", "-a", "demo", "--lock", "src/**", "sleep 0.5\nwrite src/a.py: a")
-    cairn("queue", "-a", "demo", "--lock", "src/app.py", "sleep 0.5\nwrite src/b.py: b")
-    cairn("queue", "-a", "demo", "--lock", "docs/**", "sleep 0.5\nwrite docs/c.md: c")
+    # Tasks 1 and 3 each wait for the other's file: they can only finish if
+    # they run side by side, whatever the machine's load.
+    spaces = home / "workspaces"
+    cairn("queue", "-a", "demo", "--lock", "src/**", f"write src/a.py: a\nwait-for {spaces / '3' / 'docs' / 'c.md'}")
+    cairn("queue", "-a", "demo", "--lock", "src/app.py", "write src/b.py: b")
+    cairn("queue", "-a", "demo", "--lock", "docs/**", f"write docs/c.md: c\nwait-for {spaces / '1' / 'src' / 'a.py'}")
     assert cairn("up", "--until-idle", "--max-agents", "4").returncode == 0
     spans = agent_spans(home)
     one, two, three = spans[1], spans[2], spans[3]
