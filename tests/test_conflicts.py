@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from conftest import git, run_task, state_of
 
 
@@ -105,3 +108,16 @@ def test_overlap_is_files_then_folders_never_the_root():
     assert overlap(["a/x.py"], ["a/y.py"]) == ["a/"]
     assert overlap(["README.md"], ["setup.py"]) == []
     assert overlap(["a/b/x.py", "c/d.py"], ["a/b/y.py", "c/d.py"]) == ["c/d.py", "a/b/"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["a.py", "src/a.py", "src/b.py", "src/x/c.py", "docs/d.md", "docs/e.md"]),
+                         max_size=4), max_size=8))
+def test_only_pairs_sharing_a_file_or_folder_are_compared_and_none_is_missed(changes):
+    from itertools import combinations
+
+    from cairn.core.conflicts import Proposal, overlap, overlapping_pairs
+
+    proposals = [Proposal(task_id=i + 1, head=f"h{i}", paths=paths) for i, paths in enumerate(changes)]
+    every_pair = [(a.task_id, b.task_id, overlap(a.paths, b.paths)) for a, b in combinations(proposals, 2)]
+    assert [(p.a, p.b, p.overlap) for p in overlapping_pairs(proposals)] == [t for t in every_pair if t[2]]

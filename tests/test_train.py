@@ -71,7 +71,7 @@ def test_a_train_that_meets_a_conflict_stops_cleanly(cairn, repo, home):
     result = cairn("accept", str(after), str(first), str(clash))
     assert result.returncode == 1
     assert f"landed 1 task on main: {first} (" in result.stdout
-    assert f"stays in review: task {clash}: conflicts with tasks {first} on main in: src/app.py" in result.stdout
+    assert f"stays in review: task {clash}: conflicts with task {first} on main in: src/app.py" in result.stdout
     assert f"stays in review: task {after}: behind task {clash} in the train" in result.stdout
     assert git(repo, "show", "main:src/app.py") == "one\nTWO\nthree"
     assert state_of(home, first)["state"] == "accepted"

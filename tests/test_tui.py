@@ -384,3 +384,22 @@ def test_grouping_by_plan_moves_a_plans_later_tasks_up_to_its_first():
     shown = grouped_by_plan([loose, first, other, later], {2: "p", 4: "p"})
     assert [(s.id, s.title) for s in shown] == [(1, "a"), (2, "▸ p: b"), (4, "  p: d"), (3, "c")]
     assert grouped_by_plan([loose, other], {}) == [loose, other]
+
+
+def test_k_shows_the_conflict_radar_and_a_runs_the_merge_train(cairn, repo, home):
+    (repo / "src" / "app.py").write_text("one\ntwo\nthree\n")
+    git(repo, "commit", "-qam", "three lines")
+    first = run_task(cairn, "replace src/app.py: two => TWO")
+    second = run_task(cairn, "replace src/app.py: two => deux")
+
+    async def scenario(app, pilot) -> None:
+        await pilot.press("k")
+        await until(pilot, lambda: f"task {first} and task {second} conflict in: src/app.py" in detail(app))
+        await pilot.press("A")
+        # The train lands the first and stops, cleanly, at the one that conflicts with it.
+        await until(pilot, lambda: app.message.startswith("train landed"))
+        assert app.message == f"train landed {first} on main; {second} stays: conflicts with task {first} on main in: src/app.py"
+        assert state_of(home, first)["state"] == "accepted" and state_of(home, second)["state"] == "review"
+
+    drive(scenario)
+    assert git(repo, "show", "main:src/app.py") == "one\nTWO\nthree"

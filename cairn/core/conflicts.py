@@ -61,10 +61,20 @@ def overlap(mine: list[str], theirs: list[str]) -> list[str]:
 
 
 def overlapping_pairs(proposals: list[Proposal]) -> list[Pair]:
-    """Every pair of proposals whose paths overlap, lower id first."""
+    """Every pair of proposals whose paths overlap, lower id first.
+
+    Only pairs that share a file or a folder are compared: a crew's hundreds
+    of proposals in review are not hundreds of thousands of comparisons on
+    every ``cairn status``."""
     ordered = sorted(proposals, key=lambda p: p.task_id)
+    changing: dict[str, list[int]] = {}  # a file or a folder -> the proposals (by index) that change it
+    for index, proposal in enumerate(ordered):
+        for key in set(proposal.paths) | _folders(proposal.paths):
+            changing.setdefault(key, []).append(index)
+    candidates = sorted({pair for members in changing.values() for pair in combinations(members, 2)})
     found = []
-    for a, b in combinations(ordered, 2):
+    for i, j in candidates:
+        a, b = ordered[i], ordered[j]
         shared = overlap(a.paths, b.paths)
         if shared:
             found.append(Pair(a.task_id, b.task_id, shared))

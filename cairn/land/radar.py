@@ -199,11 +199,13 @@ def radar(store: Any, settings: Any, summaries: list[Any], *, live: bool = True,
 
 def conflict_marks(store: Any, settings: Any, summaries: list[Any]) -> dict[int, list[int]]:
     """task id -> the tasks in review it conflicts with, from the recorded commits
-    (no git once cached); {} when fewer than two tasks are in review."""
-    if sum(1 for s in summaries if s.state == "review") < 2 or settings.root is None:
+    (no git once cached); {} when fewer than two tasks in review change anything.
+    A proposal that changes nothing conflicts with none: its record is not even read."""
+    changing = [s for s in summaries if s.state == "review" and s.files]
+    if len(changing) < 2 or settings.root is None:
         return {}
     try:
-        return conflicting_with(radar(store, settings, summaries, live=False, with_running=False).pairs)
+        return conflicting_with(radar(store, settings, changing, live=False, with_running=False).pairs)
     except Exception:  # noqa: BLE001 — a mark is a courtesy: status must show the tasks regardless
         return {}
 

@@ -202,7 +202,8 @@ def _couple(root: Path, scratch: Path, cars: list[_Car], tip: str, say: Callable
             git(scratch, "checkout", "--quiet", "--detach", current, check=False)
             before = [c.task.id for c in cars if c.rebased is not None]
             target = cars[0].task.target if into_target is None else into_target
-            on = f"tasks {', '.join(map(str, before))} on {target}" if before else target
+            landed = f"task{'s' if len(before) > 1 else ''} {', '.join(map(str, before))}"
+            on = f"{landed} on {target}" if before else target
             if paths:
                 why = f"conflicts with {on} in: {', '.join(paths)}"
                 car.state = replace(car.state, conflict=paths)
