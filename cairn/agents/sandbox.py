@@ -120,8 +120,10 @@ class Confinement:
         # So must the program itself where it is installed under /tmp (a venv
         # made there, a CI checkout's tools): its whole install, not only its
         # file.  Never what the policy hides on purpose (other agents' homes).
+        # Cairn's own package too: its demo agent and helpers run in here, and an
+        # editable install's sources live outside the venv's prefix.
         named += tuple(
-            path for path in (_installs(argv[0], self.base_env.get("PATH")) if argv else ())
+            path for path in (*(_installs(argv[0], self.base_env.get("PATH")) if argv else ()), _CAIRN_SOURCES)
             if any(_inside(path, t) for t in PRIVATE_TMPFS) and not any(_inside(path, h) for h in self.hidden)
             and not any(_inside(path, w) for w in open_to_write) and path not in named
         )
@@ -196,6 +198,10 @@ def _other_profiles_paths(config: Any, own_profile: Any) -> list[str]:
     Claude agent has no business in ~/.codex."""
     own = set(getattr(own_profile, "writable", []) or [])
     return [p for profile in config.agents.values() if profile is not own_profile for p in profile.writable if p not in own]
+
+
+#: The directory that holds the running Cairn's package (site-packages, or a checkout).
+_CAIRN_SOURCES = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 
 
 def _installs(command: str, search_path: str | None) -> tuple[str, ...]:
