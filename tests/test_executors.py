@@ -269,8 +269,9 @@ def test_a_job_the_engine_lost_fails_with_that_reason_and_is_not_run_again(engin
     # The engine's own words: Ray may report a forgotten job's supervisor as died (failed) instead of lost.
     assert state["job_id"] in final["reason"]
     assert f"{engine.name} lost job" in final["reason"] or "died" in final["reason"], final["reason"]
-    assert "not run again" in log_of(home, 1)
-    assert len(submitted(home, 1)) == 1
+    if f"{engine.name} lost job" in final["reason"]:
+        assert "not run again" in log_of(home, 1)  # said only where the engine lost it
+    assert len(submitted(home, 1)) == 1, "submitted once, never again"
 
 
 def test_eight_tasks_four_at_a_time_with_locks_and_after_across_executors(engine, cairn, repo, home, tmp_path):
