@@ -76,7 +76,10 @@ def git(
     strip: bool = True,
 ) -> str:
     """Run git; its stdout (stripped unless told otherwise)."""
-    if args and args[0] == "worktree":
+    # A fetch checks the objects behind every worktree's HEAD, and a worktree
+    # being registered has a placeholder HEAD for a moment ("bad object
+    # worktrees/N/HEAD"): it takes its turn like a worktree command.
+    if args and args[0] in ("worktree", "fetch"):
         with _worktrees_locked(Path(cwd)):
             return _run(cwd, args, check, input, env, strip)
     return _run(cwd, args, check, input, env, strip)
