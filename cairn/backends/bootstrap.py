@@ -15,27 +15,35 @@ committed by then, and a workspace kept for a teardown would be kept forever.
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import subprocess
 from pathlib import Path
-from collections.abc import Callable
-from typing import IO, Any
 
-from cairn.agents import children
-from cairn.config.schema import Bootstrap
 from cairn.errors import OperationFailed
-from cairn.progress import SILENT, Progress
 
+# What making a workspace ready needs (copies, globs, child processes) is
+# imported where it is used: `cairn accept` and `cairn reject` come through
+# here only for the teardown, which most projects do not configure.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import IO, Any
 
-Wrap = Callable[[list[str]], list[str]]
+    from cairn.config.schema import Bootstrap
+    from cairn.progress import Progress
+
+    Wrap = Callable[[list[str]], list[str]]
 
 INCLUDE_FILE = ".worktreeinclude"
 
 
 def bootstrap(config: Bootstrap, source: Path, workspace: Path, log: IO[bytes], env: dict[str, str],
-              wrap: Wrap | None = None, progress: Progress = SILENT) -> None:
+              wrap: Wrap | None = None, progress: Progress | None = None) -> None:
+    import shutil
+
+    from cairn.agents import children
+    from cairn.progress import SILENT
+
+    progress = progress or SILENT
     for relative in worktree_includes(source):
         found, target = source / relative, workspace / relative
         if target.exists() or target.is_symlink():
@@ -85,6 +93,8 @@ def findable(command: str, env: dict[str, str], cwd: Path) -> bool:
     """Whether ``command`` would be found as subprocess finds it (PATH, or a path from ``cwd``)."""
     if "/" in command:
         return os.access(cwd / command, os.X_OK)
+    import shutil
+
     return shutil.which(command, path=env.get("PATH")) is not None
 
 
@@ -116,6 +126,10 @@ def teardown(config: Bootstrap, workspace: Path, log: Any, env: dict[str, str], 
     """Run ``bootstrap.teardown`` in ``workspace``; each failure is logged, none raises."""
     if not config.teardown or not workspace.is_dir():
         return
+    import subprocess
+
+    from cairn.agents import children
+
     for argv in config.teardown:
         _say(log, f"teardown: {' '.join(argv)}")
         try:
@@ -130,6 +144,8 @@ def teardown(config: Bootstrap, workspace: Path, log: Any, env: dict[str, str], 
 
 
 def _matches(source: Path, pattern: str) -> list[Path]:
+    import glob
+
     return [Path(p) for p in sorted(glob.glob(str(source / pattern), recursive=True, include_hidden=True))]
 
 

@@ -711,7 +711,7 @@ def _read_reason(path: Path) -> str:
 #: Modules whose functions' imports a run needs: this file's, and those of
 #: the finish and the workspace code it calls, which import on use too.
 _LOADS_ON_USE = ("cairn.engine.runner", "cairn.engine.finish", "cairn.backends.git.workspaces", "cairn.vcs.worktrees",
-                 "cairn.agents.launch")
+                 "cairn.agents.launch", "cairn.backends.bootstrap", "cairn.land.checks")
 
 
 def _preload() -> None:

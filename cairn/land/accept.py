@@ -43,7 +43,7 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
             state, work = ready_to_land(task_id, current)
             backend = backend_for(settings, work)
             # An accept killed while its checks ran left their files (and maybe processes): theirs, not edits.
-            if discard_interrupted(store.layout, task_id, lambda w: backend.reset(w, keep=keep_out(settings)), work):
+            if discard_interrupted(store.layout, task_id, lambda w: backend.reset(w, keep=settings.keep_out), work):
                 say(f"dropped what the checks of an interrupted accept left in {work.workspace}")
             gate = checks_gate(store, settings, task, say, progress) if check and settings.config.checks.commands else None
             landing = backend.landing(
@@ -67,11 +67,6 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
         teardown_for(settings, task_id, landed.work.workspace)  # the project's teardown, before the workspace goes
     landing.clean_up(landed, delete_branch=settings.config.accept.delete_branch and landed.strategy != "apply")
     return landed
-
-
-def keep_out(settings: Settings) -> list[str]:
-    """What bootstrap puts in a workspace: never the work."""
-    return settings.keep_out
 
 
 def checks_gate(store: Store, settings: Settings, task: Task, say: Say, progress: Progress = SILENT) -> Gate:

@@ -20,21 +20,25 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cairn.agents import children
-from cairn.config.schema import ChecksConfig
 from cairn.core.model import CheckResult, Checks, Work
-from cairn.progress import SILENT, Progress
 from cairn.backends.bootstrap import findable
 from cairn.state import atomic, lock
 from cairn.state.layout import Layout
+
+# The schema and the progress line are only named here: accept and reject load this module.
+if TYPE_CHECKING:
+    from cairn.config.schema import ChecksConfig
+    from cairn.progress import Progress
 
 
 @contextmanager
 def running(layout: Layout, task_id: int) -> Iterator[None]:
     """Mark the task's checks as running for the ``with`` block (see the header);
     what they start works for the task and dies with this process."""
+    from cairn.agents import children
+
     marker = layout.checks_lock(task_id)
     fd = lock.open_lock(marker)
     lock.try_lock(fd)  # the task's lock (held by every caller) keeps this uncontended
@@ -63,10 +67,14 @@ def discard_interrupted(layout: Layout, task_id: int, reset: Any, work: Work | N
 
 
 def run_checks(config: ChecksConfig, workspace: Path, log_path: Path, env: dict[str, str] | None = None,
-               wrap: Callable[[list[str]], list[str]] | None = None, progress: Progress = SILENT) -> Checks:
+               wrap: Callable[[list[str]], list[str]] | None = None, progress: Progress | None = None) -> Checks:
     """``wrap``: the task's sandbox (cairn/agents/sandbox.py), around each command."""
     if not config.commands:
         return Checks(status="skipped")
+    from cairn.agents import children
+    from cairn.progress import SILENT
+
+    progress = progress or SILENT
     results = []
     with atomic.open_private(log_path) as log:
         for number, argv in enumerate(config.commands, 1):

@@ -27,7 +27,6 @@ from cairn.core.lifecycle import wrong_state_message
 from cairn.core.model import Rejected, Review, Work
 from cairn.core.records import replace
 from cairn.errors import CairnError, WrongState
-from cairn.land.accept import keep_out
 from cairn.land.checks import discard_interrupted
 from cairn.land.guards import ready_to_restore
 from cairn.state.store import Store, elapsed_ms
@@ -49,7 +48,7 @@ def reject(store: Store, settings: Settings, task_id: int, reason: str | None) -
             # workspace gone before the task changes: a workspace that cannot
             # go stops the reject here.
             # What checks of a killed accept left is theirs: never committed as edits.
-            discard_interrupted(store.layout, task_id, lambda w: backend.reset(w, keep=keep_out(settings)), work)
+            discard_interrupted(store.layout, task_id, lambda w: backend.reset(w, keep=settings.keep_out), work)
             teardown_for(settings, task_id, work.workspace)
             trashed = backend.trash(store, task_id, work)
             work = trashed.work

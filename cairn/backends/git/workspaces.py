@@ -14,11 +14,9 @@ change.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from cairn.backends.base import Proposal, branch_name
-from cairn.backends.git.pool import claim
 from cairn.core.model import BranchWork, DiffStat, GitWork, Task
 from cairn.core.records import replace
 from cairn.errors import OperationFailed
@@ -60,8 +58,11 @@ class GitWorkspaces:
         # the workspace only once this returns, with every file in place.
         if self.leftover_branch(branch, base):
             add_worktree(self.root, path, branch)
-        elif not claim(self.root, branch, base, path):  # a warm worktree from the pool, if one is ready at base
-            add_worktree(self.root, path, base, new_branch=branch)
+        else:
+            from cairn.backends.git.pool import claim  # here: `cairn diff` and `cairn reject` never load the pool
+
+            if not claim(self.root, branch, base, path):  # a warm worktree from the pool, if one is ready at base
+                add_worktree(self.root, path, base, new_branch=branch)
         return GitWork(workspace=str(path), branch=branch, base_commit=base)
 
     def leftover_branch(self, branch: str, base: str) -> bool:
@@ -177,6 +178,8 @@ class GitWorkspaces:
                 git(self.root, "worktree", "remove", "--force", str(path))
                 return work  # git removed its records of the worktree too
             except GitError:
+                import shutil
+
                 shutil.rmtree(path, ignore_errors=True)
         git(self.root, "worktree", "prune")
         return work
