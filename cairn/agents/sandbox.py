@@ -20,10 +20,10 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from cairn.core.environment import DEFAULT_DROP, EnvPolicy, compose
+from cairn.core.records import field, record
 from cairn.core.sandbox import PRIVATE_TMPFS, SandboxSpec, bwrap_argv
 from cairn.errors import UsageError
 
@@ -80,7 +80,7 @@ def choose(mode: str) -> tuple[str, str | None]:
     return "none", f"sandbox = auto and {problem}"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class Confinement:
     mode: str  # "bwrap" | "none"
     why: str | None  # why unconfined, when it is

@@ -17,8 +17,9 @@ case-sensitively.  Only names are ever recorded, never values.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
+
+from cairn.core.records import record
 
 #: What no agent gets unless a pass pattern names it.
 DEFAULT_DROP: tuple[str, ...] = (
@@ -38,7 +39,7 @@ DEFAULT_DROP: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class EnvPolicy:
     passed: tuple[str, ...] = ()
     drop: tuple[str, ...] = DEFAULT_DROP

@@ -19,13 +19,13 @@ What must always hold for the argv built here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cairn.core.records import record
 
 #: Tools and sessions an agent still needs under a read-only tree.
 PRIVATE_TMPFS = ("/tmp", "/dev/shm")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record
 class SandboxSpec:
     """Absolute, resolved, existing paths (the imperative shell checks that)."""
 

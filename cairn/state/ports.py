@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-from dataclasses import dataclass
 
+from cairn.core.records import record
 from cairn.errors import OperationFailed
 from cairn.state import lock
 from cairn.state.layout import Layout
@@ -27,7 +27,7 @@ from cairn.state.layout import Layout
 HIGHEST = 65535
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class PortBlock:
     first: int
     count: int

@@ -12,10 +12,10 @@ documents both limits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from cairn.core.model import DiffStat
+from cairn.core.records import record
 from cairn.vcs.git import git
 
 #: A file whose old or new content is larger than this is summarised, not diffed.
@@ -26,7 +26,7 @@ PREVIEW_CAP = 8 * 1024 * 1024
 _NO_OBJECT = "0" * 40
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Described:
     diff: str
     stat: str

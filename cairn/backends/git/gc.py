@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from cairn.core.gc import BRANCH_PREFIX
+from cairn.core.records import record
 from cairn.vcs.git import GitError, git
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Worktree:
     path: str
     head: str | None
@@ -25,7 +25,7 @@ class Worktree:
     locked: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Repository:
     """What git says, read once per run."""
 

@@ -18,7 +18,6 @@ What must always hold:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -221,6 +220,8 @@ class JjWorkspaces:
         if resolved != root and root not in resolved.parents:
             return path
         state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+        import hashlib  # here: it loads OpenSSL, 3.6 MB in every runner forked from a standby that imported it
+
         anchor = f"{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:10]}"
         return state / "cairn" / "workspaces" / anchor / str(task_id)
 
