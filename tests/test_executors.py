@@ -139,6 +139,10 @@ def test_a_task_runs_on_the_cluster_and_is_accepted_here(engine, cairn, repo, ho
     assert "hello from the node" in log_of(home, 1)
     [event] = submitted(home, 1)
     assert event["executor"] == engine.name and event["job"]
+    # Its agent's start is journalled before its end, even when the job was
+    # over before Cairn first saw it running (a short job often is).
+    order = [e["event"] for e in events(home) if e.get("task") == 1 and e["event"] in ("agent-started", "review")]
+    assert order == ["agent-started", "review"], order
     assert "+made on the cluster" in cairn("diff", "1").stdout
     accepted = cairn("accept", "1")
     assert accepted.returncode == 0, accepted.stderr

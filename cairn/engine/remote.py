@@ -133,9 +133,12 @@ class Watch:
                     self.runner._say(f"{error}; asking again")
                     unreachable_said = True
                 status = JobStatus("running")
-            if status.phase == "running" and not started:
+            if not started and status.phase in ("running", "succeeded", "failed"):
+                # A short job can start and end between two polls: it ran all
+                # the same, and the journal says so before it says how it ended.
                 started = True
-                self.store.journal("agent-started", task=self.task.id, job=job_id)
+                self.store.journal("agent-started", task=self.task.id, job=job_id,
+                                   **({} if status.phase == "running" else {"seen": "ended"}))
             if status.finished:
                 return self._ended(job_id, status)
             reason = self.runner.stop_reason
