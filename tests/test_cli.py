@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -213,9 +214,23 @@ def test_diff_accept_and_reject_import_nothing_heavy(cairn) -> None:
 
     assert (diff.returncode, accept.returncode, reject.returncode) == (0, 0, 0), accept.stderr + reject.stderr
     assert "diff --git" in diff.stdout
-    assert not _heavy_in(imported_by(diff), LANDING_HEAVY | {"cairn.config.schema", "cairn.backends.git.landing"})
+    # Neither opening nor discarding a proposal makes a workspace: not the pool, copying or child processes.
+    making = {"cairn.backends.git.pool", "cairn.agents.children", "shutil", "glob"}
+    assert not _heavy_in(imported_by(diff), LANDING_HEAVY | making | {"cairn.config.schema", "cairn.backends.git.landing"})
     assert not _heavy_in(imported_by(accept), LANDING_HEAVY)
-    assert not _heavy_in(imported_by(reject), LANDING_HEAVY | {"cairn.backends.git.landing"})
+    assert not _heavy_in(imported_by(reject), LANDING_HEAVY | making | {"cairn.backends.git.landing"})
+
+
+def test_the_standby_loads_what_a_local_run_needs_and_no_more(repo: Path) -> None:
+    """Every runner is forked from it and starts with its pages: the cluster
+    executors, OpenSSL and dataclasses would add 5 MB to each."""
+    probe = "import sys\nfrom cairn.engine.runner import _preload\n_preload()\nprint(' '.join(sorted(sys.modules)))"
+    result = run([sys.executable, "-c", probe], repo)
+
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert {"cairn.engine.finish", "cairn.backends.git.pool", "cairn.agents.launch", "cairn.backends.jj"} <= loaded
+    assert not loaded & {"cairn.engine.remote", "cairn.executors.shipping", "hashlib", "dataclasses", "inspect"}
 
 
 def test_the_command_layer_imports_nothing_heavy(cairn) -> None:
