@@ -22,6 +22,7 @@ from typing import Any
 
 from cairn.core.model import Running, Task
 from cairn.core.records import replace
+from cairn.engine.idleness import Silence
 from cairn.engine.outcome import Outcome
 from cairn.engine.remote_runner import EXIT_SETUP_FAILED, EXIT_STOPPED, SPEC_FORMAT
 from cairn.errors import CairnError
@@ -120,7 +121,7 @@ class Watch:
         started = False
         unreachable_said = False
         cancelled_at: float | None = None
-        silence = _Silence(self.settings.config.idle_after, self.runner._set_idle)
+        silence = Silence(self.settings.config.idle_after, self.runner._set_idle)
         while True:
             try:
                 status = self.executor.status(job_id)
@@ -238,29 +239,6 @@ class Watch:
 
     def _save_job(self, **fields: Any) -> None:
         atomic.write_json(self.job_file, {**self._job_record(), **fields})
-
-
-class _Silence:
-    """Idleness of a remote agent, judged as a local one's: its log (copied
-    here as the job prints it) not growing for ``idle_after`` seconds; only
-    while the job runs, so a job waiting in the engine's queue is not idle."""
-
-    def __init__(self, idle_after: float, set_idle: Any) -> None:
-        self.idle_after = idle_after
-        self.set_idle = set_idle
-        self.last_output: float | None = None
-        self.idle = False
-
-    def saw(self, *, grew: bool) -> None:
-        now = time.monotonic()
-        if grew or self.last_output is None:
-            self.last_output = now
-            if self.idle:
-                self.idle = False
-                self.set_idle(None)
-        elif not self.idle and self.idle_after and now - self.last_output >= self.idle_after:
-            self.idle = True
-            self.set_idle(time.time() - (now - self.last_output))
 
 
 def _environ(name: str) -> str | None:

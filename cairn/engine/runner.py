@@ -435,11 +435,11 @@ class Runner:
 
     def _supervise(self, process: subprocess.Popen[bytes]) -> Outcome:
         from cairn.core.agent_output import StuckWatch
+        from cairn.engine.idleness import Silence
 
-        idle_after = self.settings.config.idle_after
-        last_output = time.monotonic()
+        silence = Silence(self.settings.config.idle_after, self._set_idle)
+        silence.saw(grew=True)  # the agent just started: quiet from now on counts
         last_size = self._log_size()
-        idle = False
         stuck = StuckWatch(self.profile.stuck)
         # Stuck states are read from the log: looked at every second, not every tick.
         tick = 1.0 if self.profile.stuck else TICK
@@ -472,20 +472,15 @@ class Runner:
                 self._stop(process, reason)
                 return Outcome(ending="timeout", finished=time.time(), exit_code=process.poll(), reason=reason)
             size = self._log_size()
-            if size != last_size:
-                last_size, last_output = size, now
-                if idle:
-                    idle = False
-                    self._set_idle(None)
-            elif not idle and idle_after and now - last_output >= idle_after:
-                idle = True
-                self._set_idle(time.time() - (now - last_output))
+            silence.saw(grew=size != last_size)
+            last_size = size
             # An idle agent is looked at every second so "active again" is prompt.
-            wait = 1.0 if idle else tick
+            wait = 1.0 if silence.idle else tick
             if self.deadline is not None:
                 wait = min(wait, max(0.0, self.deadline - now))
-            if idle_after and not idle:
-                wait = min(wait, max(0.05, idle_after - (now - last_output)))
+            until_idle = silence.left()
+            if until_idle is not None:
+                wait = min(wait, max(0.05, until_idle))
             self._wait(wait)
 
     def _new_output(self) -> str:
