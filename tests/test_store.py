@@ -419,3 +419,42 @@ def test_a_summary_noted_by_its_writer_equals_the_one_decoded_from_disk(home, re
     (decoded,) = store.scan().summaries
 
     assert noted == decoded
+
+
+def test_a_record_appears_only_once_its_summary_is_noted(home, repo, monkeypatch):
+    """The scheduler wakes at the rename that publishes a record and scans at
+    once: the writer's note must be there already, or that scan decodes the
+    records (and rewrites the cache) on every turn of a busy crew."""
+    import time
+
+    from cairn.core.model import Cancelled, Queued, Task
+    from cairn.state.layout import Layout
+    from cairn.state.store import Store
+
+    store = Store(Layout(home))
+    store.init(repo)
+    memo: dict = {}
+    seen = []
+
+    def scan_without_decoding() -> None:
+        with monkeypatch.context() as patched:
+            patched.setattr(Store, "read_state", lambda *_: pytest.fail("the scan decoded a record"))
+            seen.append([s.state for s in store.scan(memo=memo).summaries])
+
+    publish_and_scan = {}
+    for name in ("rename", "replace"):
+        def published(src, dst, *, real=getattr(os, name)) -> None:
+            real(src, dst)
+            if os.path.basename(dst) in ("state.json", "1"):
+                scan_without_decoding()  # what a scheduler woken by this rename sees
+        publish_and_scan[name] = published
+    store.scan(memo=memo)
+    monkeypatch.setattr(os, "rename", publish_and_scan["rename"])
+    monkeypatch.setattr(os, "replace", publish_and_scan["replace"])
+
+    task = store.create_task(lambda i: Task(id=i, title="t", prompt="p", agent="demo", created=time.time(), target="main"),  # type: ignore[arg-type]
+                             lambda t: Queued(since=t.created))
+    with store.locked(task.id):
+        store.write_state(task.id, Cancelled(since=time.time(), reason="r"))  # type: ignore[arg-type]
+
+    assert seen == [["queued"], ["cancelled"]]

@@ -277,6 +277,9 @@ class Store:
                 # leaves no task behind (an id skipped at worst).  A hint, not
                 # a record: after a crash the loop above skips ids taken, so no fsync.
                 atomic.write_bytes(layout.next_id, f"{task_id + 1}\n".encode(), durable=False)
+                # Noted before the task appears (the rename keeps the files'
+                # identities): a scheduler woken by it finds its summary noted.
+                self._note_summary(task, first, state_path=staging / "state.json", task_path=staging / "task.json")
                 os.rename(staging, layout.task_dir(task_id))
             except BaseException:
                 import shutil
@@ -284,7 +287,6 @@ class Store:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
             atomic.fsync_dir(layout.tasks)
-        self._note_summary(task, first, new=True)
         return task
 
     def _next_id(self) -> int:
@@ -340,20 +342,29 @@ class Store:
         """Replace ``state.json``.  The caller holds the task's lock (see ``locked``)."""
         from cairn.core import codec
 
-        atomic.write_json(self.layout.state_file(task_id), codec.encode(state))
         try:
             task = self.read_task(task_id)
         except CairnError:
+            atomic.write_json(self.layout.state_file(task_id), codec.encode(state))
             return  # the next scan reports it
-        self._note_summary(task, state)
 
-    def _note_summary(self, task: Task, state: State, *, new: bool = False) -> None:
+        def note(written: Path) -> None:
+            self._note_summary(task, state, state_path=written)
+
+        # The summary is noted before the record is published, so whoever the
+        # rename wakes (the scheduler, at once) finds it noted and decodes nothing.
+        atomic.write_json(self.layout.state_file(task_id), codec.encode(state), before_publish=note)
+
+    def _note_summary(self, task: Task, state: State, *, state_path: Path, task_path: Path | None = None) -> None:
         """Append the task's new summary to ``cache/summaries.log``, keyed by the
-        identity of the ``state.json`` just written, so the next scan need not
-        decode the records again.  The caller holds the task's lock (or is its
-        creator), so that identity is of this very state.  A new task's line
-        also carries its ``task.json``'s identity: the first scan checks that
-        file is still the one written, as decoding it would have."""
+        identity of ``state_path``, the record written whole and about to be
+        renamed into place as ``state.json`` (a rename keeps the identity), so
+        the next scan need not decode the records again.  The caller holds the
+        task's lock (or is its creator), so that identity is of this very
+        state; a line whose rename then fails matches no file and only costs
+        a decode.  A new task's line also carries its ``task.json``'s identity
+        (``task_path``): the first scan checks that file is still the one
+        written, as decoding it would have."""
         try:
             summary = summarize(task, state)
             # Times as the records hold them on disk (milliseconds), so the noted
@@ -361,9 +372,9 @@ class Store:
             idle = summary.idle_since
             summary = summary._replace(created=as_stored(summary.created), since=as_stored(summary.since),
                                        idle_since=as_stored(idle) if idle is not None else None)
-            line: list[Any] = [str(task.id), _identity(self.layout.state_file(task.id)), list(summary)]
-            if new:
-                line.append(_identity(self.layout.task_file(task.id)))
+            line: list[Any] = [str(task.id), _identity(state_path), list(summary)]
+            if task_path is not None:
+                line.append(_identity(task_path))
             data = json.dumps(line)
             # One write of one line with O_APPEND: appenders never interleave; a torn line is skipped.
             fd = os.open(self.layout.cache / SUMMARY_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
