@@ -456,13 +456,16 @@ class Store:
         problems: list[Problem] = []
         changed = False
         tasks_dir = str(layout.tasks)
+        # Plain strings joined by hand, not Path objects nor os.path.join: this
+        # loop runs once per task on every status and every scheduler turn.
+        prefix = tasks_dir + os.sep
+        fields = len(Summary._fields)
         for name in names:
             if not name.isdigit():
                 if not name.startswith("."):
                     problems.append(Problem(os.path.join(tasks_dir, name), "not a task directory (ignored)"))
                 continue
-            # Plain strings, not Path objects: this loop runs once per task on every status.
-            state_path = os.path.join(tasks_dir, name, "state.json")
+            state_path = prefix + name + os.sep + "state.json"
             try:
                 st = os.stat(state_path)
             except FileNotFoundError:
@@ -477,11 +480,11 @@ class Store:
             key = [st.st_size, st.st_mtime_ns, st.st_ino]
             entry = cached.get(name)
             if (
-                entry is not None and entry[0] == key and len(entry[1]) == len(Summary._fields)
+                entry is not None and entry[0] == key and len(entry[1]) == fields
                 and (len(entry) == 2 or entry[2] == _identity(os.path.join(tasks_dir, name, "task.json")))
             ):
                 summaries.append(Summary(*entry[1]))
-                fresh[name] = entry[:2]
+                fresh[name] = entry if len(entry) == 2 else entry[:2]
                 continue
             changed = True
             try:
