@@ -448,7 +448,7 @@ class Store:
         cached = dict(memo) if memo else _read_summary_cache(cache_path)
         if not isinstance(cached, dict):
             cached = {}
-        noted = _read_summary_log(layout.cache / SUMMARY_LOG)
+        noted, log_size = _read_summary_log(layout.cache / SUMMARY_LOG)
         stored = len(cached)
         cached.update(noted)
         fresh: dict[str, list[Any]] = {}
@@ -501,8 +501,12 @@ class Store:
         if changed or len(noted) > _LOG_FOLD or len(fresh) < stored or (not stored and fresh):
             try:
                 atomic.write_bytes(cache_path, json.dumps({"format": FORMAT, "tasks": fresh}).encode(), durable=False)
-                if noted:
-                    os.truncate(layout.cache / SUMMARY_LOG, 0)  # a line appended meanwhile is lost: one decode later
+                # Emptied only if no line came since it was read: those would be
+                # lost, each a decode, and each decode another fold (under a busy
+                # crew, one after the other).  They wait for the next fold instead.
+                log = layout.cache / SUMMARY_LOG
+                if log_size and os.stat(log).st_size == log_size:
+                    os.truncate(log, 0)
             except OSError:
                 pass  # a cache we cannot write only costs speed
         if memo is not None:
@@ -524,13 +528,15 @@ def elapsed_ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
-def _read_summary_log(path: Path) -> dict[str, list[Any]]:
-    """name -> [key, summary] from the log of summaries written since the last fold; later lines win."""
+def _read_summary_log(path: Path) -> tuple[dict[str, list[Any]], int]:
+    """name -> [key, summary] from the log of summaries written since the last
+    fold, later lines winning; and how many bytes of it were read."""
     try:
         with open(path, "rb") as handle:
-            lines = handle.read().splitlines()
+            data = handle.read()
     except OSError:
-        return {}
+        return {}, 0
+    lines = data.splitlines()
     noted: dict[str, list[Any]] = {}
     for line in lines:
         try:
@@ -539,7 +545,7 @@ def _read_summary_log(path: Path) -> dict[str, list[Any]]:
             continue  # torn by a crash mid-write: that task is decoded instead
         if len(entry) in (2, 3):
             noted[name] = entry  # [state.json's key, summary] (+ task.json's key, for a new task)
-    return noted
+    return noted, len(data)
 
 
 def _identity(path: str | Path) -> list[int] | None:
