@@ -146,8 +146,10 @@ class Scheduler:
         """The backend of new work prepares workspaces ahead, if it does; a problem waits for the next turn."""
         from cairn.backends import backend_for
 
+        # Forked by the standby where there is one: no interpreter start for each refill.
+        fork = self.standby.refill if self.standby is not None else None
         try:
-            backend_for(self.settings).top_up(self.settings)
+            backend_for(self.settings).top_up(self.settings, fork)
         except CairnError:
             pass
 
