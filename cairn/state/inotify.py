@@ -33,6 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
+    from typing import Any  # ctypes.CDLL: its functions are found by name
 
 # From <sys/inotify.h>.
 IN_CLOSE_WRITE = 0x008
@@ -73,7 +74,7 @@ def kind_of(mask: int) -> str:
 class Watch:
     """One inotify instance and the thread that reads it (see the module's header)."""
 
-    def __init__(self, libc: object, fd: int, saw: Callable[[str, str, str], None], wake: threading.Event) -> None:
+    def __init__(self, libc: Any, fd: int, saw: Callable[[str, str, str], None], wake: threading.Event) -> None:
         self._libc = libc
         self._fd = fd
         self._saw = saw
@@ -86,7 +87,7 @@ class Watch:
         self.complete = True
 
     def add(self, path: str, mask: int) -> int | None:
-        wd = self._libc.inotify_add_watch(self._fd, os.fsencode(path), mask)  # type: ignore[attr-defined]
+        wd = self._libc.inotify_add_watch(self._fd, os.fsencode(path), mask)
         if wd < 0:
             return None
         self._paths[wd] = path
