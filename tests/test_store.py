@@ -458,3 +458,28 @@ def test_a_record_appears_only_once_its_summary_is_noted(home, repo, monkeypatch
         store.write_state(task.id, Cancelled(since=time.time(), reason="r"))  # type: ignore[arg-type]
 
     assert seen == [["queued"], ["cancelled"]]
+
+
+def test_the_scheduler_memo_reads_only_what_was_logged_since_its_last_scan(add_task, store, home: Path) -> None:
+    """A crew logs a summary at every state it writes; the scheduler's scans
+    take in only the lines since the last, and start over once the log is emptied."""
+    from cairn.core.model import Cancelled
+    from cairn.state.store import Memo
+
+    queue_three(add_task)
+    log = home / "cache" / "summaries.log"
+    memo = Memo()
+    store.scan(memo=memo)
+    with store.locked(2):
+        store.write_state(2, Cancelled(since=1.0, reason="changed"))
+    assert [s.state for s in store.scan(memo=memo).summaries] == ["queued", "cancelled", "queued"]
+    assert memo.log_read == log.stat().st_size > 0 and memo.log_lines == len(log.read_bytes().splitlines())
+    before = memo.log_lines
+    with open(log, "ab") as half:
+        half.write(b'["3", [1, 2')  # a line still being written waits for its end
+    assert [s.state for s in store.scan(memo=memo).summaries] == ["queued", "cancelled", "queued"]
+    assert memo.log_lines == before
+    os.truncate(log, 0)  # emptied by another reader's fold
+    with store.locked(3):
+        store.write_state(3, Cancelled(since=1.0, reason="changed"))
+    assert [s.state for s in store.scan(memo=memo).summaries] == ["queued", "cancelled", "cancelled"]

@@ -36,7 +36,7 @@ from cairn.errors import EXIT_CONFIG, CairnError, ConfigError, OperationFailed, 
 from cairn.state import atomic, lock
 from cairn.state.inotify import FLAT_MASK
 from cairn.state.scheduler_info import running_scheduler
-from cairn.state.store import Store
+from cairn.state.store import Memo, Store
 
 #: Without inotify: how often to look.  With it: a safety net only.
 POLL = 1.0
@@ -71,7 +71,7 @@ class Scheduler:
         self.errors: dict[int, int] = {}
         self.seen: dict[int, str] = {}
         #: The summaries cache as of the last turn (Store.scan): not read from disk on every turn.
-        self.summaries_memo: dict[str, Any] = {}
+        self.summaries_memo = Memo()
         #: agent -> why its tasks are held, as last said.
         self.held: dict[str, str] = {}
         #: The day's budget, once spent: why, as last said and notified.

@@ -437,7 +437,8 @@ class Store:
 
         ``memo``: a long-lived reader's copy of the cache (the scheduler's,
         which scans on every turn), kept up to date here, so that only its
-        first scan reads ``summaries.json``.
+        first scan reads ``summaries.json``; a ``Memo`` also remembers how far
+        it read the log, so that each scan reads only the lines since.
         """
         layout = self.layout
         try:
@@ -448,7 +449,9 @@ class Store:
         cached = dict(memo) if memo else _read_summary_cache(cache_path)
         if not isinstance(cached, dict):
             cached = {}
-        noted, log_size = _read_summary_log(layout.cache / SUMMARY_LOG)
+        log = layout.cache / SUMMARY_LOG
+        since = memo if isinstance(memo, Memo) and memo else None
+        noted, log_read, log_lines = _read_summary_log(log, since)
         stored = len(cached)
         cached.update(noted)
         fresh: dict[str, list[Any]] = {}
@@ -498,20 +501,23 @@ class Store:
         # went away, or there is no cache yet.  Tasks the log alone knows (a
         # `cairn queue` since) stay there: rewriting every summary after each
         # queue was a third of the next `cairn status`.
-        if changed or len(noted) > _LOG_FOLD or len(fresh) < stored or (not stored and fresh):
+        folded = False
+        if changed or log_lines > _LOG_FOLD or len(fresh) < stored or (not stored and fresh):
             try:
                 atomic.write_bytes(cache_path, json.dumps({"format": FORMAT, "tasks": fresh}).encode(), durable=False)
                 # Emptied only if no line came since it was read: those would be
                 # lost, each a decode, and each decode another fold (under a busy
                 # crew, one after the other).  They wait for the next fold instead.
-                log = layout.cache / SUMMARY_LOG
-                if log_size and os.stat(log).st_size == log_size:
+                if log_read and os.stat(log).st_size == log_read:
                     os.truncate(log, 0)
+                    folded = True
             except OSError:
                 pass  # a cache we cannot write only costs speed
         if memo is not None:
             memo.clear()
             memo.update(fresh)
+            if isinstance(memo, Memo):
+                memo.log_read, memo.log_lines = (0, 0) if folded else (log_read, log_lines)
         summaries.sort(key=lambda s: s.id)
         return Scan(summaries, problems)
 
@@ -528,14 +534,36 @@ def elapsed_ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
-def _read_summary_log(path: Path) -> tuple[dict[str, list[Any]], int]:
+class Memo(dict[str, "list[Any]"]):  # name -> [key, summary], as the cache holds them
+    """The scheduler's copy of the summaries cache between its scans (see
+    ``Store.scan``), and how far it has read ``cache/summaries.log``: the log
+    grows by a line at each state a crew writes, and reading all of it again
+    on every turn cost more than the rest of the scan."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log_read = 0  # bytes of the log taken in (whole lines)
+        self.log_lines = 0  # lines in those bytes
+
+
+def _read_summary_log(path: Path, since: Memo | None = None) -> tuple[dict[str, list[Any]], int, int]:
     """name -> [key, summary] from the log of summaries written since the last
-    fold, later lines winning; and how many bytes of it were read."""
+    fold, later lines winning; how many bytes of it were taken in (whole
+    lines: one being written waits) and how many lines those are.
+    ``since``: read only what came after what it took in, unless the log has
+    been emptied since.  Lines missed (it was emptied and grew past that
+    point meanwhile) only cost decodes: an entry counts only while its key
+    matches the record on disk."""
+    start = lines_before = 0
     try:
         with open(path, "rb") as handle:
+            if since is not None and 0 < since.log_read <= os.fstat(handle.fileno()).st_size:
+                start, lines_before = since.log_read, since.log_lines
+                handle.seek(start)
             data = handle.read()
     except OSError:
-        return {}, 0
+        return {}, 0, 0
+    data = data[: data.rfind(b"\n") + 1]
     lines = data.splitlines()
     noted: dict[str, list[Any]] = {}
     for line in lines:
@@ -545,7 +573,7 @@ def _read_summary_log(path: Path) -> tuple[dict[str, list[Any]], int]:
             continue  # torn by a crash mid-write: that task is decoded instead
         if len(entry) in (2, 3):
             noted[name] = entry  # [state.json's key, summary] (+ task.json's key, for a new task)
-    return noted, len(data)
+    return noted, start + len(data), lines_before + len(lines)
 
 
 def _identity(path: str | Path) -> list[int] | None:
