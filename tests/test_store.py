@@ -483,3 +483,35 @@ def test_the_scheduler_memo_reads_only_what_was_logged_since_its_last_scan(add_t
     with store.locked(3):
         store.write_state(3, Cancelled(since=1.0, reason="changed"))
     assert [s.state for s in store.scan(memo=memo).summaries] == ["queued", "cancelled", "cancelled"]
+
+
+def test_a_fold_that_could_not_empty_the_log_is_not_made_again_on_the_next_turn(add_task, store, home: Path, monkeypatch) -> None:
+    """Under a busy crew the log often grows while a fold writes the cache;
+    the scheduler then keeps those lines and folds again only after as many more."""
+    from cairn.core.model import Cancelled
+    from cairn.state import store as store_module
+    from cairn.state.store import Memo
+
+    queue_three(add_task)
+    memo = Memo()
+    store.scan(memo=memo)
+    monkeypatch.setattr(store_module, "_LOG_FOLD", 2)
+    for task_id in (1, 2, 3):
+        with store.locked(task_id):
+            store.write_state(task_id, Cancelled(since=1.0, reason="changed"))
+    log = home / "cache" / "summaries.log"
+    folds = []
+    write_bytes = store_module.atomic.write_bytes
+
+    def fold_while_a_line_comes(path: Path, data: bytes, **options) -> None:
+        write_bytes(path, data, **options)
+        if path.name == "summaries.json":
+            folds.append(path)
+            with open(log, "ab") as more:
+                more.write(b"\n")
+
+    monkeypatch.setattr(store_module.atomic, "write_bytes", fold_while_a_line_comes)
+    assert [s.state for s in store.scan(memo=memo).summaries] == ["cancelled"] * 3
+    assert len(folds) == 1 and log.stat().st_size > 0  # not emptied: a line came meanwhile
+    assert [s.state for s in store.scan(memo=memo).summaries] == ["cancelled"] * 3
+    assert len(folds) == 1

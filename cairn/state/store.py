@@ -501,8 +501,15 @@ class Store:
         # went away, or there is no cache yet.  Tasks the log alone knows (a
         # `cairn queue` since) stay there: rewriting every summary after each
         # queue was a third of the next `cairn status`.
-        folded = False
-        if changed or log_lines > _LOG_FOLD or len(fresh) < stored or (not stored and fresh):
+        emptied = False
+        # Lines a fold has taken in already but could not empty from the log
+        # (it grew meanwhile) do not call for another at once; a log emptied
+        # by another reader since (fewer lines than last time) starts afresh.
+        kept = isinstance(memo, Memo) and log_lines >= memo.log_lines
+        unfolded = log_lines - (memo.folded_at if isinstance(memo, Memo) and kept else 0)
+        attempted = False
+        if changed or unfolded > _LOG_FOLD or len(fresh) < stored or (not stored and fresh):
+            attempted = True
             try:
                 atomic.write_bytes(cache_path, json.dumps({"format": FORMAT, "tasks": fresh}).encode(), durable=False)
                 # Emptied only if no line came since it was read: those would be
@@ -510,14 +517,16 @@ class Store:
                 # crew, one after the other).  They wait for the next fold instead.
                 if log_read and os.stat(log).st_size == log_read:
                     os.truncate(log, 0)
-                    folded = True
+                    emptied = True
             except OSError:
                 pass  # a cache we cannot write only costs speed
         if memo is not None:
             memo.clear()
             memo.update(fresh)
             if isinstance(memo, Memo):
-                memo.log_read, memo.log_lines = (0, 0) if folded else (log_read, log_lines)
+                before = memo.folded_at if kept else 0
+                memo.log_read, memo.log_lines = (0, 0) if emptied else (log_read, log_lines)
+                memo.folded_at = 0 if emptied else log_lines if attempted else before
         summaries.sort(key=lambda s: s.id)
         return Scan(summaries, problems)
 
@@ -544,6 +553,7 @@ class Memo(dict[str, "list[Any]"]):  # name -> [key, summary], as the cache hold
         super().__init__()
         self.log_read = 0  # bytes of the log taken in (whole lines)
         self.log_lines = 0  # lines in those bytes
+        self.folded_at = 0  # lines in the log when a fold last took it in and could not empty it
 
 
 def _read_summary_log(path: Path, since: Memo | None = None) -> tuple[dict[str, list[Any]], int, int]:
