@@ -1,8 +1,9 @@
 """``cairn up``: a loop that starts queued work when its turn comes.
 
 Disk is the truth: each turn of the loop rebuilds everything from a fresh
-scan; inotify (watchdog) only says when to look again, and where it is
-missing the loop looks every second instead.  The scheduler holds
+scan; inotify (read here by cairn/state/inotify.py, through watchdog where
+that cannot be had) only says when to look again, and where it is missing,
+or lost an event, the loop looks every second instead.  The scheduler holds
 ``locks/scheduler.lock`` for its life (one per state directory) and owns no
 task: runners do the work and survive it, so killing the scheduler with any
 signal at any moment loses nothing, and the next one adopts what runs.
