@@ -394,7 +394,7 @@ def test_accept_refuses_while_the_target_is_being_rebased(cairn, repo, home):
 
 def test_branch_tips_and_checkouts_read_from_files_agree_with_git(repo, tmp_path):
     from cairn.vcs import refs
-    from cairn.vcs.worktrees import branch_commit, worktree_with_branch
+    from cairn.vcs.worktrees import branch_commit, head_commit, worktree_with_branch
 
     def git_tip(name):
         done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{name}^{{commit}}"],
@@ -420,8 +420,12 @@ def test_branch_tips_and_checkouts_read_from_files_agree_with_git(repo, tmp_path
     assert refs.worktree_with_branch(repo, "in-linked") == linked
     assert refs.worktree_with_branch(repo, "loose") is None
     assert worktree_with_branch(linked, "in-linked") == linked
-    git(linked, "checkout", "-q", "--detach")
+    git(linked, "commit", "-q", "--allow-empty", "-m", "on in-linked")
+    for worktree in (repo, linked):
+        assert head_commit(worktree) == git(worktree, "rev-parse", "HEAD").strip()
+    git(linked, "checkout", "-q", "--detach", "HEAD~1")
     assert refs.worktree_with_branch(repo, "in-linked") is None
+    assert head_commit(linked) == git(linked, "rev-parse", "HEAD").strip()  # detached: from git
     # Whatever the files cannot settle goes to git.
     assert refs.branch_tip(repo, "../HEAD") is refs.UNSURE
     assert refs.branch_tip(repo, "x.lock") is refs.UNSURE

@@ -182,3 +182,30 @@ def test_one_entry_goes_to_exactly_one_of_two_claims(cairn, repo, home):
     assert entries(home) == []
     assert is_pool_path(home, home / "pool" / "anything") and not is_pool_path(home, workspace)
     assert os.path.isdir(workspace)
+
+
+def test_the_scheduler_standby_forks_the_refill(cairn, repo, home, monkeypatch):
+    """Under a scheduler with a standby, a refill is a child the standby forks
+    (no interpreter start for each); it ends as the standalone refill does."""
+    from cairn.config.load import resolve
+    from cairn.engine.launch import start_standby
+
+    pool_on(cairn, home, size=1)
+    (home / "config.toml").write_text('tmux = "never"\n[pool]\nsize = 1\n')
+    monkeypatch.setenv("CAIRN_HOME", str(home))
+    settings = resolve(repo, home=home)
+    standby = start_standby(settings)
+    assert standby is not None
+    try:
+        refill = standby.refill()
+        assert refill is not None
+        deadline = time.monotonic() + 120
+        while refill.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert refill.poll() == 0, (home / "pool" / "refill.log").read_text()
+    finally:
+        standby.dismiss()
+        standby.process.wait(timeout=60)
+    (entry,) = entries(home)
+    assert head(entry) == head(repo) and clean(entry)
+    assert "added" in (home / "pool" / "refill.log").read_text()

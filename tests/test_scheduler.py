@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from conftest import BIN, events, git, state_of
 
@@ -303,3 +306,47 @@ def test_only_a_new_task_a_new_state_or_a_cancel_wakes_the_scheduler(tmp_path):
     assert woken("moved", temporary, record, state="review")  # its slot is free
     assert woken("moved", tmp_path / "signals" / ".x", tmp_path / "signals" / "cancel-8")
     assert woken("deleted", tasks / "7")
+
+
+def test_the_scheduler_sees_records_published_in_task_directories_made_after_it_began_watching(tmp_path):
+    """Its own inotify reader watches ``tasks/`` and each task directory one
+    level down, adding a new one's watch as it appears (and waking once more
+    then, so a record published before that watch is still scanned)."""
+    import threading
+
+    from cairn.state import atomic
+    from cairn.state.inotify import open_watch
+
+    tasks = tmp_path / "tasks"
+    (tasks / "1").mkdir(parents=True)
+    wake = threading.Event()
+    seen: list[tuple[str, str]] = []
+    arrived = threading.Condition()
+
+    def saw(kind: str, path: str, dest: str) -> None:
+        with arrived:
+            seen.append((kind, os.path.relpath(dest or path, tasks)))
+            arrived.notify_all()
+
+    def wait_for(event: tuple[str, str]) -> None:
+        with arrived:
+            assert arrived.wait_for(lambda: event in seen, timeout=30), seen
+
+    watch = open_watch(saw, wake)
+    if watch is None:
+        pytest.skip("no inotify here")
+    try:
+        assert watch.tasks(tasks)
+        watch.start()
+        atomic.write_json(tasks / "1" / "state.json", {"state": "queued"})
+        wait_for(("moved", "1/state.json"))
+        (tasks / "2").mkdir()
+        wait_for(("created", "2"))
+        assert wake.wait(30)  # woken once its watch is in place
+        atomic.write_json(tasks / "2" / "state.json", {"state": "queued"})
+        wait_for(("moved", "2/state.json"))
+        (tasks / "2" / "state.json").unlink()
+        wait_for(("deleted", "2/state.json"))
+        assert watch.complete
+    finally:
+        watch.stop()

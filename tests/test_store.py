@@ -419,3 +419,99 @@ def test_a_summary_noted_by_its_writer_equals_the_one_decoded_from_disk(home, re
     (decoded,) = store.scan().summaries
 
     assert noted == decoded
+
+
+def test_a_record_appears_only_once_its_summary_is_noted(home, repo, monkeypatch):
+    """The scheduler wakes at the rename that publishes a record and scans at
+    once: the writer's note must be there already, or that scan decodes the
+    records (and rewrites the cache) on every turn of a busy crew."""
+    import time
+
+    from cairn.core.model import Cancelled, Queued, Task
+    from cairn.state.layout import Layout
+    from cairn.state.store import Store
+
+    store = Store(Layout(home))
+    store.init(repo)
+    memo: dict = {}
+    seen = []
+
+    def scan_without_decoding() -> None:
+        with monkeypatch.context() as patched:
+            patched.setattr(Store, "read_state", lambda *_: pytest.fail("the scan decoded a record"))
+            seen.append([s.state for s in store.scan(memo=memo).summaries])
+
+    publish_and_scan = {}
+    for name in ("rename", "replace"):
+        def published(src, dst, *, real=getattr(os, name)) -> None:
+            real(src, dst)
+            if os.path.basename(dst) in ("state.json", "1"):
+                scan_without_decoding()  # what a scheduler woken by this rename sees
+        publish_and_scan[name] = published
+    store.scan(memo=memo)
+    monkeypatch.setattr(os, "rename", publish_and_scan["rename"])
+    monkeypatch.setattr(os, "replace", publish_and_scan["replace"])
+
+    task = store.create_task(lambda i: Task(id=i, title="t", prompt="p", agent="demo", created=time.time(), target="main"),  # type: ignore[arg-type]
+                             lambda t: Queued(since=t.created))
+    with store.locked(task.id):
+        store.write_state(task.id, Cancelled(since=time.time(), reason="r"))  # type: ignore[arg-type]
+
+    assert seen == [["queued"], ["cancelled"]]
+
+
+def test_the_scheduler_memo_reads_only_what_was_logged_since_its_last_scan(add_task, store, home: Path) -> None:
+    """A crew logs a summary at every state it writes; the scheduler's scans
+    take in only the lines since the last, and start over once the log is emptied."""
+    from cairn.core.model import Cancelled
+    from cairn.state.store import Memo
+
+    queue_three(add_task)
+    log = home / "cache" / "summaries.log"
+    memo = Memo()
+    store.scan(memo=memo)
+    with store.locked(2):
+        store.write_state(2, Cancelled(since=1.0, reason="changed"))
+    assert [s.state for s in store.scan(memo=memo).summaries] == ["queued", "cancelled", "queued"]
+    assert memo.log_read == log.stat().st_size > 0 and memo.log_lines == len(log.read_bytes().splitlines())
+    before = memo.log_lines
+    with open(log, "ab") as half:
+        half.write(b'["3", [1, 2')  # a line still being written waits for its end
+    assert [s.state for s in store.scan(memo=memo).summaries] == ["queued", "cancelled", "queued"]
+    assert memo.log_lines == before
+    os.truncate(log, 0)  # emptied by another reader's fold
+    with store.locked(3):
+        store.write_state(3, Cancelled(since=1.0, reason="changed"))
+    assert [s.state for s in store.scan(memo=memo).summaries] == ["queued", "cancelled", "cancelled"]
+
+
+def test_a_fold_that_could_not_empty_the_log_is_not_made_again_on_the_next_turn(add_task, store, home: Path, monkeypatch) -> None:
+    """Under a busy crew the log often grows while a fold writes the cache;
+    the scheduler then keeps those lines and folds again only after as many more."""
+    from cairn.core.model import Cancelled
+    from cairn.state import store as store_module
+    from cairn.state.store import Memo
+
+    queue_three(add_task)
+    memo = Memo()
+    store.scan(memo=memo)
+    monkeypatch.setattr(store_module, "_LOG_FOLD", 2)
+    for task_id in (1, 2, 3):
+        with store.locked(task_id):
+            store.write_state(task_id, Cancelled(since=1.0, reason="changed"))
+    log = home / "cache" / "summaries.log"
+    folds = []
+    write_bytes = store_module.atomic.write_bytes
+
+    def fold_while_a_line_comes(path: Path, data: bytes, **options) -> None:
+        write_bytes(path, data, **options)
+        if path.name == "summaries.json":
+            folds.append(path)
+            with open(log, "ab") as more:
+                more.write(b"\n")
+
+    monkeypatch.setattr(store_module.atomic, "write_bytes", fold_while_a_line_comes)
+    assert [s.state for s in store.scan(memo=memo).summaries] == ["cancelled"] * 3
+    assert len(folds) == 1 and log.stat().st_size > 0  # not emptied: a line came meanwhile
+    assert [s.state for s in store.scan(memo=memo).summaries] == ["cancelled"] * 3
+    assert len(folds) == 1

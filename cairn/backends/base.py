@@ -196,8 +196,10 @@ class Backend(Protocol[W]):
         """The command ``cairn open --difftool`` runs: the work against its target in the user's difftool."""
         ...
 
-    def top_up(self, settings: Settings) -> bool:
-        """For the scheduler after each turn: prepare workspaces ahead (git's warm pool)."""
+    def top_up(self, settings: Settings, fork: Callable[[], Any] | None = None) -> bool:
+        """For the scheduler after each turn: prepare workspaces ahead (git's warm
+        pool).  ``fork``: the standby's (cairn/engine/launch.py), which forks the
+        refill rather than starting an interpreter for it; None when it cannot."""
         ...
 
     # -- landing ---------------------------------------------------------------------

@@ -75,7 +75,7 @@ class Standby:
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process
-        self.exits: dict[int, int] = {}
+        self.exits: dict[int | str, int] = {}  # task id (or "refill") -> exit status
         self._unread = b""
         if process.stdout is not None:
             os.set_blocking(process.stdout.fileno(), False)
@@ -96,6 +96,19 @@ class Standby:
         self.exits.pop(task_id, None)  # an earlier runner's, if the task is given again
         return ForkedRunner(self, task_id)
 
+    def refill(self) -> ForkedRefill | None:
+        """Have it fork a refill of the warm pool; None if it cannot (it died)."""
+        stdin = self.process.stdin
+        if not self.alive() or stdin is None:
+            return None
+        try:
+            stdin.write(b"refill\n")
+            stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            return None
+        self.exits.pop("refill", None)
+        return ForkedRefill(self, "refill")
+
     def read_exits(self) -> None:
         """Take in what it said since the last look (never blocks)."""
         out = self.process.stdout
@@ -114,8 +127,8 @@ class Standby:
         for line in lines:
             word, _, rest = line.decode(errors="replace").partition(" ")
             task, _, code = rest.partition(" ")
-            if word == "exited" and task.isdigit() and code.lstrip("-").isdigit():
-                self.exits[int(task)] = int(code)
+            if word == "exited" and (task.isdigit() or task == "refill") and code.lstrip("-").isdigit():
+                self.exits[int(task) if task.isdigit() else task] = int(code)
         while len(self.exits) > self.KEEP:
             del self.exits[next(iter(self.exits))]
 
@@ -131,7 +144,7 @@ class ForkedRunner:
     """A runner a standby forked, looked at as the scheduler looks at one it
     started itself: ``poll()`` is its exit status once the standby said it."""
 
-    def __init__(self, standby: Standby, task_id: int) -> None:
+    def __init__(self, standby: Standby, task_id: int | str) -> None:
         self.standby = standby
         self.task_id = task_id
         self.returncode: int | None = None
@@ -141,6 +154,18 @@ class ForkedRunner:
             self.standby.read_exits()
             self.returncode = self.standby.exits.pop(self.task_id, None)
         return self.returncode
+
+
+class ForkedRefill(ForkedRunner):
+    """A refill a standby forked.  Its end is never heard of once the standby
+    is gone: then it counts as ended (failed, so the next waits its pause), as
+    ``refill.lock`` keeps a second refill from running beside it anyway."""
+
+    def poll(self) -> int | None:
+        code = super().poll()
+        if code is None and not self.standby.alive():
+            self.returncode = code = -1
+        return code
 
 
 def start_standby(settings: Any) -> Standby | None:

@@ -1,8 +1,9 @@
 """``cairn up``: a loop that starts queued work when its turn comes.
 
 Disk is the truth: each turn of the loop rebuilds everything from a fresh
-scan; inotify (watchdog) only says when to look again, and where it is
-missing the loop looks every second instead.  The scheduler holds
+scan; inotify (read here by cairn/state/inotify.py, through watchdog where
+that cannot be had) only says when to look again, and where it is missing,
+or lost an event, the loop looks every second instead.  The scheduler holds
 ``locks/scheduler.lock`` for its life (one per state directory) and owns no
 task: runners do the work and survive it, so killing the scheduler with any
 signal at any moment loses nothing, and the next one adopts what runs.
@@ -34,8 +35,9 @@ from cairn.engine.launch import ForkedRunner, Standby, launch
 from cairn.engine.recovery import recover, runner_alive
 from cairn.errors import EXIT_CONFIG, CairnError, ConfigError, OperationFailed, WrongState, describe_os_error
 from cairn.state import atomic, lock
+from cairn.state.inotify import FLAT_MASK
 from cairn.state.scheduler_info import running_scheduler
-from cairn.state.store import Store
+from cairn.state.store import Memo, Store
 
 #: Without inotify: how often to look.  With it: a safety net only.
 POLL = 1.0
@@ -70,7 +72,7 @@ class Scheduler:
         self.errors: dict[int, int] = {}
         self.seen: dict[int, str] = {}
         #: The summaries cache as of the last turn (Store.scan): not read from disk on every turn.
-        self.summaries_memo: dict[str, Any] = {}
+        self.summaries_memo = Memo()
         #: agent -> why its tasks are held, as last said.
         self.held: dict[str, str] = {}
         #: The day's budget, once spent: why, as last said and notified.
@@ -121,7 +123,8 @@ class Scheduler:
                 self._top_up()
                 if self.until_idle and idle:
                     break
-                wait = self._pause(SAFETY_RESCAN if observer else POLL)
+                trusted = observer is not None and getattr(observer, "complete", True)
+                wait = self._pause(SAFETY_RESCAN if trusted else POLL)
                 if self.pause_ends is not None:  # no file changes when a pause ends: look then
                     wait = max(0.05, min(wait, self.pause_ends - time.time()))
                 self.wake.wait(wait)
@@ -144,8 +147,10 @@ class Scheduler:
         """The backend of new work prepares workspaces ahead, if it does; a problem waits for the next turn."""
         from cairn.backends import backend_for
 
+        # Forked by the standby where there is one: no interpreter start for each refill.
+        fork = self.standby.refill if self.standby is not None else None
         try:
-            backend_for(self.settings).top_up(self.settings)
+            backend_for(self.settings).top_up(self.settings, fork)
         except CairnError:
             pass
 
@@ -165,7 +170,38 @@ class Scheduler:
 
     def _watch(self) -> Any:
         """An inotify watch that sets ``self.wake`` when a task appears, changes
-        state or is cancelled; nothing else a crew writes wakes it (see ``Waker``)."""
+        state or is cancelled; nothing else a crew writes wakes it (see ``Waker``).
+        Its own reader of inotify where it can (cairn/state/inotify.py: a crew's
+        events through watchdog cost more than the turns), else watchdog's."""
+        from cairn.state.inotify import open_watch
+
+        waker = Waker(self.wake)
+        watch = open_watch(waker.saw, self.wake)
+        if watch is not None:
+            layout = self.settings.layout
+            if watch.tasks(layout.tasks) and watch.add(str(layout.signals), FLAT_MASK) is not None:
+                watch.start()
+                return Watching(watch, self._watch_backlog())
+            watch.stop()
+        return self._watch_with_watchdog(waker)
+
+    def _watch_backlog(self) -> Any:
+        """watchdog's observer of the backlog directory, if one is configured (a few files an hour)."""
+        if not self.settings.config.backlog_dir:
+            return None
+        try:
+            from watchdog.observers.inotify import InotifyObserver
+
+            from cairn.engine import backlog
+
+            observer = InotifyObserver()
+            backlog.watch(observer, self.settings, self.wake)
+            observer.start()
+            return observer
+        except (ImportError, OSError):
+            return None
+
+    def _watch_with_watchdog(self, waker: Waker) -> Any:
         try:
             from watchdog.events import (
                 DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileDeletedEvent,
@@ -174,7 +210,6 @@ class Scheduler:
             from watchdog.observers.inotify import InotifyObserver
         except ImportError:
             return None
-        waker = Waker(self.wake)
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
@@ -444,6 +479,24 @@ class Scheduler:
             if before is None and summary.state not in ("queued", "running"):
                 continue
             self.say(_describe(summary))
+
+
+class Watching:
+    """The scheduler's watches (cairn/state/inotify.py, and the backlog's
+    watchdog observer): stopped together; ``complete`` while no event was lost."""
+
+    def __init__(self, tasks: Any, backlog: Any) -> None:
+        self.tasks = tasks
+        self.backlog = backlog
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.tasks.complete)
+
+    def stop(self) -> None:
+        self.tasks.stop()
+        if self.backlog is not None:
+            self.backlog.stop()
 
 
 class Waker:

@@ -11,9 +11,15 @@ start and no imports of its own: on a crew of short tasks those were most of
 a runner's CPU.  Every fork is taken from this process, which runs no task
 and starts no thread, so each runner begins from the same fresh state.
 
-On its stdout it says ``exited ID CODE`` when a runner it forked ends; the
-scheduler reads it to see a runner that exited before claiming its task, as
-it would poll one it had started itself.  At end of file on its stdin (the
+A line ``refill`` forks the warm pool's refill the same way (in its own
+session, its output in ``pool/refill.log``: ``refill_here`` in
+cairn/backends/git/pool.py), which the scheduler would otherwise start as a
+fresh interpreter each time a crew's claims leave the pool short.
+
+On its stdout it says ``exited ID CODE`` when a runner it forked ends
+(``exited refill CODE`` for a refill); the scheduler reads it to see a
+runner that exited before claiming its task, as it would poll one it had
+started itself.  At end of file on its stdin (the
 scheduler stopped, or dismissed it) it exits; the runners it forked go on,
 as runners outlive the scheduler.
 """
@@ -37,7 +43,7 @@ def serve(home: Path) -> int:
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake select()
-    forked: dict[int, int] = {}  # pid -> task id
+    forked: dict[int, int | str] = {}  # pid -> task id, or "refill"
     pending = b""
     while True:
         try:
@@ -58,6 +64,8 @@ def serve(home: Path) -> int:
             if line.strip().isdigit():
                 task_id = int(line)
                 forked[_fork_runner(home, task_id, (wake_r, wake_w))] = task_id
+            elif line.strip() == b"refill":
+                forked[_fork_refill(home, (wake_r, wake_w))] = "refill"
 
 
 def _fork_runner(home: Path, task_id: int, own: tuple[int, ...]) -> int:
@@ -95,7 +103,39 @@ def _fork_runner(home: Path, task_id: int, own: tuple[int, ...]) -> int:
             os._exit(code)
 
 
-def _report_exits(forked: dict[int, int]) -> bool:
+def _fork_refill(home: Path, own: tuple[int, ...]) -> int:
+    """A child topping the warm pool up, as ``python -m cairn.backends.git.pool refill`` would."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in own:
+            os.close(fd)
+        os.setsid()  # detached, as the scheduler's own refill is
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        from cairn.backends.git.pool import refill_here
+
+        code = refill_here(home)
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:  # noqa: BLE001 — a bug: its trace goes to refill.log, the standby lives on
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _report_exits(forked: dict[int, int | str]) -> bool:
     """Reap the runners that ended and say so; False when the scheduler no longer listens."""
     while forked:
         try:

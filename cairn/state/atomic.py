@@ -13,13 +13,17 @@ import os
 
 TYPE_CHECKING = False  # typing is not imported at run time on the hot path (docs/performance.md)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
     from typing import IO, Any
 
 
-def write_bytes(path: Path, data: bytes, mode: int = 0o600, *, durable: bool = True) -> None:
+def write_bytes(path: Path, data: bytes, mode: int = 0o600, *, durable: bool = True,
+                before_publish: Callable[[Path], None] | None = None) -> None:
     """``durable=False`` (a cache, derived and rebuilt when unreadable): still
-    never half-read, but no fsync, so it can be lost in a crash."""
+    never half-read, but no fsync, so it can be lost in a crash.
+    ``before_publish``: called with the temporary file, written whole, just
+    before it is renamed into place (a rename keeps its inode, size and mtime)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -29,6 +33,8 @@ def write_bytes(path: Path, data: bytes, mode: int = 0o600, *, durable: bool = T
                 if durable:
                     handle.flush()
                     os.fsync(handle.fileno())
+            if before_publish is not None:
+                before_publish(temporary)
             os.replace(temporary, path)
         except BaseException:
             temporary.unlink(missing_ok=True)
@@ -61,8 +67,8 @@ def json_bytes(value: Any, indent: int | None = 2) -> bytes:
         return json.dumps(value, indent=indent).encode()
 
 
-def write_json(path: Path, value: Any) -> None:
-    write_bytes(path, json_bytes(value) + b"\n")
+def write_json(path: Path, value: Any, *, before_publish: Callable[[Path], None] | None = None) -> None:
+    write_bytes(path, json_bytes(value) + b"\n", before_publish=before_publish)
 
 
 def write_fresh_json(path: Path, value: Any) -> None:

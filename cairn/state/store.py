@@ -277,6 +277,9 @@ class Store:
                 # leaves no task behind (an id skipped at worst).  A hint, not
                 # a record: after a crash the loop above skips ids taken, so no fsync.
                 atomic.write_bytes(layout.next_id, f"{task_id + 1}\n".encode(), durable=False)
+                # Noted before the task appears (the rename keeps the files'
+                # identities): a scheduler woken by it finds its summary noted.
+                self._note_summary(task, first, state_path=staging / "state.json", task_path=staging / "task.json")
                 os.rename(staging, layout.task_dir(task_id))
             except BaseException:
                 import shutil
@@ -284,7 +287,6 @@ class Store:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
             atomic.fsync_dir(layout.tasks)
-        self._note_summary(task, first, new=True)
         return task
 
     def _next_id(self) -> int:
@@ -340,20 +342,29 @@ class Store:
         """Replace ``state.json``.  The caller holds the task's lock (see ``locked``)."""
         from cairn.core import codec
 
-        atomic.write_json(self.layout.state_file(task_id), codec.encode(state))
         try:
             task = self.read_task(task_id)
         except CairnError:
+            atomic.write_json(self.layout.state_file(task_id), codec.encode(state))
             return  # the next scan reports it
-        self._note_summary(task, state)
 
-    def _note_summary(self, task: Task, state: State, *, new: bool = False) -> None:
+        def note(written: Path) -> None:
+            self._note_summary(task, state, state_path=written)
+
+        # The summary is noted before the record is published, so whoever the
+        # rename wakes (the scheduler, at once) finds it noted and decodes nothing.
+        atomic.write_json(self.layout.state_file(task_id), codec.encode(state), before_publish=note)
+
+    def _note_summary(self, task: Task, state: State, *, state_path: Path, task_path: Path | None = None) -> None:
         """Append the task's new summary to ``cache/summaries.log``, keyed by the
-        identity of the ``state.json`` just written, so the next scan need not
-        decode the records again.  The caller holds the task's lock (or is its
-        creator), so that identity is of this very state.  A new task's line
-        also carries its ``task.json``'s identity: the first scan checks that
-        file is still the one written, as decoding it would have."""
+        identity of ``state_path``, the record written whole and about to be
+        renamed into place as ``state.json`` (a rename keeps the identity), so
+        the next scan need not decode the records again.  The caller holds the
+        task's lock (or is its creator), so that identity is of this very
+        state; a line whose rename then fails matches no file and only costs
+        a decode.  A new task's line also carries its ``task.json``'s identity
+        (``task_path``): the first scan checks that file is still the one
+        written, as decoding it would have."""
         try:
             summary = summarize(task, state)
             # Times as the records hold them on disk (milliseconds), so the noted
@@ -361,9 +372,9 @@ class Store:
             idle = summary.idle_since
             summary = summary._replace(created=as_stored(summary.created), since=as_stored(summary.since),
                                        idle_since=as_stored(idle) if idle is not None else None)
-            line: list[Any] = [str(task.id), _identity(self.layout.state_file(task.id)), list(summary)]
-            if new:
-                line.append(_identity(self.layout.task_file(task.id)))
+            line: list[Any] = [str(task.id), _identity(state_path), list(summary)]
+            if task_path is not None:
+                line.append(_identity(task_path))
             data = json.dumps(line)
             # One write of one line with O_APPEND: appenders never interleave; a torn line is skipped.
             fd = os.open(self.layout.cache / SUMMARY_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -426,7 +437,8 @@ class Store:
 
         ``memo``: a long-lived reader's copy of the cache (the scheduler's,
         which scans on every turn), kept up to date here, so that only its
-        first scan reads ``summaries.json``.
+        first scan reads ``summaries.json``; a ``Memo`` also remembers how far
+        it read the log, so that each scan reads only the lines since.
         """
         layout = self.layout
         try:
@@ -437,7 +449,9 @@ class Store:
         cached = dict(memo) if memo else _read_summary_cache(cache_path)
         if not isinstance(cached, dict):
             cached = {}
-        noted = _read_summary_log(layout.cache / SUMMARY_LOG)
+        log = layout.cache / SUMMARY_LOG
+        since = memo if isinstance(memo, Memo) and memo else None
+        noted, log_read, log_lines = _read_summary_log(log, since)
         stored = len(cached)
         cached.update(noted)
         fresh: dict[str, list[Any]] = {}
@@ -445,13 +459,16 @@ class Store:
         problems: list[Problem] = []
         changed = False
         tasks_dir = str(layout.tasks)
+        # Plain strings joined by hand, not Path objects nor os.path.join: this
+        # loop runs once per task on every status and every scheduler turn.
+        prefix = tasks_dir + os.sep
+        fields = len(Summary._fields)
         for name in names:
             if not name.isdigit():
                 if not name.startswith("."):
                     problems.append(Problem(os.path.join(tasks_dir, name), "not a task directory (ignored)"))
                 continue
-            # Plain strings, not Path objects: this loop runs once per task on every status.
-            state_path = os.path.join(tasks_dir, name, "state.json")
+            state_path = prefix + name + os.sep + "state.json"
             try:
                 st = os.stat(state_path)
             except FileNotFoundError:
@@ -466,11 +483,11 @@ class Store:
             key = [st.st_size, st.st_mtime_ns, st.st_ino]
             entry = cached.get(name)
             if (
-                entry is not None and entry[0] == key and len(entry[1]) == len(Summary._fields)
+                entry is not None and entry[0] == key and len(entry[1]) == fields
                 and (len(entry) == 2 or entry[2] == _identity(os.path.join(tasks_dir, name, "task.json")))
             ):
                 summaries.append(Summary(*entry[1]))
-                fresh[name] = entry[:2]
+                fresh[name] = entry if len(entry) == 2 else entry[:2]
                 continue
             changed = True
             try:
@@ -484,16 +501,32 @@ class Store:
         # went away, or there is no cache yet.  Tasks the log alone knows (a
         # `cairn queue` since) stay there: rewriting every summary after each
         # queue was a third of the next `cairn status`.
-        if changed or len(noted) > _LOG_FOLD or len(fresh) < stored or (not stored and fresh):
+        emptied = False
+        # Lines a fold has taken in already but could not empty from the log
+        # (it grew meanwhile) do not call for another at once; a log emptied
+        # by another reader since (fewer lines than last time) starts afresh.
+        kept = isinstance(memo, Memo) and log_lines >= memo.log_lines
+        unfolded = log_lines - (memo.folded_at if isinstance(memo, Memo) and kept else 0)
+        attempted = False
+        if changed or unfolded > _LOG_FOLD or len(fresh) < stored or (not stored and fresh):
+            attempted = True
             try:
                 atomic.write_bytes(cache_path, json.dumps({"format": FORMAT, "tasks": fresh}).encode(), durable=False)
-                if noted:
-                    os.truncate(layout.cache / SUMMARY_LOG, 0)  # a line appended meanwhile is lost: one decode later
+                # Emptied only if no line came since it was read: those would be
+                # lost, each a decode, and each decode another fold (under a busy
+                # crew, one after the other).  They wait for the next fold instead.
+                if log_read and os.stat(log).st_size == log_read:
+                    os.truncate(log, 0)
+                    emptied = True
             except OSError:
                 pass  # a cache we cannot write only costs speed
         if memo is not None:
             memo.clear()
             memo.update(fresh)
+            if isinstance(memo, Memo):
+                before = memo.folded_at if kept else 0
+                memo.log_read, memo.log_lines = (0, 0) if emptied else (log_read, log_lines)
+                memo.folded_at = 0 if emptied else log_lines if attempted else before
         summaries.sort(key=lambda s: s.id)
         return Scan(summaries, problems)
 
@@ -510,13 +543,38 @@ def elapsed_ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
-def _read_summary_log(path: Path) -> dict[str, list[Any]]:
-    """name -> [key, summary] from the log of summaries written since the last fold; later lines win."""
+class Memo(dict[str, "list[Any]"]):  # name -> [key, summary], as the cache holds them
+    """The scheduler's copy of the summaries cache between its scans (see
+    ``Store.scan``), and how far it has read ``cache/summaries.log``: the log
+    grows by a line at each state a crew writes, and reading all of it again
+    on every turn cost more than the rest of the scan."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log_read = 0  # bytes of the log taken in (whole lines)
+        self.log_lines = 0  # lines in those bytes
+        self.folded_at = 0  # lines in the log when a fold last took it in and could not empty it
+
+
+def _read_summary_log(path: Path, since: Memo | None = None) -> tuple[dict[str, list[Any]], int, int]:
+    """name -> [key, summary] from the log of summaries written since the last
+    fold, later lines winning; how many bytes of it were taken in (whole
+    lines: one being written waits) and how many lines those are.
+    ``since``: read only what came after what it took in, unless the log has
+    been emptied since.  Lines missed (it was emptied and grew past that
+    point meanwhile) only cost decodes: an entry counts only while its key
+    matches the record on disk."""
+    start = lines_before = 0
     try:
         with open(path, "rb") as handle:
-            lines = handle.read().splitlines()
+            if since is not None and 0 < since.log_read <= os.fstat(handle.fileno()).st_size:
+                start, lines_before = since.log_read, since.log_lines
+                handle.seek(start)
+            data = handle.read()
     except OSError:
-        return {}
+        return {}, 0, 0
+    data = data[: data.rfind(b"\n") + 1]
+    lines = data.splitlines()
     noted: dict[str, list[Any]] = {}
     for line in lines:
         try:
@@ -525,7 +583,7 @@ def _read_summary_log(path: Path) -> dict[str, list[Any]]:
             continue  # torn by a crash mid-write: that task is decoded instead
         if len(entry) in (2, 3):
             noted[name] = entry  # [state.json's key, summary] (+ task.json's key, for a new task)
-    return noted
+    return noted, start + len(data), lines_before + len(lines)
 
 
 def _identity(path: str | Path) -> list[int] | None:

@@ -25,6 +25,9 @@ from cairn.vcs.worktrees import add_worktree, branch_commit, changed_paths
 # Landing, the trash and gc's facts are imported by the methods that use them:
 # `cairn diff` and `cairn reject` must not pay for gc (or for each other).
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from cairn.backends.base import SyncAction
     from cairn.backends.git.gc import Repository
     from cairn.backends.git.landing import GitLanding
@@ -63,10 +66,10 @@ class GitBackend(GitWorkspaces):
         span = f"{target}...{work.branch}" if target else f"{work.base_commit}..{work.branch}"
         return ["git", "-C", str(self.root), "difftool", "-d", span]
 
-    def top_up(self, settings: Settings) -> bool:
+    def top_up(self, settings: Settings, fork: Callable[[], Any] | None = None) -> bool:
         from cairn.backends.git.pool import top_up_soon
 
-        return top_up_soon(settings)
+        return top_up_soon(settings, fork)
 
     # -- landing -------------------------------------------------------------------
 

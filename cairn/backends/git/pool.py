@@ -22,7 +22,8 @@ Who does what:
 - the scheduler, after each turn, calls ``top_up_soon``: a listdir and a few
   stats; when the pool is short, stale (the target moved) or disabled with
   entries left, it starts ``python -m cairn.backends.git.pool refill HOME``,
-  detached, at low priority.  The scheduler and not the runner, because a
+  detached, at low priority (or has its standby fork that refill, imports
+  done: ``refill_here``; a crew's claims leave a small pool short all the time).  The scheduler and not the runner, because a
   runner is a child subreaper that stops every process it leaves behind: a
   refill it started would die with it.
 - a refill (one at a time, ``refill.lock``): removes what a refill that died
@@ -59,6 +60,8 @@ from typing import TYPE_CHECKING, Any
 from cairn.state import atomic, lock
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cairn.config.load import Settings
 from cairn.vcs.git import GitError, git
 
@@ -337,13 +340,16 @@ def claim(root: Path, branch: str, base: str, path: Path) -> bool:
     return Pool(root, Path(home)).claim(branch, base, path)
 
 
-_refiller: subprocess.Popen[bytes] | None = None
+_refiller: Any = None  # the running refill: a Popen, or the standby's handle
 _failed_at = -RETRY_AFTER
 
 
-def top_up_soon(settings: Settings) -> bool:
+def top_up_soon(settings: Settings, fork: Callable[[], Any] | None = None) -> bool:
     """For the scheduler, after each turn: start a detached refill if the pool
-    needs one and none runs; True if one was started.  Never raises."""
+    needs one and none runs; True if one was started.  Never raises.
+    ``fork``: the scheduler's standby, which forks the refill (``refill_here``)
+    with its imports done instead of starting an interpreter for each; it
+    returns a handle to ``poll()``, or None when it cannot (then as without)."""
     global _refiller, _failed_at
     if _refiller is not None:
         code = _refiller.poll()
@@ -360,6 +366,9 @@ def top_up_soon(settings: Settings) -> bool:
         if not pool.wants_refill(settings.config.pool.size) or lock.is_held(pool.dir / "refill.lock"):
             return False
         pool.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _refiller = fork() if fork is not None else None
+        if _refiller is not None:
+            return True
         with atomic.open_private(pool.dir / "refill.log") as log:
             _refiller = subprocess.Popen(
                 [sys.executable, "-m", "cairn.backends.git.pool", "refill", str(home)],
@@ -370,6 +379,19 @@ def top_up_soon(settings: Settings) -> bool:
         _failed_at = time.monotonic()
         return False
     return True
+
+
+def refill_here(home: Path) -> int:
+    """A refill in this process, as ``python -m cairn.backends.git.pool refill
+    HOME`` makes one, its output in ``pool/refill.log``: for a child the
+    standby forked, in a session of its own (cairn/engine/standby.py)."""
+    directory = pool_dir(Path(home))
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    log = os.open(directory / "refill.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    return main(["refill", str(home)])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from cairn.core.records import replace
 from cairn.errors import OperationFailed
 from cairn.vcs.git import GitError, commit_of, git, git_ok, identity_env
 from cairn.vcs.worktrees import (
-    add_worktree, branch_commit, checked_out_ref, dirty_paths, rebase_in_progress, refuse_if_stranded, stage_all,
+    add_worktree, branch_commit, checked_out_ref, dirty_paths, head_commit, rebase_in_progress, refuse_if_stranded, stage_all,
     start_index_listing, worktree_with_branch,
 )
 
@@ -88,7 +88,7 @@ class GitWorkspaces:
         """Commit everything but ``exclude`` (what bootstrap copied or linked in:
         a ``.env`` must never end up in a commit)."""
         path = commit_everything(work, message, exclude)
-        return replace(work, head_commit=git(path, "rev-parse", "HEAD"))
+        return replace(work, head_commit=head_commit(path))
 
     def proposal(self, work: BranchWork) -> Proposal:
         from cairn.vcs.proposal import describe

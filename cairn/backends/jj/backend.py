@@ -19,6 +19,9 @@ from cairn.errors import UsageError
 from cairn.state.store import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from cairn.backends.base import SyncAction
     from cairn.backends.git.gc import Repository
     from cairn.config.load import Settings
@@ -47,7 +50,7 @@ class JjBackend(JjWorkspaces):
         # jj's own diff tool support: ui.diff-editor / merge-tools, as the user configured them.
         return ["jj", "-R", str(self.root), "--ignore-working-copy", "diff", "--tool", "git", "-r", self.revision(work)]
 
-    def top_up(self, settings: Settings) -> bool:
+    def top_up(self, settings: Settings, fork: Callable[[], Any] | None = None) -> bool:
         return False  # a jj workspace is cheap to make: nothing is prepared ahead
 
     def landing(self, store: Store, task: Task, work: JjWork, *, strategy: str | None, configured: str,
