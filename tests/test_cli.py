@@ -224,7 +224,9 @@ def test_diff_accept_and_reject_import_nothing_heavy(cairn) -> None:
 def test_the_standby_loads_what_a_local_run_needs_and_no_more(repo: Path) -> None:
     """Every runner is forked from it and starts with its pages: the cluster
     executors, OpenSSL and dataclasses would add 5 MB to each."""
-    probe = "import sys\nfrom cairn.engine.runner import _preload\n_preload()\nprint(' '.join(sorted(sys.modules)))"
+    # What the preload imported, not what the interpreter had (coverage's subprocess hook loads some at start).
+    probe = ("import sys\nbefore = set(sys.modules)\nfrom cairn.engine.runner import _preload\n_preload()\n"
+             "print(' '.join(sorted(set(sys.modules) - before)))")
     result = run([sys.executable, "-c", probe], repo)
 
     assert result.returncode == 0, result.stderr

@@ -99,11 +99,13 @@ def test_outside_a_repository_a_tab_offers_no_ids_and_says_nothing(cairn, tmp_pa
 
 
 def test_the_tab_time_lookup_imports_nothing_heavy(repo, tasks):
+    # What Cairn imported, not what the interpreter had (coverage's subprocess hook loads typing at start).
     probe = (
         "import sys\n"
+        "before = set(sys.modules)\n"
         "from cairn.cmd.main import main\n"
         "try:\n    main(['completion', '--list', 'tasks'])\nexcept SystemExit:\n    pass\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'textual', 'psutil', 'watchdog', 'typing'})\n"
+        "heavy = sorted({m.split('.')[0] for m in set(sys.modules) - before} & {'pydantic', 'textual', 'psutil', 'watchdog', 'typing'})\n"
         "print(heavy, file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True)
