@@ -293,13 +293,26 @@ def _expire_jj_trash(action: ExpireJjTrash, context: Context, planned: dict[int,
 
 
 def _files(plan: Plan, context: Context, report: Report) -> None:
+    # Logs are compressed side by side: each waits on its own two fsyncs.
+    logs = [action for action in plan.actions if isinstance(action, CompressLog)]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for log, outcome in zip(logs, pool.map(lambda a: _compressed(a, context), logs)):
+            if isinstance(outcome, Note):
+                report.notes.append(outcome)
+            elif outcome is None:
+                report.stopped = True
+            elif outcome >= 0:
+                report.bytes_freed += outcome
+                report.done.append(log)
+    if report.stopped:
+        return
     for action in plan.actions:
         if context.stopping():
             report.stopped = True
             return
         try:
             if isinstance(action, CompressLog):
-                report.bytes_freed += compress(Path(action.path))
+                continue  # above
             elif isinstance(action, DropLog):
                 Path(action.path).unlink()
                 report.bytes_freed += action.bytes
@@ -318,6 +331,19 @@ def _files(plan: Plan, context: Context, report: Report) -> None:
             report.notes.append(Note("skipped", str(getattr(action, "path", action)), f"{error.strerror or error}", action.task))
             continue
         report.done.append(action)
+
+
+def _compressed(action: CompressLog, context: Context) -> int | Note | None:
+    """Bytes freed; -1 when someone else removed the log; a Note when it could
+    not be compressed; None when gc is stopping (it was left as it was)."""
+    if context.stopping():
+        return None
+    try:
+        return compress(Path(action.path))
+    except FileNotFoundError:
+        return -1
+    except OSError as error:
+        return Note("skipped", action.path, f"{error.strerror or error}", action.task)
 
 
 def compress(path: Path) -> int:
@@ -370,7 +396,9 @@ def _record(store: Store, done: list[Action]) -> None:
         try:
             with store.locked(task_id, timeout=LOCK_WAIT):
                 path = store.layout.gc_record(task_id)
-                atomic.write_json(path, codec.encode(_merge(read_record(path), actions, now)))
+                # Not fsynced: the journal has it, and the record is a convenience.
+                record = atomic.json_bytes(codec.encode(_merge(read_record(path), actions, now))) + b"\n"
+                atomic.write_bytes(path, record, durable=False)
         except (LockTimeout, CairnError, OSError):
             pass  # the journal has it; the record is a convenience
 
