@@ -63,7 +63,9 @@ def _missing(engine: str, why: str) -> list[Row]:
 
 
 def _measure(world: World, engine: str, cluster, directory: Path, samples: int) -> list[Row]:  # type: ignore[no-untyped-def]
-    repo = world.repo("small")
+    # A repository per engine: the engines' state directories number their tasks
+    # from 1 alike, and two on one repository would both want branch cairn/1.
+    repo = world.repo(f"executor-{engine}")
     remote = directory / "remote.git"
     run(["git", "init", "-q", "--bare", str(remote)], world.env, directory)
     stamps = directory / "stamps"
