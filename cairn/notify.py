@@ -64,7 +64,7 @@ def headline(task_id: int, state: str) -> str:
 
 def notify(settings: Any, task_id: int, state: str, title: str | None = None) -> None:
     """Run the configured notifiers for ``state`` of ``task_id``, if it is one of ``EVENTS``."""
-    config = settings.config.notify
+    config = settings.section("notify")
     if state not in EVENTS or (not config.command and not config.desktop):
         return
     try:

@@ -9,7 +9,6 @@ import signal
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -169,6 +168,7 @@ def test_placeholders_are_filled_in_each_element_and_other_braces_stay():
 
 def test_notify_returns_at_once_and_reaps_without_waiting(tmp_path):
     from cairn import notify
+    from cairn.config.load import Settings
     from cairn.config.schema import Config, NotifyConfig
     from cairn.state.layout import Layout
 
@@ -180,7 +180,7 @@ def test_notify_returns_at_once_and_reaps_without_waiting(tmp_path):
               f"while not os.path.exists({str(go)!r}) and time.time() < end: time.sleep(0.02)\n"
               f"pathlib.Path({str(marker)!r}).write_text('')")
     config = Config(notify=NotifyConfig(command=[sys.executable, "-c", script]))
-    settings = SimpleNamespace(config=config, layout=Layout(tmp_path), root=tmp_path)
+    settings = Settings(tmp_path, Layout(tmp_path), config)
     notify.notify(settings, 1, "review", "a title")
     notify.notify(settings, 1, "running", "a title")  # not news: nothing runs
     assert not marker.exists() and notify.reap() == 1, "the notifier still runs, unwaited for"

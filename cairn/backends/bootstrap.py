@@ -159,7 +159,7 @@ def _say(log: Any, line: str) -> None:
 def teardown_for(settings: Any, task_id: int | None, workspace: str | Path) -> None:
     """``bootstrap.teardown`` for a workspace about to be removed, in the sandbox
     and environment its task had; output appended to the task's log.  Never raises."""
-    config = settings.config.bootstrap
+    config = settings.section("bootstrap")
     path = Path(workspace)
     if not config.teardown or not path.is_dir():
         return

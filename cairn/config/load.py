@@ -59,6 +59,17 @@ class Settings:
             self._config = codec.decode(Config, self._data)
         return self._config
 
+    def section(self, name: str) -> Any:
+        """One table of the configuration (``checks``, ``accept``, ``bootstrap``,
+        ``notify``…), decoded alone from the cache: accept and reject need a
+        few settings, not every agent profile built."""
+        if self._config is not None:
+            return getattr(self._config, name)
+        from cairn.config.schema import Config
+        from cairn.core import codec, records
+
+        return codec.decode(records.hints(Config)[name], self._basics[name], name)
+
     @property
     def _basics(self) -> dict[str, Any]:
         """The cached basics (without a Config there always are: see ``resolve``)."""

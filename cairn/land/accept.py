@@ -45,9 +45,9 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
             # An accept killed while its checks ran left their files (and maybe processes): theirs, not edits.
             if discard_interrupted(store.layout, task_id, lambda w: backend.reset(w, keep=settings.keep_out), work):
                 say(f"dropped what the checks of an interrupted accept left in {work.workspace}")
-            gate = checks_gate(store, settings, task, say, progress) if check and settings.config.checks.commands else None
+            gate = checks_gate(store, settings, task, say, progress) if check and settings.section("checks").commands else None
             landing = backend.landing(
-                store, task, work, strategy=strategy, configured=settings.config.accept.strategy, into=into, gate=gate, say=say,
+                store, task, work, strategy=strategy, configured=settings.section("accept").strategy, into=into, gate=gate, say=say,
                 progress=progress,
             )
             try:
@@ -65,7 +65,7 @@ def accept(store: Store, settings: Settings, task_id: int, *, strategy: str | No
     notify(settings, task_id, "accepted", task.title)
     if landed.work is not None:
         teardown_for(settings, task_id, landed.work.workspace)  # the project's teardown, before the workspace goes
-    landing.clean_up(landed, delete_branch=settings.config.accept.delete_branch and landed.strategy != "apply")
+    landing.clean_up(landed, delete_branch=settings.section("accept").delete_branch and landed.strategy != "apply")
     return landed
 
 
@@ -74,7 +74,7 @@ def checks_gate(store: Store, settings: Settings, task: Task, say: Say, progress
     workspace, journalled, and raising when they fail."""
     from cairn.land.checks import running, run_checks, summary_line
 
-    config = settings.config.checks
+    config = settings.section("checks")
     log = store.layout.checks_log(task.id)
 
     def gate(workspace: Path, commit: str) -> None:
