@@ -33,7 +33,7 @@ from cairn.core.model import BranchWork, Strategy, Task
 from cairn.core.records import replace
 from cairn.errors import CairnError, OperationFailed, UsageError
 from cairn.progress import SILENT, Progress
-from cairn.vcs.git import GitError, git, git_ok, identity_env, started
+from cairn.vcs.git import GitError, Started, git, git_ok, identity_env, started
 from cairn.vcs.interrupts import uninterrupted
 from cairn.vcs.worktrees import (
     changed_paths, checked_out_ref, dirty_paths_answer, rebase_in_progress, rebasing_worktree, start_dirty_paths,
@@ -71,13 +71,15 @@ class GitLanding:
         # Three independent questions, asked of git at once and answered in
         # this order: edits in the workspace, the user's in the way, whether
         # the target moved.
+        workspace = Path(self.work.workspace)
+        edits = start_dirty_paths(workspace, self.backend.keep_out) if workspace.is_dir() else None
         user_status = start_dirty_paths(self.checkout) if self.checkout is not None else None
         ancestry = started(self.root, "merge-base", "--is-ancestor", self.tip, self.head) if self.strategy != "apply" else None
         try:
-            self._refuse_if_workspace_edits()
+            self._refuse_if_workspace_edits(edits)
             self._refuse_if_user_changes_in_the_way(dirty_paths_answer(user_status) if user_status is not None else [])
         except BaseException:
-            for asked in (user_status, ancestry):
+            for asked in (edits, user_status, ancestry):
                 if asked is not None:
                     asked.close()
             raise
@@ -128,14 +130,15 @@ class GitLanding:
                 hint=f"finish the rebase there (`git rebase --continue`) or abort it (`git rebase --abort`), then accept {self.task.id} again",
             )
 
-    def _refuse_if_workspace_edits(self) -> None:
+    def _refuse_if_workspace_edits(self, asked: Started | None) -> None:
         """Changes in the task's workspace that are not on its branch would
-        neither land nor survive the workspace's removal."""
+        neither land nor survive the workspace's removal.  ``asked``: its
+        ``git status``, started with the other questions (None: no workspace)."""
         path = Path(self.work.workspace)
-        if not path.is_dir():
+        if asked is None:
             return
         self.backend.refuse_unless_on_branch(self.work)
-        edits = self.backend.edits(self.work)
+        edits = dirty_paths_answer(asked)
         if edits:
             shown = ", ".join(edits[:8]) + (f" and {len(edits) - 8} more" if len(edits) > 8 else "")
             raise OperationFailed(
