@@ -30,6 +30,7 @@ import os
 import select
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from cairn.state.layout import Layout
@@ -69,42 +70,32 @@ def serve(home: Path) -> int:
 
 
 def _fork_runner(home: Path, task_id: int, own: tuple[int, ...]) -> int:
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 1
-    try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in own:
-            os.close(fd)
-        os.setsid()  # its own session, as launch.py gives a runner it starts
-        log = os.open(Layout(home).agent_log(task_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.dup2(log, 1)  # the scheduler's pipes are not the runner's: none is kept open here
-        os.dup2(log, 2)
-        os.close(log)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.close(devnull)
+    def run() -> int:
         from cairn.engine.runner import Runner
 
-        code = Runner(home, task_id, tty=False).run()
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    except BaseException:  # noqa: BLE001 — a bug: its trace goes to the task's log, the standby lives on
-        import traceback
+        return Runner(home, task_id, tty=False).run()
 
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+    # Its output to the task's log: the scheduler's pipes are not the runner's, none is kept open here.
+    return _fork(run, own, output=Layout(home).agent_log(task_id))
 
 
 def _fork_refill(home: Path, own: tuple[int, ...]) -> int:
-    """A child topping the warm pool up, as ``python -m cairn.backends.git.pool refill`` would."""
+    """A child topping the warm pool up, as ``python -m cairn.backends.git.pool refill`` would
+    (its output goes to ``pool/refill.log``: ``refill_here`` sees to it)."""
+    def run() -> int:
+        from cairn.backends.git.pool import refill_here
+
+        return refill_here(home)
+
+    return _fork(run, own, output=None)
+
+
+def _fork(work: Callable[[], int], own: tuple[int, ...], *, output: Path | None) -> int:
+    """The child's pid; the child runs ``work`` in a session of its own (as
+    launch.py starts a runner, and the scheduler its own refill), stdin from
+    /dev/null, stdout and stderr appended to ``output`` if given, and exits
+    with what ``work`` returned.  A bug in it prints its trace there and ends
+    the child only: the standby lives on."""
     pid = os.fork()
     if pid:
         return pid
@@ -114,16 +105,19 @@ def _fork_refill(home: Path, own: tuple[int, ...]) -> int:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for fd in own:
             os.close(fd)
-        os.setsid()  # detached, as the scheduler's own refill is
+        os.setsid()
+        if output is not None:
+            log = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.close(log)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-        from cairn.backends.git.pool import refill_here
-
-        code = refill_here(home)
+        code = work()
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
-    except BaseException:  # noqa: BLE001 — a bug: its trace goes to refill.log, the standby lives on
+    except BaseException:  # noqa: BLE001 — see above
         import traceback
 
         traceback.print_exc()
